@@ -1,0 +1,1 @@
+"""Queue and window-dispatch service for government service halls."""

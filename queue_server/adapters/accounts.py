@@ -1,0 +1,149 @@
+"""PostgreSQL storage of staff accounts, device registrations and sign-in sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class StaffRecord:
+    id: str
+    hall: str | None
+    name: str
+    role: str
+    password_hash: str
+    photo_url: str | None
+    active: bool
+    failed_logins: int
+    locked_until: datetime | None
+
+
+@dataclass(frozen=True)
+class DeviceRecord:
+    id: int
+    hall: str
+    role: str
+    name: str
+    window: int | None
+    kiosk: str | None
+    revoked_at: datetime | None
+
+
+def _staff(r: asyncpg.Record) -> StaffRecord:
+    return StaffRecord(
+        r["id"], r["hall"], r["name"], r["role"], r["password_hash"], r["photo_url"], r["active"],
+        r["failed_logins"], r["locked_until"],
+    )
+
+
+async def add_staff(
+    conn: asyncpg.Connection, *, staff_id: str, hall: str | None, name: str, role: str,
+    password_hash: str, photo_url: str | None = None,
+) -> None:
+    await conn.execute(
+        "INSERT INTO staff (id, hall, name, role, password_hash, photo_url) VALUES ($1,$2,$3,$4,$5,$6)",
+        staff_id, hall, name, role, password_hash, photo_url,
+    )
+
+
+async def get_staff(conn: asyncpg.Connection, staff_id: str) -> StaffRecord | None:
+    r = await conn.fetchrow("SELECT * FROM staff WHERE id = $1", staff_id)
+    return _staff(r) if r else None
+
+
+async def list_staff(conn: asyncpg.Connection, hall: str | None = None) -> list[StaffRecord]:
+    rows = await conn.fetch(
+        "SELECT * FROM staff WHERE $1::text IS NULL OR hall = $1 ORDER BY hall NULLS FIRST, id", hall
+    )
+    return [_staff(r) for r in rows]
+
+
+async def count_staff(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval("SELECT count(*) FROM staff")
+
+
+async def set_password(conn: asyncpg.Connection, staff_id: str, password_hash: str) -> bool:
+    done = await conn.execute(
+        "UPDATE staff SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE id = $1",
+        staff_id, password_hash,
+    )
+    return done.endswith(" 1")
+
+
+async def record_login_failure(
+    conn: asyncpg.Connection, staff_id: str, *, lock_after: int, lock_until: datetime
+) -> int:
+    return await conn.fetchval(
+        "UPDATE staff SET failed_logins = failed_logins + 1,"
+        " locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END"
+        " WHERE id = $1 RETURNING failed_logins",
+        staff_id, lock_after, lock_until,
+    )
+
+
+async def record_login_success(conn: asyncpg.Connection, staff_id: str) -> None:
+    await conn.execute("UPDATE staff SET failed_logins = 0, locked_until = NULL WHERE id = $1", staff_id)
+
+
+async def add_session(
+    conn: asyncpg.Connection, token_hash: bytes, staff_id: str, created_at: datetime, expires_at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO sessions (token_hash, staff_id, created_at, expires_at) VALUES ($1,$2,$3,$4)",
+        token_hash, staff_id, created_at, expires_at,
+    )
+
+
+async def session_staff(
+    conn: asyncpg.Connection, token_hash: bytes, now: datetime
+) -> tuple[StaffRecord, datetime] | None:
+    r = await conn.fetchrow(
+        "SELECT s.*, x.expires_at AS session_expires FROM sessions x JOIN staff s ON s.id = x.staff_id"
+        " WHERE x.token_hash = $1 AND x.revoked_at IS NULL AND x.expires_at > $2 AND s.active",
+        token_hash, now,
+    )
+    return (_staff(r), r["session_expires"]) if r else None
+
+
+async def revoke_session(conn: asyncpg.Connection, token_hash: bytes, now: datetime) -> str | None:
+    return await conn.fetchval(
+        "UPDATE sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL"
+        " RETURNING staff_id",
+        token_hash, now,
+    )
+
+
+async def add_device(
+    conn: asyncpg.Connection, *, hall: str, role: str, name: str, token_hash: bytes,
+    window: int | None, kiosk: str | None,
+) -> int:
+    return await conn.fetchval(
+        "INSERT INTO devices (hall, role, name, token_hash, window_no, kiosk)"
+        " VALUES ($1,$2,$3,$4,$5,$6) RETURNING id",
+        hall, role, name, token_hash, window, kiosk,
+    )
+
+
+async def device_by_token(conn: asyncpg.Connection, token_hash: bytes) -> DeviceRecord | None:
+    r = await conn.fetchrow(
+        "SELECT * FROM devices WHERE token_hash = $1 AND revoked_at IS NULL", token_hash
+    )
+    return DeviceRecord(r["id"], r["hall"], r["role"], r["name"], r["window_no"], r["kiosk"], r["revoked_at"]) if r else None
+
+
+async def list_devices(conn: asyncpg.Connection, hall: str | None = None) -> list[DeviceRecord]:
+    rows = await conn.fetch(
+        "SELECT * FROM devices WHERE $1::text IS NULL OR hall = $1 ORDER BY hall, name", hall
+    )
+    return [DeviceRecord(r["id"], r["hall"], r["role"], r["name"], r["window_no"], r["kiosk"], r["revoked_at"]) for r in rows]
+
+
+async def revoke_device(conn: asyncpg.Connection, hall: str, name: str, now: datetime) -> bool:
+    done = await conn.execute(
+        "UPDATE devices SET revoked_at = $3 WHERE hall = $1 AND name = $2 AND revoked_at IS NULL",
+        hall, name, now,
+    )
+    return done.endswith(" 1")

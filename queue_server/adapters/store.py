@@ -1,0 +1,331 @@
+"""PostgreSQL storage of halls: load a hall's live state under its lock, save what changed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+from ..config import Hall
+from ..domain.errors import Unavailable
+from ..domain.hall import HallState
+from ..domain.ledger import LedgerRow, genesis_hash
+from ..domain.model import (
+    ACTIVE_STATUSES,
+    HallId,
+    StaffId,
+    StaffOnDuty,
+    Ticket,
+    TicketId,
+    TicketNumber,
+    TicketStatus,
+    WindowState,
+    WindowStatus,
+)
+
+_ACTIVE = [s.value for s in ACTIVE_STATUSES]
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for typ in ("jsonb", "json"):
+        await conn.set_type_codec(
+            typ, encoder=lambda v: json.dumps(v, ensure_ascii=False), decoder=json.loads,
+            schema="pg_catalog",
+        )
+
+
+async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    try:
+        return await asyncpg.create_pool(
+            dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30
+        )
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise Unavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+
+
+def _ticket_from_row(r: asyncpg.Record) -> Ticket:
+    return Ticket(
+        id=TicketId(r["id"]),
+        hall=HallId(r["hall"]),
+        business_day=r["business_day"],
+        number=TicketNumber(r["prefix"], r["seq"]),
+        service=r["service"],
+        issued_at=r["issued_at"],
+        rank=r["rank"],
+        channel=r["channel"],
+        priority=r["priority"],
+        priority_reason=r["priority_reason"],
+        status=TicketStatus(r["status"]),
+        window=r["window_no"],
+        target_window=r["target_window"],
+        calls=r["calls"],
+        first_called_at=r["first_called_at"],
+        last_called_at=r["last_called_at"],
+        started_at=r["started_at"],
+        finished_at=r["finished_at"],
+        misses=r["misses"],
+        staff_id=StaffId(r["staff_id"]) if r["staff_id"] else None,
+        note=r["note"],
+    )
+
+
+def _ticket_args(t: Ticket) -> tuple[Any, ...]:
+    return (
+        t.id, t.hall, t.business_day, t.number.prefix, t.number.seq, t.service, t.issued_at,
+        t.rank, t.channel, t.priority, t.priority_reason, t.status.value, t.window,
+        t.target_window, t.calls, t.first_called_at, t.last_called_at, t.started_at,
+        t.finished_at, t.misses, t.staff_id, t.note,
+    )
+
+
+_UPSERT_TICKET = """
+INSERT INTO tickets (id, hall, business_day, prefix, seq, service, issued_at, rank, channel,
+    priority, priority_reason, status, window_no, target_window, calls, first_called_at,
+    last_called_at, started_at, finished_at, misses, staff_id, note)
+VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
+ON CONFLICT (id) DO UPDATE SET service = EXCLUDED.service, rank = EXCLUDED.rank,
+    status = EXCLUDED.status, window_no = EXCLUDED.window_no,
+    target_window = EXCLUDED.target_window, calls = EXCLUDED.calls,
+    first_called_at = EXCLUDED.first_called_at, last_called_at = EXCLUDED.last_called_at,
+    started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at,
+    misses = EXCLUDED.misses, staff_id = EXCLUDED.staff_id, note = EXCLUDED.note
+"""
+
+_UPSERT_WINDOW = """
+INSERT INTO windows (hall, number, status, staff_id, staff_name, photo_url, stand_in_for,
+    pause_reason, current_ticket, since, normal_streak)
+VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
+ON CONFLICT (hall, number) DO UPDATE SET status = EXCLUDED.status,
+    staff_id = EXCLUDED.staff_id, staff_name = EXCLUDED.staff_name,
+    photo_url = EXCLUDED.photo_url, stand_in_for = EXCLUDED.stand_in_for,
+    pause_reason = EXCLUDED.pause_reason, current_ticket = EXCLUDED.current_ticket,
+    since = EXCLUDED.since, normal_streak = EXCLUDED.normal_streak
+"""
+
+_INSERT_LEDGER = """
+INSERT INTO ledger (hall, seq, at, kind, actor, ticket_id, ticket_number, window_no, payload,
+    public, prev_hash, hash)
+VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
+"""
+
+
+def _window_args(hall: str, w: WindowState) -> tuple[Any, ...]:
+    s = w.staff
+    return (
+        hall, w.number, w.status.value, s.id if s else None, s.name if s else None,
+        s.photo_url if s else None, s.stand_in_for if s else None, w.pause_reason, w.current,
+        w.since, w.normal_streak,
+    )
+
+
+def _window_from_row(r: asyncpg.Record) -> WindowState:
+    staff = None
+    if r["staff_id"]:
+        staff = StaffOnDuty(
+            StaffId(r["staff_id"]), r["staff_name"] or "", r["photo_url"],
+            StaffId(r["stand_in_for"]) if r["stand_in_for"] else None,
+        )
+    return WindowState(
+        number=r["number"],
+        status=WindowStatus(r["status"]),
+        staff=staff,
+        pause_reason=r["pause_reason"],
+        current=TicketId(r["current_ticket"]) if r["current_ticket"] else None,
+        since=r["since"],
+        normal_streak=r["normal_streak"],
+    )
+
+
+class HallHead:
+    """The hall's row, locked for the transaction: sequence, chain head and live day."""
+
+    __slots__ = ("hall", "seq", "head_hash", "business_day")
+
+    def __init__(self, hall: str, seq: int, head_hash: bytes, business_day: date | None) -> None:
+        self.hall = hall
+        self.seq = seq
+        self.head_hash = head_hash
+        self.business_day = business_day
+
+
+async def ensure_halls(conn: asyncpg.Connection, halls: Iterable[Hall]) -> None:
+    """Give every configured hall its row (the lock and the ledger head); idempotent."""
+    rows = [(h.id, genesis_hash(h.id)) for h in halls]
+    await conn.executemany(
+        "INSERT INTO halls (id, head_hash) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING", rows
+    )
+
+
+async def lock_hall(conn: asyncpg.Connection, hall: str) -> HallHead:
+    r = await conn.fetchrow(
+        "SELECT seq, head_hash, business_day FROM halls WHERE id = $1 FOR UPDATE", hall
+    )
+    if r is None:
+        raise Unavailable(f"hall {hall} has no row in the database; restart the server to create it")
+    return HallHead(hall, r["seq"], r["head_hash"], r["business_day"])
+
+
+async def read_head(conn: asyncpg.Connection, hall: str) -> HallHead | None:
+    r = await conn.fetchrow("SELECT seq, head_hash, business_day FROM halls WHERE id = $1", hall)
+    return HallHead(hall, r["seq"], r["head_hash"], r["business_day"]) if r else None
+
+
+async def load_state(conn: asyncpg.Connection, hall: Hall, day: date) -> HallState:
+    """The live state of one hall's business day: active tickets, windows, counters."""
+    ticket_rows = await conn.fetch(
+        "SELECT * FROM tickets WHERE hall = $1 AND business_day = $2 AND status = ANY($3::text[])",
+        hall.id, day, _ACTIVE,
+    )
+    window_rows = await conn.fetch("SELECT * FROM windows WHERE hall = $1", hall.id)
+    counter_rows = await conn.fetch(
+        "SELECT service, last_seq FROM service_counters WHERE hall = $1 AND business_day = $2",
+        hall.id, day,
+    )
+    state = HallState(hall, day)
+    for r in ticket_rows:
+        t = _ticket_from_row(r)
+        state.tickets[t.id] = t
+    for r in window_rows:
+        if r["number"] in hall.windows:
+            state.windows[r["number"]] = _window_from_row(r)
+    # A window's current ticket may be from an earlier day (left open overnight): load it too.
+    missing = [w.current for w in state.windows.values() if w.current and w.current not in state.tickets]
+    if missing:
+        for r in await conn.fetch("SELECT * FROM tickets WHERE id = ANY($1::text[])", missing):
+            t = _ticket_from_row(r)
+            state.tickets[t.id] = t
+    state.counters = {r["service"]: r["last_seq"] for r in counter_rows}
+    return state
+
+
+async def load_stale_tickets(conn: asyncpg.Connection, hall: str, before: date) -> list[Ticket]:
+    rows = await conn.fetch(
+        "SELECT * FROM tickets WHERE hall = $1 AND business_day < $2 AND status = ANY($3::text[])",
+        hall, before, _ACTIVE,
+    )
+    return [_ticket_from_row(r) for r in rows]
+
+
+async def save_state(
+    conn: asyncpg.Connection,
+    state: HallState,
+    head: HallHead,
+    rows: Sequence[LedgerRow],
+    idempotent: Sequence[tuple[str, str, int, Any]],
+) -> None:
+    """Write what changed, the new ledger rows and the new chain head, in the caller's transaction."""
+    hall = state.hall.id
+    if state.dirty_tickets:
+        await conn.executemany(
+            _UPSERT_TICKET, [_ticket_args(state.tickets[t]) for t in state.dirty_tickets]
+        )
+    if state.dirty_windows:
+        await conn.executemany(
+            _UPSERT_WINDOW, [_window_args(hall, state.windows[n]) for n in state.dirty_windows]
+        )
+    if state.dirty_counters:
+        await conn.executemany(
+            "INSERT INTO service_counters (hall, business_day, service, last_seq)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (hall, business_day, service)"
+            " DO UPDATE SET last_seq = EXCLUDED.last_seq",
+            [(hall, state.day, s, state.counters[s]) for s in state.dirty_counters],
+        )
+    if rows:
+        await conn.executemany(
+            _INSERT_LEDGER,
+            [
+                (
+                    r.hall, r.seq, r.at, r.kind, dict(r.actor), r.ticket_id, r.ticket_number,
+                    r.window, dict(r.payload), dict(r.public), r.prev_hash, r.hash,
+                )
+                for r in rows
+            ],
+        )
+    if idempotent:
+        await conn.executemany(
+            "INSERT INTO idempotency (hall, key, fingerprint, status, body) VALUES ($1,$2,$3,$4,$5)",
+            [(hall, key, fp, status, body) for key, fp, status, body in idempotent],
+        )
+    if rows or head.business_day != state.day:
+        await conn.execute(
+            "UPDATE halls SET seq = $2, head_hash = $3, business_day = $4 WHERE id = $1",
+            hall, head.seq, head.head_hash, state.day,
+        )
+
+
+async def idempotent_results(
+    conn: asyncpg.Connection, hall: str, keys: Sequence[str]
+) -> dict[str, tuple[str, int, Any]]:
+    if not keys:
+        return {}
+    rows = await conn.fetch(
+        "SELECT key, fingerprint, status, body FROM idempotency WHERE hall = $1 AND key = ANY($2::text[])",
+        hall, list(keys),
+    )
+    return {r["key"]: (r["fingerprint"], r["status"], r["body"]) for r in rows}
+
+
+def _ledger_from_row(r: asyncpg.Record) -> LedgerRow:
+    return LedgerRow(
+        hall=r["hall"], seq=r["seq"], at=r["at"], kind=r["kind"], actor=r["actor"],
+        ticket_id=r["ticket_id"], ticket_number=r["ticket_number"], window=r["window_no"],
+        payload=r["payload"], public=r["public"], prev_hash=bytes(r["prev_hash"]),
+        hash=bytes(r["hash"]),
+    )
+
+
+async def ledger_rows(
+    conn: asyncpg.Connection, hall: str, after: int = 0, limit: int | None = None
+) -> list[LedgerRow]:
+    rows = await conn.fetch(
+        "SELECT * FROM ledger WHERE hall = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        hall, after, limit,
+    )
+    return [_ledger_from_row(r) for r in rows]
+
+
+async def iter_ledger(conn: asyncpg.Connection, hall: str, batch: int = 5000):
+    after = 0
+    while True:
+        rows = await ledger_rows(conn, hall, after, batch)
+        if not rows:
+            return
+        for r in rows:
+            yield r
+        after = rows[-1].seq
+
+
+async def recent_calls(conn: asyncpg.Connection, hall: str, since: datetime, limit: int = 10) -> list[dict]:
+    rows = await conn.fetch(
+        "SELECT public, at FROM ledger WHERE hall = $1 AND kind IN ('ticket_called', 'ticket_recalled')"
+        " AND at >= $2 ORDER BY seq DESC LIMIT $3",
+        hall, since, limit,
+    )
+    return [r["public"] for r in rows]
+
+
+async def ticket_by_id(conn: asyncpg.Connection, ticket_id: str) -> Ticket | None:
+    r = await conn.fetchrow("SELECT * FROM tickets WHERE id = $1", ticket_id)
+    return _ticket_from_row(r) if r else None
+
+
+async def ticket_by_number(
+    conn: asyncpg.Connection, hall: str, day: date, number: TicketNumber
+) -> Ticket | None:
+    r = await conn.fetchrow(
+        "SELECT * FROM tickets WHERE hall = $1 AND business_day = $2 AND prefix = $3 AND seq = $4",
+        hall, day, number.prefix, number.seq,
+    )
+    return _ticket_from_row(r) if r else None
+
+
+async def notices(conn: asyncpg.Connection, hall: str) -> list[str]:
+    value = await conn.fetchval("SELECT notices FROM halls WHERE id = $1", hall)
+    return list(value or [])
+
+
+def set_notices_sql(hall: str, items: list[str]) -> tuple[str, tuple[Any, ...]]:
+    return ("UPDATE halls SET notices = $2 WHERE id = $1", (hall, items))

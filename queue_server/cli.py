@@ -1,0 +1,233 @@
+"""`queue-server`: serve, migrate, check-config, staff, device, verify-ledger."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+from .config import Config, ConfigError, load_config
+from .domain.errors import QueueError
+
+DEFAULT_CONFIG = "config.toml"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="queue-server", description="政务服务大厅排队叫号服务 hall-queue")
+    sub = p.add_subparsers(dest="command")
+
+    def with_config(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sp.add_argument("--config", default=os.environ.get("QUEUE_CONFIG", DEFAULT_CONFIG),
+                        help="configuration file (default: config.toml)")
+        return sp
+
+    serve = with_config(sub.add_parser("serve", help="run the server (the default)"))
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--ignore-hours", action="store_true",
+                       help="issue tickets outside business hours (training, demos)")
+    with_config(sub.add_parser("migrate", help="apply pending database migrations"))
+    check = sub.add_parser("check-config", help="check a configuration file; exit 2 on problems")
+    check.add_argument("path", nargs="?", default=os.environ.get("QUEUE_CONFIG", DEFAULT_CONFIG))
+
+    staff = sub.add_parser("staff", help="staff accounts")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    add = with_config(staff_sub.add_parser("add", help="add a staff account"))
+    add.add_argument("--hall", help="the hall (omit only for an admin of every hall)")
+    add.add_argument("--id", required=True, help="staff number (工号)")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", default="staff", choices=["admin", "manager", "staff"])
+    add.add_argument("--photo-url")
+    add.add_argument("--password-stdin", action="store_true", required=True,
+                     help="read the password from standard input (one line)")
+    lst = with_config(staff_sub.add_parser("list", help="list staff accounts"))
+    lst.add_argument("--hall")
+
+    device = sub.add_parser("device", help="kiosks, screens, printers, rating tablets")
+    device_sub = device.add_subparsers(dest="device_command", required=True)
+    dadd = with_config(device_sub.add_parser("add", help="register a device; prints its token once"))
+    dadd.add_argument("--hall", required=True)
+    dadd.add_argument("--role", required=True, choices=["kiosk", "display", "printer", "evaluator"])
+    dadd.add_argument("--name", required=True)
+    dadd.add_argument("--window", type=int, help="the window an evaluator is bound to")
+    dadd.add_argument("--kiosk", help="the kiosk a printer is bound to")
+    dlist = with_config(device_sub.add_parser("list"))
+    dlist.add_argument("--hall")
+    drev = with_config(device_sub.add_parser("revoke"))
+    drev.add_argument("--hall", required=True)
+    drev.add_argument("--name", required=True)
+
+    verify = with_config(sub.add_parser("verify-ledger", help="recompute the ledger hash chains"))
+    verify.add_argument("--hall")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=os.environ.get("QUEUE_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    command = args.command or "serve"
+    if command == "check-config":
+        return _check_config(args.path)
+    if args.command is None:
+        args = _parser().parse_args(["serve", *(argv if argv is not None else sys.argv[1:])])
+    config = _load_or_exit(args.config)
+    if config is None:
+        return 2
+    try:
+        if command == "serve":
+            from .main import serve
+
+            return serve(config, host=args.host, port=args.port, ignore_hours=args.ignore_hours)
+        return asyncio.run(_run_admin(command, args, config))
+    except QueueError as exc:
+        print(f"queue-server {command}: {exc.detail}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _check_config(path: str) -> int:
+    config = _load_or_exit(path)
+    if config is None:
+        return 2
+    halls = ", ".join(f"{h.id} ({len(h.services)} services, {len(h.windows)} windows)" for h in config.halls.values())
+    print(f"{path}: OK — {halls}")
+    return 0
+
+
+def _load_or_exit(path: str) -> Config | None:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return None
+
+
+@contextlib.contextmanager
+def database_url(config: Config) -> Iterator[str]:
+    """The configured database, or the embedded one in config.pgdata for the command's duration."""
+    if config.database_url:
+        yield config.database_url
+        return
+    from .adapters.embedded import EmbeddedPostgres
+
+    server = EmbeddedPostgres()
+    dsn = server.start(config.pgdata)
+    try:
+        yield dsn
+    finally:
+        server.stop()
+
+
+@contextlib.asynccontextmanager
+async def _pool(dsn: str) -> AsyncIterator[object]:
+    from .adapters import store
+
+    pool = await store.create_pool(dsn, min_size=1, max_size=2)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def _run_admin(command: str, args: argparse.Namespace, config: Config) -> int:
+    from .adapters import migrate, store
+    from .service.auth import Auth
+
+    with database_url(config) as dsn:
+        async with _pool(dsn) as pool:
+            async with pool.acquire() as conn:  # type: ignore[attr-defined]
+                if command == "migrate":
+                    applied = await migrate.migrate(conn)
+                    await store.ensure_halls(conn, config.halls.values())
+                    for m in applied:
+                        print(f"applied {m.version:04d}_{m.name}")
+                    print("schema is up to date" if not applied else f"{len(applied)} migration(s) applied")
+                    return 0
+                behind = await migrate.pending(conn)
+                if behind:
+                    print("the database schema is out of date; run `queue-server migrate` first", file=sys.stderr)
+                    return 1
+                await store.ensure_halls(conn, config.halls.values())
+            auth = Auth(pool, ttl_minutes=config.token_ttl_minutes)  # type: ignore[arg-type]
+            if command == "staff":
+                return await _staff(args, config, auth)
+            if command == "device":
+                return await _device(args, config, auth)
+            if command == "verify-ledger":
+                return await _verify(args, config, pool)
+    return 2
+
+
+def _require_hall(config: Config, hall: str | None) -> None:
+    if hall is not None and hall not in config.halls:
+        raise SystemExit(f"unknown hall {hall!r} (halls: {', '.join(config.halls)})")
+
+
+async def _staff(args: argparse.Namespace, config: Config, auth: object) -> int:
+    from .adapters import accounts
+    from .service.auth import Auth
+
+    assert isinstance(auth, Auth)
+    _require_hall(config, args.hall)
+    if args.staff_command == "add":
+        password = sys.stdin.readline().rstrip("\r\n")
+        await auth.add_staff(staff_id=args.id, hall=args.hall, name=args.name, role=args.role,
+                             password=password, photo_url=args.photo_url)
+        print(f"added {args.role} {args.id} {args.name}" + (f" in hall {args.hall}" if args.hall else " (every hall)"))
+        return 0
+    async with auth.pool.acquire() as conn:
+        for s in await accounts.list_staff(conn, args.hall):
+            print(f"{s.id}\t{s.name}\t{s.role}\t{s.hall or '*'}\t{'active' if s.active else 'inactive'}")
+    return 0
+
+
+async def _device(args: argparse.Namespace, config: Config, auth: object) -> int:
+    from .adapters import accounts
+    from .service.auth import Auth
+
+    assert isinstance(auth, Auth)
+    _require_hall(config, args.hall)
+    if args.device_command == "add":
+        hall = config.halls[args.hall]
+        if args.window is not None and args.window not in hall.windows:
+            raise SystemExit(f"hall {args.hall} has no window {args.window}")
+        token = await auth.add_device(hall=args.hall, role=args.role, name=args.name,
+                                      window=args.window, kiosk=args.kiosk)
+        print(f"registered {args.role} {args.name} in hall {args.hall}; its token (shown once):")
+        print(token)
+        return 0
+    if args.device_command == "revoke":
+        await auth.revoke_device(args.hall, args.name)
+        print(f"revoked {args.name} in hall {args.hall}")
+        return 0
+    async with auth.pool.acquire() as conn:
+        for d in await accounts.list_devices(conn, args.hall):
+            state = "revoked" if d.revoked_at else "active"
+            extra = f" window {d.window}" if d.window else (f" kiosk {d.kiosk}" if d.kiosk else "")
+            print(f"{d.hall}\t{d.name}\t{d.role}{extra}\t{state}")
+    return 0
+
+
+async def _verify(args: argparse.Namespace, config: Config, pool: object) -> int:
+    from .service.verify import verify_hall
+
+    _require_hall(config, args.hall)
+    halls = [args.hall] if args.hall else list(config.halls)
+    bad = 0
+    for hall in halls:
+        result = await verify_hall(pool, hall)  # type: ignore[arg-type]
+        print(result.line)
+        bad += not result.ok
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Business days and business hours: the only place that turns an instant into hall time."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from ..config import Hours
+
+
+def business_day(now: datetime, tz: ZoneInfo, starts: time) -> date:
+    """The business day an instant belongs to: before `starts` it is still the previous day."""
+    if now.tzinfo is None:
+        raise ValueError(f"naive datetime {now!r}: the clock must be timezone-aware")
+    local = now.astimezone(tz)
+    day = local.date()
+    if local.time() < starts:
+        day -= timedelta(days=1)
+    return day
+
+
+def issuing_refusal(now: datetime, tz: ZoneInfo, hours: Hours) -> str | None:
+    """Why tickets cannot be issued at `now`, in the citizen's words; None when they can."""
+    local = now.astimezone(tz)
+    hours_text = hours.describe()
+    if local.isoweekday() not in hours.weekdays:
+        return f"今日不办公，办公时间：{hours_text}"
+    t = local.time()
+    if t < hours.open or t >= hours.close:
+        return f"当前不在取号时间，办公时间：{hours_text}"
+    if (
+        not hours.issue_during_lunch
+        and hours.lunch_start is not None
+        and hours.lunch_end is not None
+        and hours.lunch_start <= t < hours.lunch_end
+    ):
+        return f"午休时间暂停取号，办公时间：{hours_text}"
+    return None

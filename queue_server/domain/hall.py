@@ -1,0 +1,511 @@
+"""The hall aggregate: one business day of one hall, its commands and the events they cause.
+
+Every command validates first and changes state only when it is accepted, so a refused
+command leaves the state exactly as it was. `now` is always passed in.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from ..config import Hall, Window
+from . import dispatch
+from .errors import InvalidInput, NotFound, Refused
+from .model import (
+    STATUS_ZH,
+    Event,
+    HallId,
+    StaffOnDuty,
+    Ticket,
+    TicketId,
+    TicketNumber,
+    TicketStatus,
+    WindowState,
+    WindowStatus,
+)
+
+FINAL_STATUSES = (
+    TicketStatus.FINISHED,
+    TicketStatus.CANCELLED,
+    TicketStatus.VOID,
+    TicketStatus.CLOSED,
+)
+
+
+def new_ticket_id() -> TicketId:
+    """Unguessable: the id is the only key to a ticket's public page."""
+    return TicketId(secrets.token_urlsafe(16))
+
+
+@dataclass
+class HallState:
+    hall: Hall
+    day: date
+    tickets: dict[TicketId, Ticket] = field(default_factory=dict)
+    windows: dict[int, WindowState] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)  # last sequence per service today
+    dirty_tickets: set[TicketId] = field(default_factory=set)
+    dirty_windows: set[int] = field(default_factory=set)
+    dirty_counters: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        for number in self.hall.windows:
+            self.windows.setdefault(number, WindowState(number))
+
+    # ---- look-ups -------------------------------------------------------------------
+
+    def window_config(self, number: int) -> Window:
+        try:
+            return self.hall.windows[number]
+        except KeyError:
+            known = ", ".join(str(n) for n in self.hall.windows)
+            raise NotFound(f"hall {self.hall.id} has no window {number} (windows: {known})") from None
+
+    def window(self, number: int) -> WindowState:
+        self.window_config(number)
+        return self.windows[number]
+
+    def ticket_by_number(self, number: TicketNumber | str) -> Ticket:
+        if isinstance(number, str):
+            number = TicketNumber.parse(number)
+        for t in self.tickets.values():
+            if t.number == number and t.business_day == self.day:
+                return t
+        raise NotFound(f"ticket {number} was not issued today in hall {self.hall.id}")
+
+    def waiting(self, service: str | None = None) -> list[Ticket]:
+        return [
+            t
+            for t in self.tickets.values()
+            if t.status is TicketStatus.WAITING and (service is None or t.service == service)
+        ]
+
+    def windows_serving(self, service: str) -> int:
+        """Open windows that offer `service`; all configured ones when none is open yet."""
+        offering = [w for w in self.hall.windows.values() if service in w.services]
+        open_ = [w for w in offering if self.windows[w.number].status is not WindowStatus.CLOSED]
+        return len(open_) or len(offering)
+
+    def ahead_of(self, ticket: Ticket) -> int:
+        return dispatch.people_ahead(ticket, self.waiting(ticket.service), self.hall)
+
+    def estimated_wait(self, ticket: Ticket) -> int:
+        service = self.hall.services[ticket.service]
+        return dispatch.estimated_wait_minutes(
+            self.ahead_of(ticket), service.handling_minutes, self.windows_serving(ticket.service)
+        )
+
+    def service_wait(self, service_code: str) -> int:
+        """Estimated minutes for a ticket issued now in this service."""
+        service = self.hall.services[service_code]
+        return dispatch.estimated_wait_minutes(
+            len(self.waiting(service_code)),
+            service.handling_minutes,
+            self.windows_serving(service_code),
+        )
+
+    def _touch(self, ticket: Ticket) -> None:
+        self.dirty_tickets.add(ticket.id)
+
+    def _touch_window(self, ws: WindowState) -> None:
+        self.dirty_windows.add(ws.number)
+
+    # ---- tickets --------------------------------------------------------------------
+
+    def issue(
+        self,
+        service: str,
+        now: datetime,
+        *,
+        channel: str = "kiosk",
+        priority: str | None = None,
+        priority_reason: str | None = None,
+    ) -> tuple[Ticket, list[Event]]:
+        if service not in self.hall.services:
+            known = ", ".join(self.hall.services)
+            raise NotFound(f"hall {self.hall.id} has no service {service!r} (services: {known})")
+        cls = None
+        if priority is not None:
+            cls = self.hall.priority_classes.get(priority)
+            if cls is None:
+                known = ", ".join(self.hall.priority_classes)
+                raise InvalidInput(
+                    f"unknown priority class {priority!r} (known: {known})", field="priority"
+                )
+            if cls.reason_required and not (priority_reason or "").strip():
+                raise InvalidInput(
+                    f"priority class {cls.name} needs a reason", field="priority_reason"
+                )
+        svc = self.hall.services[service]
+        last = self.counters.get(service, 0)
+        if last >= svc.daily_quota:
+            raise Refused("该业务今日号源已满", service=service, quota=svc.daily_quota)
+        seq = last + 1
+        ticket = Ticket(
+            id=new_ticket_id(),
+            hall=HallId(self.hall.id),
+            business_day=self.day,
+            number=TicketNumber(service, seq),
+            service=service,
+            issued_at=now,
+            rank=dispatch.rank_of(now),
+            channel=channel,
+            priority=priority,
+            priority_reason=(priority_reason or None) if cls else None,
+        )
+        self.counters[service] = seq
+        self.dirty_counters.add(service)
+        self.tickets[ticket.id] = ticket
+        self._touch(ticket)
+        payload = {"channel": channel, "priority": priority}
+        if cls is not None and priority_reason:
+            payload["priority_reason"] = priority_reason
+        return ticket, [Event("ticket_issued", ticket.id, None, payload)]
+
+    def _current_of(self, ws: WindowState, number: int) -> Ticket:
+        if ws.current is None:
+            raise Refused(f"window {number} has no current ticket; call one first", state="idle")
+        return self.tickets[ws.current]
+
+    def _require_open(self, ws: WindowState) -> None:
+        if ws.status is WindowStatus.CLOSED:
+            raise Refused(
+                f"window {ws.number} is closed; open it (sign in) first", state=ws.status.value
+            )
+        if ws.status is WindowStatus.PAUSED:
+            raise Refused(
+                f"窗口暂停中（{ws.pause_reason}），请先恢复 (window {ws.number} is paused)",
+                state=ws.status.value,
+            )
+
+    def _require_idle(self, ws: WindowState) -> None:
+        if ws.current is not None:
+            cur = self.tickets[ws.current]
+            raise Refused(
+                f"window {ws.number} is {STATUS_ZH[cur.status]} {cur.number_text}; "
+                "finish, miss, suspend or transfer it first",
+                state=cur.status.value,
+                ticket=cur.number_text,
+            )
+
+    def _call(self, ws: WindowState, ticket: Ticket, now: datetime) -> None:
+        ticket.status = TicketStatus.CALLED
+        ticket.window = ws.number
+        ticket.calls = 1
+        ticket.first_called_at = ticket.first_called_at or now
+        ticket.last_called_at = now
+        ticket.target_window = None
+        ws.current = ticket.id
+        self._touch(ticket)
+        self._touch_window(ws)
+
+    def call_next(self, window: int, now: datetime) -> tuple[Ticket | None, list[Event]]:
+        cfg = self.window_config(window)
+        ws = self.windows[window]
+        self._require_open(ws)
+        self._require_idle(ws)
+        chosen = dispatch.choose_next(self.tickets.values(), self.hall, cfg, ws, now)
+        if chosen is None:
+            return None, []
+        ticket, group = chosen
+        ws.normal_streak = dispatch.streak_after_call(ticket, group, self.hall, ws.normal_streak)
+        self._call(ws, ticket, now)
+        payload = {"calls": 1, "group": group}
+        return ticket, [Event("ticket_called", ticket.id, window, payload)]
+
+    def call_number(
+        self, window: int, number: str, reason: str, now: datetime
+    ) -> tuple[Ticket, list[Event]]:
+        """指定叫号: call one waiting ticket out of order; the reason is kept in the ledger."""
+        cfg = self.window_config(window)
+        ws = self.windows[window]
+        if not (reason or "").strip():
+            raise InvalidInput("calling a specific number needs a reason", field="reason")
+        self._require_open(ws)
+        self._require_idle(ws)
+        ticket = self.ticket_by_number(number)
+        if ticket.status is not TicketStatus.WAITING:
+            raise Refused(
+                f"ticket {ticket.number_text} is {ticket.status.value} ({STATUS_ZH[ticket.status]});"
+                " only a waiting ticket can be called",
+                state=ticket.status.value,
+            )
+        if ticket.service not in cfg.services:
+            raise Refused(
+                f"window {window} does not offer service {ticket.service} "
+                f"({self.hall.services[ticket.service].name})",
+                state=ticket.status.value,
+            )
+        self._call(ws, ticket, now)
+        ticket.note = reason
+        return ticket, [
+            Event("ticket_called", ticket.id, window, {"calls": 1, "specific": True, "reason": reason})
+        ]
+
+    def recall(self, window: int, now: datetime) -> tuple[Ticket, list[Event]]:
+        ws = self.window(window)
+        ticket = self._current_of(ws, window)
+        policy = self.hall.call_policy
+        if ticket.status is not TicketStatus.CALLED:
+            raise Refused(
+                f"ticket {ticket.number_text} is {ticket.status.value} ({STATUS_ZH[ticket.status]});"
+                " only a called ticket can be recalled",
+                state=ticket.status.value,
+            )
+        if ticket.calls >= policy.max_calls:
+            raise Refused(
+                f"ticket {ticket.number_text} was called {ticket.calls} times (limit "
+                f"{policy.max_calls}); mark it missed",
+                state=ticket.status.value,
+            )
+        assert ticket.last_called_at is not None
+        elapsed = (now - ticket.last_called_at).total_seconds()
+        if elapsed < policy.recall_min_seconds:
+            wait = int(policy.recall_min_seconds - elapsed + 0.999)
+            raise Refused(
+                f"recall of {ticket.number_text} too soon: {int(elapsed)} s since the last call, "
+                f"minimum {policy.recall_min_seconds} s (wait {wait} s)",
+                state=ticket.status.value,
+                retry_in_seconds=wait,
+            )
+        ticket.calls += 1
+        ticket.last_called_at = now
+        self._touch(ticket)
+        return ticket, [Event("ticket_recalled", ticket.id, window, {"calls": ticket.calls})]
+
+    def start(self, window: int, now: datetime, staff: StaffOnDuty | None = None) -> tuple[Ticket, list[Event]]:
+        ws = self.window(window)
+        ticket = self._current_of(ws, window)
+        if ticket.status is not TicketStatus.CALLED:
+            raise Refused(
+                f"ticket {ticket.number_text} is {ticket.status.value} ({STATUS_ZH[ticket.status]});"
+                " only a called ticket can start service",
+                state=ticket.status.value,
+            )
+        ticket.status = TicketStatus.SERVING
+        ticket.started_at = now
+        ticket.staff_id = ws.staff.id if ws.staff else (staff.id if staff else None)
+        self._touch(ticket)
+        return ticket, [Event("service_started", ticket.id, window, {})]
+
+    def finish(self, window: int, now: datetime) -> tuple[Ticket, list[Event]]:
+        ws = self.window(window)
+        ticket = self._current_of(ws, window)
+        if ticket.status is not TicketStatus.SERVING:
+            raise Refused(
+                f"ticket {ticket.number_text} is {ticket.status.value} ({STATUS_ZH[ticket.status]});"
+                " start service before finishing",
+                state=ticket.status.value,
+            )
+        ticket.status = TicketStatus.FINISHED
+        ticket.finished_at = now
+        ws.current = None
+        self._touch(ticket)
+        self._touch_window(ws)
+        return ticket, [Event("ticket_finished", ticket.id, window, {})]
+
+    def miss(self, window: int, now: datetime) -> tuple[Ticket, list[Event]]:
+        ws = self.window(window)
+        ticket = self._current_of(ws, window)
+        policy = self.hall.call_policy
+        if ticket.status is not TicketStatus.CALLED:
+            raise Refused(
+                f"ticket {ticket.number_text} is {ticket.status.value} ({STATUS_ZH[ticket.status]});"
+                " only a called ticket can be marked missed",
+                state=ticket.status.value,
+            )
+        if ticket.calls < policy.max_calls:
+            raise Refused(
+                f"ticket {ticket.number_text} was called {ticket.calls} of {policy.max_calls} "
+                "times; recall it before marking it missed",
+                state=ticket.status.value,
+            )
+        ticket.misses += 1
+        ws.current = None
+        self._touch(ticket)
+        self._touch_window(ws)
+        events = [Event("ticket_missed", ticket.id, window, {"misses": ticket.misses})]
+        if ticket.misses >= policy.void_after_misses:
+            ticket.status = TicketStatus.VOID
+            events.append(Event("ticket_voided", ticket.id, window, {"misses": ticket.misses}))
+        else:
+            ticket.status = TicketStatus.MISSED
+        return ticket, events
+
+    def transfer(
+        self,
+        window: int,
+        now: datetime,
+        *,
+        reason: str,
+        to_service: str | None = None,
+        to_window: int | None = None,
+    ) -> tuple[Ticket, list[Event]]:
+        ws = self.window(window)
+        if (to_service is None) == (to_window is None):
+            raise InvalidInput("transfer needs exactly one of 'service' or 'window'", field="service")
+        if not (reason or "").strip():
+            raise InvalidInput("a transfer needs a reason", field="reason")
+        ticket = self._current_of(ws, window)
+        if ticket.status not in (TicketStatus.CALLED, TicketStatus.SERVING):
+            raise Refused(
+                f"ticket {ticket.number_text} is {ticket.status.value}; only a called or serving "
+                "ticket can be transferred",
+                state=ticket.status.value,
+            )
+        service = ticket.service
+        if to_service is not None:
+            if to_service not in self.hall.services:
+                known = ", ".join(self.hall.services)
+                raise NotFound(
+                    f"hall {self.hall.id} has no service {to_service!r} (services: {known})"
+                )
+            service = to_service
+        target = None
+        if to_window is not None:
+            target_cfg = self.window_config(to_window)
+            if to_window == window:
+                raise Refused(f"ticket {ticket.number_text} is already at window {window}")
+            if service not in target_cfg.services:
+                service = target_cfg.services[0]
+            target = to_window
+        from_service = ticket.service
+        ticket.status = TicketStatus.WAITING
+        ticket.service = service
+        ticket.target_window = target
+        ticket.calls = 0
+        ticket.note = reason
+        # The original issue time is kept: the citizen does not queue twice.
+        ticket.rank = dispatch.rank_of(ticket.issued_at)
+        ws.current = None
+        self._touch(ticket)
+        self._touch_window(ws)
+        payload = {"from_service": from_service, "to_service": service, "to_window": target, "reason": reason}
+        return ticket, [Event("ticket_transferred", ticket.id, window, payload)]
+
+    def suspend(self, window: int, now: datetime, reason: str) -> tuple[Ticket, list[Event]]:
+        ws = self.window(window)
+        if not (reason or "").strip():
+            raise InvalidInput("suspending needs a reason", field="reason")
+        ticket = self._current_of(ws, window)
+        ticket.status = TicketStatus.SUSPENDED
+        ticket.note = reason
+        ws.current = None
+        self._touch(ticket)
+        self._touch_window(ws)
+        return ticket, [Event("ticket_suspended", ticket.id, window, {"reason": reason})]
+
+    def restore(self, number: str, now: datetime) -> tuple[Ticket, list[Event]]:
+        ticket = self.ticket_by_number(number)
+        if ticket.status not in (TicketStatus.MISSED, TicketStatus.SUSPENDED):
+            raise Refused(
+                f"ticket {ticket.number_text} is {ticket.status.value} ({STATUS_ZH[ticket.status]});"
+                " only a missed or suspended ticket can be restored",
+                state=ticket.status.value,
+            )
+        was = ticket.status
+        others = [t for t in self.waiting(ticket.service) if t.id != ticket.id]
+        ticket.rank = dispatch.restore_rank(
+            others, self.hall, self.hall.call_policy.restore_offset, dispatch.rank_of(now)
+        )
+        ticket.status = TicketStatus.WAITING
+        ticket.calls = 0
+        self._touch(ticket)
+        payload = {"from": was.value, "ahead": self.ahead_of(ticket)}
+        return ticket, [Event("ticket_restored", ticket.id, None, payload)]
+
+    def cancel(self, ticket: Ticket, now: datetime, reason: str | None = None) -> list[Event]:
+        if ticket.status not in (TicketStatus.WAITING, TicketStatus.SUSPENDED, TicketStatus.MISSED):
+            raise Refused(
+                f"ticket {ticket.number_text} is {ticket.status.value} ({STATUS_ZH[ticket.status]});"
+                " only a waiting, suspended or missed ticket can be cancelled",
+                state=ticket.status.value,
+            )
+        ticket.status = TicketStatus.CANCELLED
+        self._touch(ticket)
+        return [Event("ticket_cancelled", ticket.id, None, {"reason": reason} if reason else {})]
+
+    def close_tickets(self, tickets: Iterable[Ticket]) -> list[Event]:
+        """End of a business day: unserved tickets are closed as 'hall closed', never deleted."""
+        events = []
+        for t in tickets:
+            if t.status in FINAL_STATUSES:
+                continue
+            was = t.status
+            t.status = TicketStatus.CLOSED
+            self._touch(t)
+            events.append(Event("ticket_closed", t.id, t.window, {"from": was.value}))
+        for ws in self.windows.values():
+            if ws.current is not None and self.tickets.get(ws.current) is not None:
+                if self.tickets[ws.current].status is TicketStatus.CLOSED:
+                    ws.current = None
+                    self._touch_window(ws)
+        return events
+
+    # ---- windows --------------------------------------------------------------------
+
+    def open_window(self, window: int, staff: StaffOnDuty, now: datetime) -> list[Event]:
+        ws = self.window(window)
+        if ws.status is not WindowStatus.CLOSED:
+            on = ws.staff.name if ws.staff else "?"
+            raise Refused(
+                f"window {window} is already {ws.status.value} with {on} on duty",
+                state=ws.status.value,
+            )
+        for other in self.windows.values():
+            if other.status is not WindowStatus.CLOSED and other.staff and other.staff.id == staff.id:
+                raise Refused(
+                    f"staff {staff.id} is already on duty at window {other.number}; close it first",
+                    state=other.status.value,
+                )
+        ws.status = WindowStatus.OPEN
+        ws.staff = staff
+        ws.pause_reason = None
+        ws.since = now
+        ws.normal_streak = 1_000_000
+        self._touch_window(ws)
+        payload: dict[str, object] = {"staff_id": staff.id, "staff_name": staff.name}
+        if staff.stand_in_for:
+            payload["stand_in_for"] = staff.stand_in_for
+        return [Event("window_opened", None, window, payload)]
+
+    def pause_window(self, window: int, reason: str, now: datetime) -> list[Event]:
+        ws = self.window(window)
+        if not (reason or "").strip():
+            raise InvalidInput("a pause needs a reason (e.g. 午休, 临时离开)", field="reason")
+        if ws.status is not WindowStatus.OPEN:
+            raise Refused(f"window {window} is {ws.status.value}; only an open window can pause", state=ws.status.value)
+        self._require_idle(ws)
+        ws.status = WindowStatus.PAUSED
+        ws.pause_reason = reason
+        ws.since = now
+        self._touch_window(ws)
+        return [Event("window_paused", None, window, {"reason": reason})]
+
+    def resume_window(self, window: int, now: datetime) -> list[Event]:
+        ws = self.window(window)
+        if ws.status is not WindowStatus.PAUSED:
+            raise Refused(f"window {window} is {ws.status.value}, not paused", state=ws.status.value)
+        reason = ws.pause_reason
+        paused_seconds = int((now - ws.since).total_seconds()) if ws.since else 0
+        ws.status = WindowStatus.OPEN
+        ws.pause_reason = None
+        ws.since = now
+        self._touch_window(ws)
+        return [Event("window_resumed", None, window, {"reason": reason, "paused_seconds": paused_seconds})]
+
+    def close_window(self, window: int, now: datetime) -> list[Event]:
+        ws = self.window(window)
+        if ws.status is WindowStatus.CLOSED:
+            raise Refused(f"window {window} is already closed", state=ws.status.value)
+        self._require_idle(ws)
+        staff = ws.staff
+        ws.status = WindowStatus.CLOSED
+        ws.staff = None
+        ws.pause_reason = None
+        ws.since = now
+        self._touch_window(ws)
+        return [Event("window_closed", None, window, {"staff_id": staff.id if staff else None})]

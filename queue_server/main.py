@@ -1,0 +1,62 @@
+"""Composition root for `queue-server serve`: configuration → database → app → run."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from aiohttp import web
+
+from .adapters import migrate, store
+from .config import Config
+
+
+def serve(config: Config, *, host: str | None, port: int | None, ignore_hours: bool) -> int:
+    host = host or config.host
+    port = port or config.port
+    from .cli import database_url
+
+    embedded = not config.database_url
+    with database_url(config) as dsn:
+        problem = asyncio.run(_prepare(dsn, config, migrate_now=embedded))
+        if problem:
+            print(problem, file=sys.stderr)
+            return 1
+        from .web.app import create_app
+
+        base = f"http://{host}:{port}"
+
+        def first_admin(staff_id: str, password: str) -> None:
+            print(
+                "\n首次启动：已创建管理员账号 / first start: an admin account was created\n"
+                f"  工号 staff number: {staff_id}\n  密码 password:     {password}\n"
+                "  (shown once; sign in with POST /api/v1/auth/login)\n",
+                flush=True,
+            )
+
+        app = create_app(config, dsn=dsn, ignore_hours=ignore_hours, on_first_admin=first_admin)
+        pages = "\n".join(
+            f"  {h.name}: {base}/display/hall/{h.id}?token=…  (queue: {base}/api/v1/halls/{h.id}/queue)"
+            for h in config.halls.values()
+        )
+        print(
+            f"hall-queue serving on {base}  ({'embedded PostgreSQL in ' + str(config.pgdata) if embedded else 'PostgreSQL'})\n"
+            f"{pages}\n  API: {base}/api/v1/openapi.json",
+            flush=True,
+        )
+        web.run_app(app, host=host, port=port, print=None)
+    return 0
+
+
+async def _prepare(dsn: str, config: Config, *, migrate_now: bool) -> str | None:
+    pool = await store.create_pool(dsn, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            if migrate_now:
+                await migrate.migrate(conn)
+            elif await migrate.pending(conn):
+                return "queue-server: the database schema is out of date; run `queue-server migrate --config " + config.source + "` first"
+            await store.ensure_halls(conn, config.halls.values())
+    finally:
+        await pool.close()
+    return None

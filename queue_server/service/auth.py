@@ -1,0 +1,184 @@
+"""Sign-in, bearer tokens and device tokens. Only hashes of secrets are ever stored."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import time as monotime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from ..adapters import accounts
+from ..domain.errors import Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
+from .principal import DEVICE_ROLES, STAFF_ROLES, Principal
+
+LOCK_AFTER_FAILURES = 5
+LOCK_MINUTES = 15
+CACHE_SECONDS = 5.0  # a revoked token stops working in other processes within this time
+
+_hasher = PasswordHasher()
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+def new_token(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+class Auth:
+    def __init__(
+        self, pool: asyncpg.Pool, *, ttl_minutes: int, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self.pool = pool
+        self.ttl = timedelta(minutes=ttl_minutes)
+        self.clock = clock
+        self._cache: dict[bytes, tuple[float, Principal | None]] = {}
+
+    async def login(self, staff_id: str, password: str) -> tuple[str, datetime, Principal]:
+        now = self.clock()
+        async with self.pool.acquire() as conn:
+            staff = await accounts.get_staff(conn, staff_id)
+            if staff is None or not staff.active:
+                # Same answer as a wrong password: do not reveal which staff numbers exist.
+                await asyncio.to_thread(_hasher.hash, password)
+                raise Unauthenticated("staff number or password is wrong (工号或密码错误)")
+            if staff.locked_until and staff.locked_until > now:
+                minutes = int((staff.locked_until - now).total_seconds() // 60) + 1
+                raise RateLimited(
+                    f"too many failed sign-ins; account {staff_id} is locked for {minutes} more "
+                    f"minutes (登录失败次数过多，请 {minutes} 分钟后再试)",
+                    locked_until=staff.locked_until.isoformat(),
+                )
+            ok = await asyncio.to_thread(_verify, staff.password_hash, password)
+            if not ok:
+                await accounts.record_login_failure(
+                    conn, staff_id, lock_after=LOCK_AFTER_FAILURES,
+                    lock_until=now + timedelta(minutes=LOCK_MINUTES),
+                )
+                raise Unauthenticated("staff number or password is wrong (工号或密码错误)")
+            await accounts.record_login_success(conn, staff_id)
+            token = new_token("hqs")
+            expires = now + self.ttl
+            await accounts.add_session(conn, token_hash(token), staff_id, now, expires)
+        return token, expires, _staff_principal(staff)
+
+    async def logout(self, token: str) -> str | None:
+        h = token_hash(token)
+        self._cache.pop(h, None)
+        async with self.pool.acquire() as conn:
+            return await accounts.revoke_session(conn, h, self.clock())
+
+    async def authenticate(self, token: str | None) -> Principal:
+        if not token:
+            raise Unauthenticated("this needs a bearer token (Authorization: Bearer …)")
+        h = token_hash(token)
+        hit = self._cache.get(h)
+        if hit is not None and hit[0] > monotime.monotonic():
+            principal = hit[1]
+        else:
+            principal = await self._lookup(h)
+            self._cache[h] = (monotime.monotonic() + CACHE_SECONDS, principal)
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+        if principal is None:
+            raise Unauthenticated("the token is unknown, expired or revoked; sign in again")
+        return principal
+
+    async def _lookup(self, h: bytes) -> Principal | None:
+        async with self.pool.acquire() as conn:
+            found = await accounts.session_staff(conn, h, self.clock())
+            if found is not None:
+                return _staff_principal(found[0])
+            device = await accounts.device_by_token(conn, h)
+        if device is None:
+            return None
+        return Principal(
+            "device", device.name, device.name, device.role, device.hall, device.window, device.kiosk
+        )
+
+    # ---- administration (CLI and first start) --------------------------------------
+
+    async def add_staff(
+        self, *, staff_id: str, hall: str | None, name: str, role: str, password: str,
+        photo_url: str | None = None,
+    ) -> None:
+        if role not in STAFF_ROLES:
+            raise InvalidInput(f"unknown role {role!r} (roles: {', '.join(STAFF_ROLES)})", field="role")
+        if role != "admin" and hall is None:
+            raise InvalidInput(f"a {role} belongs to one hall: give --hall", field="hall")
+        if len(password) < 8:
+            raise InvalidInput("the password needs at least 8 characters", field="password")
+        digest = await asyncio.to_thread(_hasher.hash, password)
+        async with self.pool.acquire() as conn:
+            try:
+                await accounts.add_staff(
+                    conn, staff_id=staff_id, hall=hall, name=name, role=role,
+                    password_hash=digest, photo_url=photo_url,
+                )
+            except asyncpg.UniqueViolationError:
+                raise InvalidInput(f"staff number {staff_id} already exists", field="id") from None
+
+    async def add_device(
+        self, *, hall: str, role: str, name: str, window: int | None = None, kiosk: str | None = None
+    ) -> str:
+        if role not in DEVICE_ROLES:
+            raise InvalidInput(f"unknown device role {role!r} (roles: {', '.join(DEVICE_ROLES)})", field="role")
+        if role == "evaluator" and window is None:
+            raise InvalidInput("an evaluator is bound to one window: give --window", field="window")
+        if role == "printer" and not kiosk:
+            raise InvalidInput("a printer is bound to one kiosk: give --kiosk", field="kiosk")
+        token = new_token("hqd")
+        async with self.pool.acquire() as conn:
+            try:
+                await accounts.add_device(
+                    conn, hall=hall, role=role, name=name, token_hash=token_hash(token),
+                    window=window, kiosk=kiosk,
+                )
+            except asyncpg.UniqueViolationError:
+                raise InvalidInput(f"hall {hall} already has a device named {name}", field="name") from None
+        return token
+
+    async def revoke_device(self, hall: str, name: str) -> None:
+        async with self.pool.acquire() as conn:
+            if not await accounts.revoke_device(conn, hall, name, self.clock()):
+                raise NotFound(f"hall {hall} has no active device named {name}")
+
+    async def ensure_first_admin(self) -> tuple[str, str] | None:
+        """On an empty database, create one admin with a random password (shown once)."""
+        async with self.pool.acquire() as conn:
+            if await accounts.count_staff(conn):
+                return None
+        password = secrets.token_urlsafe(12)
+        try:
+            await self.add_staff(staff_id="admin", hall=None, name="系统管理员", role="admin", password=password)
+        except InvalidInput:  # another process created it first
+            return None
+        return "admin", password
+
+
+def _verify(digest: str, password: str) -> bool:
+    try:
+        return _hasher.verify(digest, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _staff_principal(s: accounts.StaffRecord) -> Principal:
+    return Principal("staff", s.id, s.name, s.role, s.hall, photo_url=s.photo_url)
+
+
+def require_staff(principal: Principal, hall: str) -> None:
+    if principal.kind != "staff":
+        raise Forbidden(f"device {principal.id} ({principal.role}) cannot act on windows; sign in as staff")
+    principal.require_role(hall, *STAFF_ROLES)

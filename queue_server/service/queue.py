@@ -1,0 +1,544 @@
+"""Use cases of a hall: lock the hall → apply domain commands → save → commit → announce.
+
+Commands for one hall are queued per process and applied in small batches: one transaction
+takes the hall's row lock, applies each command to the pure domain state in order, writes
+what changed and the ledger rows, and commits once. Across processes the row lock
+serialises the batches, so a hall's state and its ledger are always a single sequence.
+A refused command changes nothing (the domain validates before it mutates) and is simply
+not part of what the batch writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Protocol
+
+import asyncpg
+
+from ..adapters import store
+from ..config import Config, Hall
+from ..domain import clock as hall_clock
+from ..domain.errors import InvalidInput, NotFound, QueueError, Refused, Unavailable
+from ..domain.hall import HallState
+from ..domain.ledger import LedgerRow, canonical_json
+from ..domain.model import SYSTEM, Actor, Event, StaffOnDuty, Ticket, TicketNumber, TicketStatus
+from ..domain.model import StaffId
+from . import views
+from .principal import Principal
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 64
+
+
+class Announcer(Protocol):
+    async def announce(self, hall: str, events: list[dict[str, Any]]) -> None: ...
+
+
+class NullAnnouncer:
+    async def announce(self, hall: str, events: list[dict[str, Any]]) -> None:
+        return None
+
+
+@dataclass
+class Outcome:
+    """What a command answers: HTTP status and body; events are already applied to the state."""
+
+    status: int
+    body: dict[str, Any]
+    events: list[tuple[Event, Ticket | None]] = field(default_factory=list)
+    # Extra writes that belong to the same transaction (e.g. the hall's notices).
+    writes: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+
+
+Apply = Callable[[HallState, datetime], Outcome]
+
+
+@dataclass
+class _Pending:
+    apply: Apply
+    actor: Actor
+    key: str | None
+    fingerprint: str
+    future: asyncio.Future[tuple[int, dict[str, Any]]]
+
+
+class QueueService:
+    def __init__(
+        self,
+        config: Config,
+        pool: asyncpg.Pool,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        announcer: Announcer | None = None,
+        ignore_hours: bool = False,
+    ) -> None:
+        self.config = config
+        self.pool = pool
+        self.clock = clock
+        self.announcer: Announcer = announcer or NullAnnouncer()
+        self.ignore_hours = ignore_hours
+        self.tz = config.timezone
+        self._queues: dict[str, deque[_Pending]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._cache: dict[str, tuple[int, date, HallState]] = {}
+
+    # ---- time and halls -------------------------------------------------------------
+
+    def today(self, now: datetime | None = None) -> date:
+        return hall_clock.business_day(now or self.clock(), self.tz, self.config.business_day_starts)
+
+    def day_start(self, day: date) -> datetime:
+        return datetime.combine(day, self.config.business_day_starts, self.tz)
+
+    def hall(self, hall_id: str) -> Hall:
+        try:
+            return self.config.halls[hall_id]
+        except KeyError:
+            known = ", ".join(self.config.halls)
+            raise NotFound(f"no hall {hall_id!r} (halls: {known})") from None
+
+    # ---- the per-hall command pipeline ----------------------------------------------
+
+    async def execute(
+        self, hall_id: str, apply: Apply, actor: Actor, *, key: str | None = None, fingerprint: str = ""
+    ) -> tuple[int, dict[str, Any]]:
+        self.hall(hall_id)
+        loop = asyncio.get_running_loop()
+        pending = _Pending(apply, actor, key, fingerprint, loop.create_future())
+        self._queues.setdefault(hall_id, deque()).append(pending)
+        worker = self._workers.get(hall_id)
+        if worker is None or worker.done():
+            self._workers[hall_id] = asyncio.create_task(self._drain(hall_id), name=f"hall-{hall_id}")
+        return await pending.future
+
+    async def _drain(self, hall_id: str) -> None:
+        queue = self._queues[hall_id]
+        while queue:
+            batch = [queue.popleft() for _ in range(min(MAX_BATCH, len(queue)))]
+            try:
+                announcements = await self._run_batch(hall_id, batch)
+            except QueueError as exc:
+                self._cache.pop(hall_id, None)
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(exc)
+                continue
+            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+                self._cache.pop(hall_id, None)
+                log.warning("hall %s: batch of %d failed: %s", hall_id, len(batch), exc)
+                err = Unavailable(f"the database did not accept the change: {exc}", retry_after=1)
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(err)
+                continue
+            except BaseException as exc:
+                self._cache.pop(hall_id, None)
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(
+                            exc if isinstance(exc, Exception) else Unavailable("server stopping")
+                        )
+                raise
+            if announcements:
+                try:
+                    await self.announcer.announce(hall_id, announcements)
+                except Exception:  # screens resynchronise from the ledger; the commit stands
+                    log.exception("hall %s: announcing %d events failed", hall_id, len(announcements))
+
+    async def _run_batch(self, hall_id: str, batch: list[_Pending]) -> list[dict[str, Any]]:
+        hall = self.config.halls[hall_id]
+        results: list[tuple[_Pending, tuple[int, dict[str, Any]] | QueueError]] = []
+        rows: list[LedgerRow] = []
+        idem_rows: list[tuple[str, str, int, Any]] = []
+        writes: list[tuple[str, tuple[Any, ...]]] = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            now = self.clock()
+            day = self.today(now)
+            head = await store.lock_hall(conn, hall_id)
+            state = self._cached_state(hall_id, head.seq, day)
+            if state is None:
+                state = await store.load_state(conn, hall, day)
+            state.dirty_tickets.clear()
+            state.dirty_windows.clear()
+            state.dirty_counters.clear()
+            if head.business_day is not None and head.business_day < day:
+                await self._roll_over(conn, state, head, day, now, rows)
+            keys = [p.key for p in batch if p.key]
+            stored = await store.idempotent_results(conn, hall_id, keys)
+            fresh: dict[str, tuple[str, tuple[int, dict[str, Any]] | None]] = {}
+            for p in batch:
+                if p.key:
+                    seen = stored.get(p.key)
+                    if seen is not None:
+                        results.append((p, self._replay(p, seen[0], (seen[1], seen[2]))))
+                        continue
+                    if p.key in fresh:
+                        fp, res = fresh[p.key]
+                        results.append((p, self._replay(p, fp, res) if res else Refused("duplicate request in flight")))
+                        continue
+                try:
+                    outcome = p.apply(state, now)
+                except QueueError as exc:
+                    results.append((p, exc))
+                    if p.key:
+                        fresh[p.key] = (p.fingerprint, None)
+                    continue
+                writes.extend(outcome.writes)
+                for event, ticket in outcome.events:
+                    rows.append(self._ledger_row(state, head, now, p.actor, event, ticket))
+                res = (outcome.status, outcome.body)
+                if p.key:
+                    fresh[p.key] = (p.fingerprint, res)
+                    idem_rows.append((p.key, p.fingerprint, outcome.status, outcome.body))
+                results.append((p, res))
+            for sql, args in writes:
+                await conn.execute(sql, *args)
+            await store.save_state(conn, state, head, rows, idem_rows)
+        self._cache[hall_id] = (head.seq, day, state)
+        for p, res in results:
+            if p.future.done():
+                continue
+            if isinstance(res, QueueError):
+                p.future.set_exception(res)
+            else:
+                p.future.set_result(res)
+        return [dict(r.public) for r in rows]
+
+    def _cached_state(self, hall_id: str, seq: int, day: date) -> HallState | None:
+        cached = self._cache.get(hall_id)
+        if cached and cached[0] == seq and cached[1] == day:
+            return cached[2]
+        return None
+
+    @staticmethod
+    def _replay(p: _Pending, fingerprint: str, res: tuple[int, dict[str, Any]] | None) -> Any:
+        if fingerprint != p.fingerprint:
+            return InvalidInput(
+                "this Idempotency-Key was already used for a different request",
+                field="Idempotency-Key",
+            )
+        return res
+
+    async def _roll_over(
+        self, conn: asyncpg.Connection, state: HallState, head: store.HallHead, day: date,
+        now: datetime, rows: list[LedgerRow],
+    ) -> None:
+        """A new business day: close yesterday's unserved tickets and any window left open."""
+        stale = await store.load_stale_tickets(conn, state.hall.id, day)
+        for t in stale:
+            state.tickets[t.id] = t
+        for event in state.close_tickets(stale):
+            rows.append(self._ledger_row(state, head, now, SYSTEM, event, state.tickets.get(event.ticket)))
+        for t in stale:
+            state.tickets.pop(t.id, None)
+        for ws in list(state.windows.values()):
+            if ws.status.value != "closed":
+                for event in state.close_window(ws.number, now):
+                    rows.append(self._ledger_row(state, head, now, SYSTEM, event, None))
+
+    def _ledger_row(
+        self, state: HallState, head: store.HallHead, now: datetime, actor: Actor,
+        event: Event, ticket: Ticket | None,
+    ) -> LedgerRow:
+        head.seq += 1
+        services: list[str] = []
+        if ticket is not None:
+            services.append(ticket.service)
+            origin = event.payload.get("from_service")
+            if origin and origin not in services:
+                services.append(origin)
+        public = views.public_event(
+            state, seq=head.seq, at=now, tz=self.tz, kind=event.kind, ticket=ticket,
+            window=event.window, services=services, payload=event.payload,
+        )
+        row = LedgerRow(
+            hall=state.hall.id, seq=head.seq, at=now, kind=event.kind, actor=actor.as_json(),
+            ticket_id=ticket.id if ticket else None,
+            ticket_number=ticket.number_text if ticket else None,
+            window=event.window, payload=event.payload, public=public, prev_hash=head.head_hash,
+        )
+        row = LedgerRow(**{**row.__dict__, "hash": row.computed_hash()})
+        head.head_hash = row.hash
+        return row
+
+    # ---- commands -------------------------------------------------------------------
+
+    async def issue(
+        self, hall_id: str, principal: Principal, *, service: str, priority: str | None,
+        priority_reason: str | None, channel: str, key: str | None,
+    ) -> tuple[int, dict[str, Any]]:
+        hall = self.hall(hall_id)
+        base = self.config.public_url
+
+        def apply(state: HallState, now: datetime) -> Outcome:
+            if not self.ignore_hours:
+                refusal = hall_clock.issuing_refusal(now, self.tz, hall.hours)
+                if refusal:
+                    raise Refused(refusal, hours=hall.hours.describe())
+            ticket, events = state.issue(
+                service, now, channel=channel, priority=priority, priority_reason=priority_reason
+            )
+            body = views.ticket_status(state, ticket, hall, self.tz, base)
+            return Outcome(201, body, [(e, ticket) for e in events])
+
+        fp = _fingerprint(principal, "issue", service, priority, priority_reason, channel)
+        return await self.execute(hall_id, apply, principal.actor, key=key, fingerprint=fp)
+
+    async def window_action(
+        self, hall_id: str, window: int, action: str, principal: Principal, body: dict[str, Any],
+        key: str | None,
+    ) -> tuple[int, dict[str, Any]]:
+        hall = self.hall(hall_id)
+        if window not in hall.windows:
+            known = ", ".join(str(n) for n in hall.windows)
+            raise NotFound(f"hall {hall_id} has no window {window} (windows: {known})")
+        handler = _WINDOW_ACTIONS.get(action)
+        if handler is None:
+            raise NotFound(f"unknown window action {action!r} (actions: {', '.join(_WINDOW_ACTIONS)})")
+        args = handler.parse(body)
+
+        def apply(state: HallState, now: datetime) -> Outcome:
+            return handler.run(self, state, now, window, principal, args)
+
+        fp = _fingerprint(principal, action, window, canonical_json(args))
+        return await self.execute(hall_id, apply, principal.actor, key=key, fingerprint=fp)
+
+    async def ticket_action(
+        self, hall_id: str, number: str, action: str, principal: Principal | None,
+        body: dict[str, Any], key: str | None, *, ticket_id: str | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """restore / cancel a ticket by its number (staff), or cancel by its id (its citizen)."""
+        hall = self.hall(hall_id)
+        parsed = TicketNumber.parse(number) if ticket_id is None else None
+        reason = _optional_text(body, "reason")
+
+        def apply(state: HallState, now: datetime) -> Outcome:
+            if ticket_id is not None:
+                ticket = next((t for t in state.tickets.values() if t.id == ticket_id), None)
+                if ticket is None:
+                    raise Refused("this ticket can no longer be cancelled", state="final")
+            else:
+                assert parsed is not None
+                ticket = state.ticket_by_number(parsed)
+            if action == "restore":
+                ticket, events = state.restore(ticket.number_text, now)
+            else:
+                events = state.cancel(ticket, now, reason)
+            return Outcome(200, {"ticket": views.ticket_status(state, ticket, hall, self.tz, self.config.public_url)},
+                           [(e, ticket) for e in events])
+
+        actor = principal.actor if principal else Actor("citizen", ticket_id or "?", "", "citizen")
+        fp = _fingerprint(principal, action, number, ticket_id, reason)
+        try:
+            return await self.execute(hall_id, apply, actor, key=key, fingerprint=fp)
+        except NotFound:
+            if parsed is not None:
+                await self._explain_final_ticket(hall_id, parsed)
+            raise
+
+    async def _explain_final_ticket(self, hall_id: str, number: TicketNumber) -> None:
+        async with self.pool.acquire() as conn:
+            t = await store.ticket_by_number(conn, hall_id, self.today(), number)
+        if t is not None:
+            raise Refused(f"ticket {t.number_text} is {t.status.value}", state=t.status.value)
+
+    async def post_notices(self, hall_id: str, principal: Principal, notices: list[str]) -> tuple[int, dict[str, Any]]:
+        """Hall notices on every screen; the text is checked by the caller against the taboo list."""
+
+        def apply(state: HallState, now: datetime) -> Outcome:
+            event = Event("notice_posted", None, None, {"notices": notices})
+            return Outcome(200, {"notices": notices}, [(event, None)],
+                           writes=[store.set_notices_sql(hall_id, notices)])
+
+        return await self.execute(hall_id, apply, principal.actor)
+
+    async def record(self, hall_id: str, actor: Actor, kind: str, payload: dict[str, Any]) -> None:
+        """Log a fact that changes no queue state (e.g. staff signed in) in the hall's ledger."""
+
+        def apply(state: HallState, now: datetime) -> Outcome:
+            return Outcome(200, {}, [(Event(kind, None, None, payload), None)])
+
+        await self.execute(hall_id, apply, actor)
+
+    # ---- reads ----------------------------------------------------------------------
+
+    async def snapshot(self, hall_id: str) -> dict[str, Any]:
+        hall = self.hall(hall_id)
+        now = self.clock()
+        day = self.today(now)
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            head = await store.read_head(conn, hall_id)
+            state = await store.load_state(conn, hall, day)
+            calls = await store.recent_calls(conn, hall_id, self.day_start(day))
+            notices = await store.notices(conn, hall_id)
+        return views.snapshot(
+            state, seq=head.seq if head else 0, at=now, tz=self.tz, recent_calls=calls,
+            notices=notices, civility=self.config.civility,
+        )
+
+    async def latest_seq(self, hall_id: str) -> int:
+        async with self.pool.acquire() as conn:
+            head = await store.read_head(conn, hall_id)
+        return head.seq if head else 0
+
+    async def events_after(self, hall_id: str, after: int, limit: int) -> list[dict[str, Any]]:
+        async with self.pool.acquire() as conn:
+            rows = await store.ledger_rows(conn, hall_id, after, limit)
+        return [dict(r.public) for r in rows]
+
+    async def ledger(self, hall_id: str, after: int, limit: int) -> list[dict[str, Any]]:
+        self.hall(hall_id)
+        async with self.pool.acquire() as conn:
+            rows = await store.ledger_rows(conn, hall_id, after, limit)
+        return [
+            {
+                "seq": r.seq, "at": views.iso(r.at, self.tz), "kind": r.kind, "actor": dict(r.actor),
+                "ticket_id": r.ticket_id, "ticket": r.ticket_number, "window": r.window,
+                "payload": dict(r.payload), "hash": r.hash.hex(), "prev_hash": r.prev_hash.hex(),
+            }
+            for r in rows
+        ]
+
+    async def ticket_status(self, ticket_id: str) -> dict[str, Any]:
+        async with self.pool.acquire() as conn:
+            t = await store.ticket_by_id(conn, ticket_id)
+            if t is None or t.hall not in self.config.halls:
+                raise NotFound("no such ticket")
+            hall = self.config.halls[t.hall]
+            state = None
+            if t.status is TicketStatus.WAITING:
+                state = await store.load_state(conn, hall, t.business_day)
+                t = state.tickets.get(t.id, t)
+        return views.ticket_status(state, t, hall, self.tz, self.config.public_url)
+
+
+def _fingerprint(principal: Principal | None, *parts: object) -> str:
+    who = f"{principal.kind}:{principal.id}" if principal else "citizen"
+    return hashlib.sha256(canonical_json([who, *[str(p) for p in parts]]).encode()).hexdigest()
+
+
+def _optional_text(body: dict[str, Any], name: str, *, limit: int = 200) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be a string, got {type(value).__name__}", field=name)
+    value = value.strip()
+    if len(value) > limit:
+        raise InvalidInput(f"{name} is longer than {limit} characters", field=name)
+    return value or None
+
+
+def _required_text(body: dict[str, Any], name: str) -> str:
+    value = _optional_text(body, name)
+    if not value:
+        raise InvalidInput(f"{name} is required", field=name)
+    return value
+
+
+def _optional_int(body: dict[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{name} must be an integer, got {value!r}", field=name)
+    return value
+
+
+@dataclass(frozen=True)
+class _WindowAction:
+    parse: Callable[[dict[str, Any]], dict[str, Any]]
+    run: Callable[[QueueService, HallState, datetime, int, Principal, dict[str, Any]], Outcome]
+
+
+def _ticket_outcome(svc: QueueService, state: HallState, window: int, ticket: Ticket | None,
+                    events: list[Event]) -> Outcome:
+    body: dict[str, Any] = {
+        "ticket": _staff_ticket_view(svc, state, ticket) if ticket else None,
+        "window": views.window_view(state.hall, state, state.windows[window]),
+    }
+    return Outcome(200, body, [(e, ticket) for e in events])
+
+
+def _window_outcome(state: HallState, window: int, events: list[Event]) -> Outcome:
+    return Outcome(200, {"window": views.window_view(state.hall, state, state.windows[window])},
+                   [(e, None) for e in events])
+
+
+def _staff_ticket_view(svc: QueueService, state: HallState, t: Ticket) -> dict[str, Any]:
+    view = views.ticket_status(state, t, state.hall, svc.tz, svc.config.public_url)
+    view.pop("id", None)
+    view.pop("status_url", None)
+    return view
+
+
+def _open(svc: QueueService, state: HallState, now: datetime, window: int, p: Principal,
+          args: dict[str, Any]) -> Outcome:
+    staff = StaffOnDuty(StaffId(p.id), p.name, p.photo_url,
+                        StaffId(args["stand_in_for"]) if args.get("stand_in_for") else None)
+    return _window_outcome(state, window, state.open_window(window, staff, now))
+
+
+def _simple_ticket(method: str) -> Callable[..., Outcome]:
+    def run(svc: QueueService, state: HallState, now: datetime, window: int, p: Principal,
+            args: dict[str, Any]) -> Outcome:
+        ticket, events = getattr(state, method)(window, now)
+        return _ticket_outcome(svc, state, window, ticket, events)
+
+    return run
+
+
+def _call_next(svc: QueueService, state: HallState, now: datetime, window: int, p: Principal,
+               args: dict[str, Any]) -> Outcome:
+    ticket, events = state.call_next(window, now)
+    return _ticket_outcome(svc, state, window, ticket, events)
+
+
+_NO_ARGS: Callable[[dict[str, Any]], dict[str, Any]] = lambda body: {}  # noqa: E731
+
+_WINDOW_ACTIONS: dict[str, _WindowAction] = {
+    "open": _WindowAction(
+        lambda b: {"stand_in_for": _optional_text(b, "stand_in_for")}, _open,
+    ),
+    "close": _WindowAction(
+        _NO_ARGS, lambda s, st, now, w, p, a: _window_outcome(st, w, st.close_window(w, now)),
+    ),
+    "pause": _WindowAction(
+        lambda b: {"reason": _required_text(b, "reason")},
+        lambda s, st, now, w, p, a: _window_outcome(st, w, st.pause_window(w, a["reason"], now)),
+    ),
+    "resume": _WindowAction(
+        _NO_ARGS, lambda s, st, now, w, p, a: _window_outcome(st, w, st.resume_window(w, now)),
+    ),
+    "call-next": _WindowAction(_NO_ARGS, _call_next),
+    "call": _WindowAction(
+        lambda b: {"number": str(TicketNumber.parse(_required_text(b, "number"))),
+                   "reason": _required_text(b, "reason")},
+        lambda s, st, now, w, p, a: _ticket_outcome(
+            s, st, w, *st.call_number(w, a["number"], a["reason"], now)),
+    ),
+    "recall": _WindowAction(_NO_ARGS, _simple_ticket("recall")),
+    "start": _WindowAction(_NO_ARGS, _simple_ticket("start")),
+    "finish": _WindowAction(_NO_ARGS, _simple_ticket("finish")),
+    "miss": _WindowAction(_NO_ARGS, _simple_ticket("miss")),
+    "transfer": _WindowAction(
+        lambda b: {"service": _optional_text(b, "service"), "window": _optional_int(b, "window"),
+                   "reason": _required_text(b, "reason")},
+        lambda s, st, now, w, p, a: _ticket_outcome(
+            s, st, w, *st.transfer(w, now, reason=a["reason"], to_service=a["service"],
+                                   to_window=a["window"])),
+    ),
+    "suspend": _WindowAction(
+        lambda b: {"reason": _required_text(b, "reason")},
+        lambda s, st, now, w, p, a: _ticket_outcome(s, st, w, *st.suspend(w, now, a["reason"])),
+    ),
+}
+
+WINDOW_ACTIONS = tuple(_WINDOW_ACTIONS)

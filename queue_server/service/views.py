@@ -1,0 +1,148 @@
+"""Public views of the hall: what screens, phones and the API may show (no citizen data)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..config import Civility, Hall
+from ..domain.hall import HallState
+from ..domain.model import Ticket, TicketStatus, WindowState
+
+
+def iso(instant: datetime | None, tz: ZoneInfo) -> str | None:
+    return instant.astimezone(tz).isoformat(timespec="seconds") if instant else None
+
+
+def ticket_brief(t: Ticket) -> dict[str, Any]:
+    return {
+        "number": t.number_text,
+        "service": t.service,
+        "status": t.status.value,
+        "calls": t.calls,
+        "window": t.window,
+    }
+
+
+def window_view(hall: Hall, state: HallState, ws: WindowState) -> dict[str, Any]:
+    cfg = hall.windows[ws.number]
+    current = state.tickets.get(ws.current) if ws.current else None
+    staff = None
+    if ws.staff is not None:
+        staff = {
+            "id": ws.staff.id,
+            "name": ws.staff.name,
+            "photo_url": ws.staff.photo_url,
+            "stand_in": ws.staff.stand_in_for is not None,
+            "stand_in_for": ws.staff.stand_in_for,
+        }
+    return {
+        "number": cfg.number,
+        "name": cfg.name,
+        "area": cfg.area,
+        "services": list(cfg.services),
+        "comprehensive": cfg.comprehensive,
+        "state": ws.status.value,
+        "pause_reason": ws.pause_reason,
+        "staff": staff,
+        "current": ticket_brief(current) if current else None,
+    }
+
+
+def service_view(state: HallState, code: str) -> dict[str, Any]:
+    svc = state.hall.services[code]
+    waiting = len(state.waiting(code))
+    return {
+        "code": code,
+        "name": svc.name,
+        "name_en": svc.name_en,
+        "area": svc.area,
+        "waiting": waiting,
+        "estimated_wait_minutes": state.service_wait(code),
+        "quota_left": max(0, svc.daily_quota - state.counters.get(code, 0)),
+    }
+
+
+def snapshot(
+    state: HallState,
+    *,
+    seq: int,
+    at: datetime,
+    tz: ZoneInfo,
+    recent_calls: list[dict[str, Any]],
+    notices: list[str],
+    civility: Civility,
+) -> dict[str, Any]:
+    hall = state.hall
+    return {
+        "hall": hall.id,
+        "name": hall.name,
+        "name_en": hall.name_en,
+        "level": hall.level,
+        "seq": seq,
+        "business_day": state.day.isoformat(),
+        "at": iso(at, tz),
+        "voice": hall.voice,
+        "areas": [{"code": a.code, "name": a.name, "name_en": a.name_en} for a in hall.areas.values()],
+        "services": [service_view(state, code) for code in hall.services],
+        "windows": [window_view(hall, state, state.windows[n]) for n in hall.windows],
+        "recent_calls": recent_calls,
+        "notices": notices,
+        "civility": {k: list(v) for k, v in civility.phrases.items()},
+    }
+
+
+def public_event(
+    state: HallState,
+    *,
+    seq: int,
+    at: datetime,
+    tz: ZoneInfo,
+    kind: str,
+    ticket: Ticket | None,
+    window: int | None,
+    services: list[str],
+    payload: dict[str, Any],
+) -> dict[str, Any]:
+    """The event as screens receive it: the affected ticket, window and service counts after it."""
+    public_payload = {k: v for k, v in payload.items() if k in ("reason", "notices", "calls", "to_window", "to_service")}
+    return {
+        "seq": seq,
+        "at": iso(at, tz),
+        "kind": kind,
+        "hall": state.hall.id,
+        "ticket": ticket_brief(ticket) if ticket else None,
+        "window": window_view(state.hall, state, state.windows[window]) if window is not None else None,
+        "services": [service_view(state, s) for s in services],
+        "payload": public_payload,
+    }
+
+
+def ticket_status(state: HallState | None, t: Ticket, hall: Hall, tz: ZoneInfo, base_url: str) -> dict[str, Any]:
+    """One ticket's public status, for its owner's phone (the unguessable id is the key)."""
+    ahead = None
+    wait = None
+    if state is not None and t.status is TicketStatus.WAITING:
+        ahead = state.ahead_of(t)
+        wait = state.estimated_wait(t)
+    svc = hall.services.get(t.service)
+    return {
+        "id": t.id,
+        "hall": hall.id,
+        "hall_name": hall.name,
+        "number": t.number_text,
+        "service": t.service,
+        "service_name": svc.name if svc else t.service,
+        "status": t.status.value,
+        "business_day": t.business_day.isoformat(),
+        "issued_at": iso(t.issued_at, tz),
+        "priority": t.priority,
+        "ahead": ahead,
+        "estimated_wait_minutes": wait,
+        "window": t.window if t.status in (TicketStatus.CALLED, TicketStatus.SERVING) else None,
+        "calls": t.calls,
+        "called_at": iso(t.last_called_at, tz),
+        "finished_at": iso(t.finished_at, tz),
+        "status_url": f"{base_url.rstrip('/')}/t/{t.id}",
+    }

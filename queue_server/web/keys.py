@@ -1,0 +1,17 @@
+"""Typed application state keys (aiohttp AppKey)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from ..config import Config
+from ..service.auth import Auth
+from ..service.queue import QueueService
+
+CONFIG = web.AppKey("config", Config)
+QUEUE = web.AppKey("queue", QueueService)
+AUTH = web.AppKey("auth", Auth)
+# Returns None when ready, else why not (e.g. the schema is out of date).
+READY = web.AppKey("ready", Callable[[], Awaitable[str | None]])

@@ -1,0 +1,95 @@
+"""The OpenAPI 3.1 description of HTTP API v1, built from one table of operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from ..service.queue import WINDOW_ACTIONS
+
+_PROBLEM = {"$ref": "#/components/responses/Problem"}
+_ERRORS = {str(code): _PROBLEM for code in (400, 401, 403, 404, 409, 503)}
+
+# (method, path, summary, auth, request body schema or None, success status)
+_OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
+    ("get", "/healthz", "Liveness", "public", None, 200),
+    ("get", "/readyz", "Readiness: database reachable and schema current", "public", None, 200),
+    ("get", "/api/v1/halls", "Halls with areas, services and windows", "public", None, 200),
+    ("get", "/api/v1/halls/{hall}/queue", "Live snapshot of a hall", "public", None, 200),
+    ("post", "/api/v1/halls/{hall}/tickets", "Issue a ticket (取号)", "kiosk or staff of the hall",
+     {"type": "object", "required": ["service"], "properties": {
+         "service": {"type": "string", "example": "A"},
+         "priority": {"type": ["string", "null"], "example": None},
+         "priority_reason": {"type": ["string", "null"]},
+         "channel": {"type": "string", "enum": ["kiosk", "staff", "phone", "guide", "online"]}}}, 201),
+    ("get", "/api/v1/tickets/{id}", "Public status of one ticket", "public (the id is the key)", None, 200),
+    ("post", "/api/v1/tickets/{id}/cancel", "The citizen cancels their waiting ticket", "public (the id is the key)", None, 200),
+    ("post", "/api/v1/halls/{hall}/tickets/{number}/restore", "Restore a missed or suspended ticket", "staff of the hall",
+     {"type": "object", "properties": {"reason": {"type": "string"}}}, 200),
+    ("post", "/api/v1/halls/{hall}/tickets/{number}/cancel", "Cancel a ticket", "staff of the hall",
+     {"type": "object", "properties": {"reason": {"type": "string"}}}, 200),
+    ("get", "/api/v1/halls/{hall}/events", "Ledger rows after a sequence number (?after=SEQ&limit=N)", "staff of the hall", None, 200),
+    ("post", "/api/v1/halls/{hall}/notices", "Replace the hall notices (taboo-checked)", "manager of the hall",
+     {"type": "object", "required": ["notices"], "properties": {"notices": {"type": "array", "items": {"type": "string"}}}}, 200),
+    ("post", "/api/v1/auth/login", "Sign in with staff number and password", "public",
+     {"type": "object", "required": ["staff_id", "password"], "properties": {
+         "staff_id": {"type": "string"}, "password": {"type": "string"}}}, 200),
+    ("post", "/api/v1/auth/logout", "Revoke this bearer token", "staff", None, 200),
+    ("get", "/api/v1/auth/me", "Who this token belongs to", "any token", None, 200),
+]
+
+_ACTION_BODIES: dict[str, dict[str, Any]] = {
+    "open": {"type": "object", "properties": {"stand_in_for": {"type": "string"}}},
+    "pause": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string", "example": "午休"}}},
+    "call": {"type": "object", "required": ["number", "reason"], "properties": {
+        "number": {"type": "string", "example": "A023"}, "reason": {"type": "string"}}},
+    "transfer": {"type": "object", "required": ["reason"], "properties": {
+        "service": {"type": "string"}, "window": {"type": "integer"}, "reason": {"type": "string"}}},
+    "suspend": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
+}
+
+
+def build() -> dict[str, Any]:
+    ops = list(_OPERATIONS)
+    for action in WINDOW_ACTIONS:
+        summary = f"Window action: {action}" + (" (an empty queue answers {\"ticket\": null})" if action == "call-next" else "")
+        ops.append(("post", f"/api/v1/halls/{{hall}}/windows/{{window}}/{action}", summary,
+                    "staff of the hall", _ACTION_BODIES.get(action), 200))
+    paths: dict[str, Any] = {}
+    for method, path, summary, auth, body, status in ops:
+        params = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "integer" if name == "window" else "string"}}
+            for name in ("hall", "window", "number", "id") if "{" + name + "}" in path
+        ]
+        if method == "post" and path.startswith("/api/v1/halls"):
+            params.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                           "schema": {"type": "string", "maxLength": 200},
+                           "description": "a retry with the same key returns the first result and changes nothing"})
+        op: dict[str, Any] = {
+            "summary": summary,
+            "description": f"Authorisation: {auth}.",
+            "parameters": params,
+            "responses": {str(status): {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}, **_ERRORS},
+        }
+        if auth.startswith(("staff", "kiosk", "manager", "any")):
+            op["security"] = [{"bearer": []}]
+        if body is not None:
+            op["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
+        paths.setdefault(path, {})[method] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "hall-queue API", "version": "1", "description": "政务服务大厅排队叫号 API v1"},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "responses": {"Problem": {"description": "RFC 9457 problem details", "content": {
+                "application/problem+json": {"schema": {"type": "object", "properties": {
+                    "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                    "detail": {"type": "string"}, "field": {"type": "string"}}}}}}},
+        },
+    }
+
+
+async def handler(request: web.Request) -> web.Response:
+    return web.json_response(build())

@@ -1,0 +1,115 @@
+"""A running hall-queue app on a fresh database, with a clock the test controls."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiohttp.test_utils import TestClient, TestServer
+
+from queue_server.adapters import migrate, store
+from queue_server.config import Config, load_config
+from queue_server.service.auth import Auth
+from queue_server.web.app import create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+# Monday 2026-11-30 10:00 in Shanghai: inside business hours of every sample hall.
+MONDAY_10AM = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+
+
+def sample_config() -> Config:
+    return load_config(ROOT / "config.toml", env={})
+
+
+class FakeClock:
+    def __init__(self, start: datetime = MONDAY_10AM) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+async def prepare_database(dsn: str, config: Config) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await migrate.migrate(conn)
+        await store.ensure_halls(conn, config.halls.values())
+    finally:
+        await conn.close()
+
+
+@dataclass
+class Hall:
+    """Test handle: an HTTP client plus helpers to sign in and act."""
+
+    client: TestClient
+    config: Config
+    clock: FakeClock
+    dsn: str
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    async def add_staff(self, staff_id: str, *, hall: str | None = "gongshu", role: str = "staff",
+                        name: str = "张三", password: str = "secret-pass-1") -> str:
+        pool = await store.create_pool(self.dsn, min_size=1, max_size=1)
+        try:
+            await Auth(pool, ttl_minutes=60).add_staff(
+                staff_id=staff_id, hall=hall, name=name, role=role, password=password)
+        finally:
+            await pool.close()
+        resp = await self.client.post("/api/v1/auth/login", json={"staff_id": staff_id, "password": password})
+        assert resp.status == 200, await resp.text()
+        token = (await resp.json())["token"]
+        self.tokens[staff_id] = token
+        return token
+
+    async def add_device(self, name: str, *, hall: str = "gongshu", role: str = "kiosk",
+                         window: int | None = None, kiosk: str | None = None) -> str:
+        pool = await store.create_pool(self.dsn, min_size=1, max_size=1)
+        try:
+            token = await Auth(pool, ttl_minutes=60).add_device(
+                hall=hall, role=role, name=name, window=window, kiosk=kiosk)
+        finally:
+            await pool.close()
+        self.tokens[name] = token
+        return token
+
+    def auth(self, who: str, **headers: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}", **headers}
+
+    async def issue(self, service: str = "A", *, by: str = "K01", hall: str = "gongshu",
+                    **body: Any) -> dict[str, Any]:
+        resp = await self.client.post(f"/api/v1/halls/{hall}/tickets", json={"service": service, **body},
+                                      headers=self.auth(by))
+        assert resp.status == 201, await resp.text()
+        return await resp.json()
+
+    async def act(self, window: int, action: str, *, by: str = "1001", hall: str = "gongshu",
+                  expect: int = 200, **body: Any) -> dict[str, Any]:
+        resp = await self.client.post(f"/api/v1/halls/{hall}/windows/{window}/{action}", json=body,
+                                      headers=self.auth(by))
+        data = await resp.json()
+        assert resp.status == expect, data
+        return data
+
+
+async def start_hall(dsn: str, *, ignore_hours: bool = False, clock: FakeClock | None = None,
+                     redis_url: str | None = None) -> AsyncIterator[Hall]:
+    config = sample_config()
+    await prepare_database(dsn, config)
+    clock = clock or FakeClock()
+    app = create_app(config, dsn=dsn, clock=clock, ignore_hours=ignore_hours, redis_url=redis_url or "")
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        yield Hall(client, config, clock, dsn)
+    finally:
+        await client.close()
+        await asyncio.sleep(0)
