@@ -49,20 +49,21 @@ def eligible(ticket: Ticket, window: Window) -> bool:
 
 def order_key(
     ticket: Ticket, hall: Hall, window: Window, window_state: WindowState, now: datetime
-) -> tuple[int, int, int, str]:
+) -> tuple[int, int, int, int, str]:
     group = group_of(ticket, hall, window_state, now)
     if group == NORMAL and hall.dispatch == "service_order":
         service_rank = window.services.index(ticket.service)
     else:
         service_rank = 0
-    return (group, service_rank, ticket.rank, ticket.id)
+    # Equal ranks (same instant) fall back to the number: A001 before A002.
+    return (group, service_rank, ticket.rank, ticket.number.seq, ticket.id)
 
 
 def choose_next(
     tickets: Iterable[Ticket], hall: Hall, window: Window, window_state: WindowState, now: datetime
 ) -> tuple[Ticket, int] | None:
     """The ticket `window` calls next and its group, or None when nobody waits for it."""
-    best: tuple[tuple[int, int, int, str], Ticket] | None = None
+    best: tuple[tuple[int, int, int, int, str], Ticket] | None = None
     for t in tickets:
         if not eligible(t, window):
             continue
@@ -84,10 +85,11 @@ def streak_after_call(ticket: Ticket, group: int, hall: Hall, streak: int) -> in
     return min(streak + 1, 1_000_000)
 
 
-def queue_key(ticket: Ticket, hall: Hall) -> tuple[int, int, str]:
+def queue_key(ticket: Ticket, hall: Hall) -> tuple[int, int, int, str]:
     """A window-independent order of one service's queue, for 'people ahead' estimates."""
     cls = hall.priority_classes.get(ticket.priority) if ticket.priority else None
-    return (0 if cls is not None and cls.mode == "absolute" else 1, ticket.rank, ticket.id)
+    absolute = 0 if cls is not None and cls.mode == "absolute" else 1
+    return (absolute, ticket.rank, ticket.number.seq, ticket.id)
 
 
 def people_ahead(ticket: Ticket, waiting_same_service: Iterable[Ticket], hall: Hall) -> int:

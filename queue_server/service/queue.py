@@ -138,13 +138,18 @@ class QueueService:
                     if not p.future.done():
                         p.future.set_exception(err)
                 continue
-            except BaseException as exc:
+            except Exception as exc:  # a bug: fail this batch loudly, keep serving the hall
+                self._cache.pop(hall_id, None)
+                log.exception("hall %s: batch of %d failed", hall_id, len(batch))
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(exc)
+                continue
+            except BaseException:
                 self._cache.pop(hall_id, None)
                 for p in batch:
                     if not p.future.done():
-                        p.future.set_exception(
-                            exc if isinstance(exc, Exception) else Unavailable("server stopping")
-                        )
+                        p.future.set_exception(Unavailable("the server is stopping; retry"))
                 raise
             if announcements:
                 try:
@@ -236,8 +241,6 @@ class QueueService:
             state.tickets[t.id] = t
         for event in state.close_tickets(stale):
             rows.append(self._ledger_row(state, head, now, SYSTEM, event, state.tickets.get(event.ticket)))
-        for t in stale:
-            state.tickets.pop(t.id, None)
         for ws in list(state.windows.values()):
             if ws.status.value != "closed":
                 for event in state.close_window(ws.number, now):
