@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     except QueueError as exc:
         print(f"queue-server {command}: {exc.detail}", file=sys.stderr)
         return 1
+    except RuntimeError as exc:  # embedded PostgreSQL and schema problems: one clear line
+        print(f"queue-server {command}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 
@@ -116,10 +119,18 @@ def database_url(config: Config) -> Iterator[str]:
     if config.database_url:
         yield config.database_url
         return
-    from .adapters.embedded import EmbeddedPostgres
+    from .adapters.embedded import EmbeddedPostgres, EmbeddedPostgresError, running_dsn
 
     server = EmbeddedPostgres()
-    dsn = server.start(config.pgdata)
+    try:
+        dsn = server.start(config.pgdata)
+    except EmbeddedPostgresError:
+        # Another queue-server process owns the embedded server: use it while it runs.
+        shared = running_dsn(config.pgdata)
+        if shared is None:
+            raise
+        yield shared
+        return
     try:
         yield dsn
     finally:

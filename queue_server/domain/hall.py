@@ -50,6 +50,9 @@ class HallState:
     dirty_tickets: set[TicketId] = field(default_factory=set)
     dirty_windows: set[int] = field(default_factory=set)
     dirty_counters: set[str] = field(default_factory=set)
+    _version: int = field(default=0, repr=False, compare=False)
+    _index_key: tuple[int, int] = field(default=(-1, -1), repr=False, compare=False)
+    _index: dict[str, list[Ticket]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for number in self.hall.windows:
@@ -77,11 +80,22 @@ class HallState:
         raise NotFound(f"ticket {number} was not issued today in hall {self.hall.id}")
 
     def waiting(self, service: str | None = None) -> list[Ticket]:
-        return [
-            t
-            for t in self.tickets.values()
-            if t.status is TicketStatus.WAITING and (service is None or t.service == service)
-        ]
+        index = self._waiting_index()
+        if service is not None:
+            return index.get(service, [])
+        return [t for queue in index.values() for t in queue]
+
+    def _waiting_index(self) -> dict[str, list[Ticket]]:
+        """Waiting tickets by service, rebuilt once after each change rather than per query."""
+        key = (self._version, len(self.tickets))
+        if self._index_key != key:
+            index: dict[str, list[Ticket]] = {}
+            for t in self.tickets.values():
+                if t.status is TicketStatus.WAITING:
+                    index.setdefault(t.service, []).append(t)
+            self._index = index
+            self._index_key = key
+        return self._index
 
     def windows_serving(self, service: str) -> int:
         """Open windows that offer `service`; all configured ones when none is open yet."""
@@ -109,6 +123,7 @@ class HallState:
 
     def _touch(self, ticket: Ticket) -> None:
         self.dirty_tickets.add(ticket.id)
+        self._version += 1
 
     def _touch_window(self, ws: WindowState) -> None:
         self.dirty_windows.add(ws.number)
@@ -144,6 +159,12 @@ class HallState:
         if last >= svc.daily_quota:
             raise Refused("该业务今日号源已满", service=service, quota=svc.daily_quota)
         seq = last + 1
+        rank = dispatch.rank_of(now)
+        latest = next(reversed(self.tickets.values()), None)
+        if latest is not None and latest.issued_at == now:
+            # One batch of commands shares `now`: keep its tickets' ranks distinct and in
+            # issue order, so a restored ticket can still be placed between two of them.
+            rank = max(rank, latest.rank + 1)
         ticket = Ticket(
             id=new_ticket_id(),
             hall=HallId(self.hall.id),
@@ -151,7 +172,7 @@ class HallState:
             number=TicketNumber(service, seq),
             service=service,
             issued_at=now,
-            rank=dispatch.rank_of(now),
+            rank=rank,
             channel=channel,
             priority=priority,
             priority_reason=(priority_reason or None) if cls else None,
@@ -207,7 +228,9 @@ class HallState:
         ws = self.windows[window]
         self._require_open(ws)
         self._require_idle(ws)
-        chosen = dispatch.choose_next(self.tickets.values(), self.hall, cfg, ws, now)
+        index = self._waiting_index()
+        candidates = [t for code in cfg.services for t in index.get(code, ())]
+        chosen = dispatch.choose_next(candidates, self.hall, cfg, ws, now)
         if chosen is None:
             return None, []
         ticket, group = chosen
