@@ -30,11 +30,18 @@ _ACTIVE = [s.value for s in ACTIVE_STATUSES]
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    for typ in ("jsonb", "json"):
-        await conn.set_type_codec(
-            typ, encoder=lambda v: json.dumps(v, ensure_ascii=False), decoder=json.loads,
-            schema="pg_catalog",
-        )
+    # Binary codecs: row types holding jsonb (the ledger, idempotency) are sent as arrays of
+    # composite values, which asyncpg encodes only in binary. jsonb's binary form is a
+    # version byte (1) and the JSON text.
+    await conn.set_type_codec(
+        "jsonb", schema="pg_catalog", format="binary",
+        encoder=lambda v: b"\x01" + json.dumps(v, ensure_ascii=False).encode(),
+        decoder=lambda b: json.loads(b[1:]),
+    )
+    await conn.set_type_codec(
+        "json", schema="pg_catalog", format="binary",
+        encoder=lambda v: json.dumps(v, ensure_ascii=False).encode(), decoder=json.loads,
+    )
 
 
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
@@ -81,35 +88,8 @@ def _ticket_args(t: Ticket) -> tuple[Any, ...]:
     )
 
 
-_UPSERT_TICKET = """
-INSERT INTO tickets (id, hall, business_day, prefix, seq, service, issued_at, rank, channel,
-    priority, priority_reason, status, window_no, target_window, calls, first_called_at,
-    last_called_at, started_at, finished_at, misses, staff_id, note)
-VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
-ON CONFLICT (id) DO UPDATE SET service = EXCLUDED.service, rank = EXCLUDED.rank,
-    status = EXCLUDED.status, window_no = EXCLUDED.window_no,
-    target_window = EXCLUDED.target_window, calls = EXCLUDED.calls,
-    first_called_at = EXCLUDED.first_called_at, last_called_at = EXCLUDED.last_called_at,
-    started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at,
-    misses = EXCLUDED.misses, staff_id = EXCLUDED.staff_id, note = EXCLUDED.note
-"""
 
-_UPSERT_WINDOW = """
-INSERT INTO windows (hall, number, status, staff_id, staff_name, photo_url, stand_in_for,
-    pause_reason, current_ticket, since, normal_streak)
-VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
-ON CONFLICT (hall, number) DO UPDATE SET status = EXCLUDED.status,
-    staff_id = EXCLUDED.staff_id, staff_name = EXCLUDED.staff_name,
-    photo_url = EXCLUDED.photo_url, stand_in_for = EXCLUDED.stand_in_for,
-    pause_reason = EXCLUDED.pause_reason, current_ticket = EXCLUDED.current_ticket,
-    since = EXCLUDED.since, normal_streak = EXCLUDED.normal_streak
-"""
 
-_INSERT_LEDGER = """
-INSERT INTO ledger (hall, seq, at, kind, actor, ticket_id, ticket_number, window_no, payload,
-    public, prev_hash, hash)
-VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
-"""
 
 
 def _window_args(hall: str, w: WindowState) -> tuple[Any, ...]:
@@ -209,51 +189,65 @@ async def load_stale_tickets(conn: asyncpg.Connection, hall: str, before: date) 
     return [_ticket_from_row(r) for r in rows]
 
 
+# Everything a batch writes goes in one statement (one round trip): arrays of table row
+# types, unnested. The tuples follow the tables' column order (see _ticket_args etc.): a
+# migration that adds a column must add it there too.
+_SAVE = """
+WITH t AS (
+    INSERT INTO tickets SELECT * FROM unnest($1::tickets[])
+    ON CONFLICT (id) DO UPDATE SET service = EXCLUDED.service, rank = EXCLUDED.rank,
+        status = EXCLUDED.status, window_no = EXCLUDED.window_no,
+        target_window = EXCLUDED.target_window, calls = EXCLUDED.calls,
+        first_called_at = EXCLUDED.first_called_at, last_called_at = EXCLUDED.last_called_at,
+        started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at,
+        misses = EXCLUDED.misses, staff_id = EXCLUDED.staff_id, note = EXCLUDED.note
+), w AS (
+    INSERT INTO windows SELECT * FROM unnest($2::windows[])
+    ON CONFLICT (hall, number) DO UPDATE SET status = EXCLUDED.status,
+        staff_id = EXCLUDED.staff_id, staff_name = EXCLUDED.staff_name,
+        photo_url = EXCLUDED.photo_url, stand_in_for = EXCLUDED.stand_in_for,
+        pause_reason = EXCLUDED.pause_reason, current_ticket = EXCLUDED.current_ticket,
+        since = EXCLUDED.since, normal_streak = EXCLUDED.normal_streak
+), c AS (
+    INSERT INTO service_counters SELECT * FROM unnest($3::service_counters[])
+    ON CONFLICT (hall, business_day, service) DO UPDATE SET last_seq = EXCLUDED.last_seq
+), l AS (
+    INSERT INTO ledger SELECT * FROM unnest($4::ledger[])
+), i AS (
+    INSERT INTO idempotency SELECT * FROM unnest($5::idempotency[])
+)
+UPDATE halls SET seq = $7, head_hash = $8, business_day = $9 WHERE id = $6
+"""
+
+
 async def save_state(
     conn: asyncpg.Connection,
     state: HallState,
     head: HallHead,
     rows: Sequence[LedgerRow],
     idempotent: Sequence[tuple[str, str, int, Any]],
+    now: datetime,
 ) -> None:
     """Write what changed, the new ledger rows and the new chain head, in the caller's transaction."""
     hall = state.hall.id
-    if state.dirty_tickets:
-        await conn.executemany(
-            _UPSERT_TICKET, [_ticket_args(state.tickets[t]) for t in state.dirty_tickets]
-        )
-    if state.dirty_windows:
-        await conn.executemany(
-            _UPSERT_WINDOW, [_window_args(hall, state.windows[n]) for n in state.dirty_windows]
-        )
-    if state.dirty_counters:
-        await conn.executemany(
-            "INSERT INTO service_counters (hall, business_day, service, last_seq)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (hall, business_day, service)"
-            " DO UPDATE SET last_seq = EXCLUDED.last_seq",
-            [(hall, state.day, s, state.counters[s]) for s in state.dirty_counters],
-        )
-    if rows:
-        await conn.executemany(
-            _INSERT_LEDGER,
-            [
-                (
-                    r.hall, r.seq, r.at, r.kind, dict(r.actor), r.ticket_id, r.ticket_number,
-                    r.window, dict(r.payload), dict(r.public), r.prev_hash, r.hash,
-                )
-                for r in rows
-            ],
-        )
-    if idempotent:
-        await conn.executemany(
-            "INSERT INTO idempotency (hall, key, fingerprint, status, body) VALUES ($1,$2,$3,$4,$5)",
-            [(hall, key, fp, status, body) for key, fp, status, body in idempotent],
-        )
-    if rows or head.business_day != state.day:
-        await conn.execute(
-            "UPDATE halls SET seq = $2, head_hash = $3, business_day = $4 WHERE id = $1",
-            hall, head.seq, head.head_hash, state.day,
-        )
+    if not (state.dirty_tickets or state.dirty_windows or state.dirty_counters or rows
+            or idempotent or head.business_day != state.day):
+        return
+    await conn.execute(
+        _SAVE,
+        [_ticket_args(state.tickets[t]) for t in state.dirty_tickets],
+        [_window_args(hall, state.windows[n]) for n in state.dirty_windows],
+        [(hall, state.day, s, state.counters[s]) for s in state.dirty_counters],
+        [
+            (
+                r.hall, r.seq, r.at, r.kind, dict(r.actor), r.ticket_id, r.ticket_number,
+                r.window, dict(r.payload), dict(r.public), r.prev_hash, r.hash,
+            )
+            for r in rows
+        ],
+        [(hall, key, fp, status, body, now) for key, fp, status, body in idempotent],
+        hall, head.seq, head.head_hash, state.day,
+    )
 
 
 async def idempotent_results(

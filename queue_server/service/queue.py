@@ -205,7 +205,7 @@ class QueueService:
                 results.append((p, res))
             for sql, args in writes:
                 await conn.execute(sql, *args)
-            await store.save_state(conn, state, head, rows, idem_rows)
+            await store.save_state(conn, state, head, rows, idem_rows, now)
         self._cache[hall_id] = (head.seq, day, state)
         for p, res in results:
             if p.future.done():

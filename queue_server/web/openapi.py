@@ -37,6 +37,9 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
          "staff_id": {"type": "string"}, "password": {"type": "string"}}}, 200),
     ("post", "/api/v1/auth/logout", "Revoke this bearer token", "staff", None, 200),
     ("get", "/api/v1/auth/me", "Who this token belongs to", "any token", None, 200),
+    ("get", "/api/v1/openapi.json", "This description", "public", None, 200),
+    ("get", "/api/v1/halls/{hall}/announcements/{seq}.wav",
+     "A call announcement rendered offline (espeak-ng, Mandarin) for screens without a voice", "public", None, 200),
 ]
 
 _ACTION_BODIES: dict[str, dict[str, Any]] = {
@@ -60,7 +63,7 @@ def build() -> dict[str, Any]:
     for method, path, summary, auth, body, status in ops:
         params = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "integer" if name == "window" else "string"}}
-            for name in ("hall", "window", "number", "id") if "{" + name + "}" in path
+            for name in ("hall", "window", "number", "id", "seq") if "{" + name + "}" in path
         ]
         if method == "post" and path.startswith("/api/v1/halls"):
             params.append({"name": "Idempotency-Key", "in": "header", "required": False,
