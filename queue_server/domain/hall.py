@@ -7,6 +7,7 @@ command leaves the state exactly as it was. `now` is always passed in.
 from __future__ import annotations
 
 import secrets
+from bisect import bisect_left, insort
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -50,9 +51,14 @@ class HallState:
     dirty_tickets: set[TicketId] = field(default_factory=set)
     dirty_windows: set[int] = field(default_factory=set)
     dirty_counters: set[str] = field(default_factory=set)
-    _version: int = field(default=0, repr=False, compare=False)
-    _index_key: tuple[int, int] = field(default=(-1, -1), repr=False, compare=False)
-    _index: dict[str, list[Ticket]] = field(default_factory=dict, repr=False, compare=False)
+    _indexed: bool = field(default=False, repr=False, compare=False)
+    _offering: dict[str, list[int]] = field(default_factory=dict, repr=False, compare=False)
+    _queues: dict[tuple[str, str | None], list[tuple[int, int, str]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _queued: dict[TicketId, tuple[tuple[str, str | None], tuple[int, int, str]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         for number in self.hall.windows:
@@ -80,31 +86,87 @@ class HallState:
         raise NotFound(f"ticket {number} was not issued today in hall {self.hall.id}")
 
     def waiting(self, service: str | None = None) -> list[Ticket]:
-        index = self._waiting_index()
-        if service is not None:
-            return index.get(service, [])
-        return [t for queue in index.values() for t in queue]
+        """Waiting tickets (of one service), each queue in dispatch order."""
+        self._ensure_index()
+        return [
+            self.tickets[key[2]]
+            for (code, _cls), queue in self._queues.items()
+            if service is None or code == service
+            for key in queue
+        ]
 
-    def _waiting_index(self) -> dict[str, list[Ticket]]:
-        """Waiting tickets by service, rebuilt once after each change rather than per query."""
-        key = (self._version, len(self.tickets))
-        if self._index_key != key:
-            index: dict[str, list[Ticket]] = {}
+    def waiting_count(self, service: str) -> int:
+        self._ensure_index()
+        return sum(len(q) for (code, _cls), q in self._queues.items() if code == service)
+
+    # The waiting index: per (service, priority class) a list of (rank, seq, id), kept sorted
+    # as tickets change (`_touch`), so counts, "people ahead" and call-next never scan the
+    # whole hall. Within one list the first eligible ticket is always the best of that list.
+
+    def _ensure_index(self) -> None:
+        if not self._indexed:
+            self._queues = {}
+            self._queued = {}
             for t in self.tickets.values():
-                if t.status is TicketStatus.WAITING:
-                    index.setdefault(t.service, []).append(t)
-            self._index = index
-            self._index_key = key
-        return self._index
+                self._place(t)
+            self._indexed = True
+
+    def _place(self, t: Ticket) -> None:
+        old = self._queued.pop(t.id, None)
+        if old is not None:
+            queue = self._queues[old[0]]
+            i = bisect_left(queue, old[1])
+            if i < len(queue) and queue[i] == old[1]:
+                del queue[i]
+        if t.status is TicketStatus.WAITING:
+            cls = t.priority if t.priority in self.hall.priority_classes else None
+            where = (t.service, cls)
+            key = (t.rank, t.number.seq, t.id)
+            insort(self._queues.setdefault(where, []), key)
+            self._queued[t.id] = (where, key)
+
+    def _is_absolute(self, cls: str | None) -> bool:
+        pc = self.hall.priority_classes.get(cls) if cls else None
+        return pc is not None and pc.mode == "absolute"
+
+    def _front_candidates(self, window: Window) -> list[Ticket]:
+        """The first eligible ticket of each queue the window serves: call-next picks among these."""
+        self._ensure_index()
+        found = []
+        for (code, _cls), queue in self._queues.items():
+            if code not in window.services:
+                continue
+            for key in queue:
+                t = self.tickets[key[2]]
+                if t.target_window is None or t.target_window == window.number:
+                    found.append(t)
+                    break
+        return found
 
     def windows_serving(self, service: str) -> int:
         """Open windows that offer `service`; all configured ones when none is open yet."""
-        offering = [w for w in self.hall.windows.values() if service in w.services]
-        open_ = [w for w in offering if self.windows[w.number].status is not WindowStatus.CLOSED]
-        return len(open_) or len(offering)
+        offering = self._offering.get(service)
+        if offering is None:
+            offering = [w.number for w in self.hall.windows.values() if service in w.services]
+            self._offering[service] = offering
+        open_ = sum(1 for n in offering if self.windows[n].status is not WindowStatus.CLOSED)
+        return open_ or len(offering)
 
     def ahead_of(self, ticket: Ticket) -> int:
-        return dispatch.people_ahead(ticket, self.waiting(ticket.service), self.hall)
+        """People before `ticket` in its service's queue (absolute priority first, then by rank)."""
+        self._ensure_index()
+        mine_absolute = self._is_absolute(ticket.priority)
+        key = (ticket.rank, ticket.number.seq, ticket.id)
+        ahead = 0
+        for (code, cls), queue in self._queues.items():
+            if code != ticket.service:
+                continue
+            absolute = self._is_absolute(cls)
+            if absolute and not mine_absolute:
+                ahead += len(queue)
+            elif absolute == mine_absolute:
+                ahead += bisect_left(queue, key)
+        return ahead
 
     def estimated_wait(self, ticket: Ticket) -> int:
         service = self.hall.services[ticket.service]
@@ -116,14 +178,16 @@ class HallState:
         """Estimated minutes for a ticket issued now in this service."""
         service = self.hall.services[service_code]
         return dispatch.estimated_wait_minutes(
-            len(self.waiting(service_code)),
+            self.waiting_count(service_code),
             service.handling_minutes,
             self.windows_serving(service_code),
         )
 
     def _touch(self, ticket: Ticket) -> None:
+        """Record a change of `ticket`; call after its status, service and rank are final."""
         self.dirty_tickets.add(ticket.id)
-        self._version += 1
+        if self._indexed:
+            self._place(ticket)
 
     def _touch_window(self, ws: WindowState) -> None:
         self.dirty_windows.add(ws.number)
@@ -228,9 +292,7 @@ class HallState:
         ws = self.windows[window]
         self._require_open(ws)
         self._require_idle(ws)
-        index = self._waiting_index()
-        candidates = [t for code in cfg.services for t in index.get(code, ())]
-        chosen = dispatch.choose_next(candidates, self.hall, cfg, ws, now)
+        chosen = dispatch.choose_next(self._front_candidates(cfg), self.hall, cfg, ws, now)
         if chosen is None:
             return None, []
         ticket, group = chosen
@@ -348,14 +410,14 @@ class HallState:
             )
         ticket.misses += 1
         ws.current = None
-        self._touch(ticket)
-        self._touch_window(ws)
         events = [Event("ticket_missed", ticket.id, window, {"misses": ticket.misses})]
         if ticket.misses >= policy.void_after_misses:
             ticket.status = TicketStatus.VOID
             events.append(Event("ticket_voided", ticket.id, window, {"misses": ticket.misses}))
         else:
             ticket.status = TicketStatus.MISSED
+        self._touch(ticket)
+        self._touch_window(ws)
         return ticket, events
 
     def transfer(

@@ -52,7 +52,7 @@ def window_view(hall: Hall, state: HallState, ws: WindowState) -> dict[str, Any]
 
 def service_view(state: HallState, code: str) -> dict[str, Any]:
     svc = state.hall.services[code]
-    waiting = len(state.waiting(code))
+    waiting = state.waiting_count(code)
     return {
         "code": code,
         "name": svc.name,
