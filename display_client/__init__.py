@@ -1,0 +1,1 @@
+"""Terminal screens for a hall: pure board state, websocket loop, renderers, speech."""

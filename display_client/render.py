@@ -1,0 +1,168 @@
+"""Terminal rendering of a board: plain text (optionally ANSI colour), CJK-width aware."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+from display_client.state import Board, civility_moment, window_area
+
+BOLD, YELLOW, RED, DIM, RESET = "\x1b[1m", "\x1b[33m", "\x1b[31m", "\x1b[2m", "\x1b[0m"
+CLEAR = "\x1b[H\x1b[2J"
+
+
+def width(text: str) -> int:
+    """Columns `text` takes in a terminal: wide (CJK, full-width) characters take two."""
+    columns = 0
+    for ch in text:
+        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+            continue
+        columns += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return columns
+
+
+def fit(text: str, columns: int, align: str = "<") -> str:
+    """`text` cut or padded to exactly `columns` terminal columns."""
+    out, used = [], 0
+    for ch in text:
+        w = width(ch)
+        if used + w > columns:
+            break
+        out.append(ch)
+        used += w
+    pad = " " * (columns - used)
+    body = "".join(out)
+    if align == ">":
+        return pad + body
+    if align == "^":
+        left = len(pad) // 2
+        return pad[:left] + body + pad[left:]
+    return body + pad
+
+
+class _Paint:
+    def __init__(self, colour: bool) -> None:
+        self.colour = colour
+
+    def __call__(self, text: str, *styles: str) -> str:
+        return "".join(styles) + text + RESET if self.colour and styles else text
+
+
+def render_hall(board: Board, *, columns: int = 80, colour: bool = False,
+                online: bool = True) -> str:
+    """The hall board: latest call, recent calls, waiting per service, notices."""
+    paint = _Paint(colour)
+    snapshot = board.snapshot
+    lines: list[str] = []
+    if not online:
+        lines.append(paint(fit("连接中断，正在重连…", columns, "^"), RED, BOLD))
+    if snapshot is None:
+        lines.append(fit("正在连接…", columns, "^"))
+        return "\n".join(lines)
+    area = _area_name(snapshot, board.area)
+    title = f"{snapshot.get('name') or snapshot['hall']}{' · ' + area if area else ''}"
+    lines.append(paint(fit(title, columns - 20) + fit(_clock(snapshot), 20, ">"), BOLD))
+    lines.append("═" * columns)
+    calls = [c for c in snapshot.get("recent_calls", [])
+             if board.area is None or window_area(snapshot, c["window"], c.get("service"))
+             == board.area]
+    if calls:
+        latest = calls[0]
+        text = f"请 {latest['number']} 号 到 {latest['window']} 号窗口 办理"
+        if latest.get("calls", 1) > 1:
+            text += f"（第 {latest['calls']} 次呼叫）"
+        lines.append(paint(fit(text, columns, "^"), YELLOW, BOLD))
+    else:
+        lines.append(fit("欢迎光临，请取号等候", columns, "^"))
+    lines.append("─" * columns)
+    lines.append(paint("最近呼叫", DIM))
+    for call in calls[1:7]:
+        recall = f"第 {call['calls']} 次" if call.get("calls", 1) > 1 else ""
+        lines.append(f"  {fit(call['number'], 8)} → {fit(str(call['window']) + ' 号窗口', 12)}"
+                     f"{recall}")
+    lines.append("─" * columns)
+    lines.append(paint("等候情况", DIM))
+    for service in snapshot.get("services", []):
+        if board.area is not None and service.get("area") != board.area:
+            continue
+        waiting = service.get("waiting") or 0
+        minutes = service.get("estimated_wait_minutes")
+        estimate = "无需等候" if not waiting else (f"约 {minutes} 分钟" if minutes is not None
+                                                else "")
+        lines.append(f"  {fit(service['code'], 2)}{fit(service.get('name', ''), 16)}"
+                     f"等候 {fit(str(waiting), 4, '>')} 人  {estimate}")
+    notices = list(snapshot.get("notices") or []) + \
+        list((snapshot.get("civility") or {}).get("hall") or [])
+    if notices:
+        lines.append("─" * columns)
+        lines.append(fit("  ◆  ".join(notices), columns))
+    return "\n".join(lines)
+
+
+def render_window(board: Board, number: int, *, columns: int = 80, colour: bool = False,
+                  online: bool = True) -> str:
+    """A window's board: its staff on duty, the number at the window, a civility phrase."""
+    paint = _Paint(colour)
+    snapshot = board.snapshot
+    lines: list[str] = []
+    if not online:
+        lines.append(paint(fit("连接中断，正在重连…", columns, "^"), RED, BOLD))
+    if snapshot is None:
+        lines.append(fit("正在连接…", columns, "^"))
+        return "\n".join(lines)
+    window = next((w for w in snapshot.get("windows", []) if w.get("number") == number), None)
+    if window is None:
+        lines.append(fit(f"本厅没有 {number} 号窗口", columns, "^"))
+        return "\n".join(lines)
+    names = {s["code"]: s.get("name", s["code"]) for s in snapshot.get("services", [])}
+    services = "、".join(names.get(code, code) for code in window.get("services", []))
+    lines.append(paint(fit(f"{number} 号窗口  {services}", columns - 24), BOLD) +
+                 fit(window_state_text(window), 24, ">"))
+    lines.append("═" * columns)
+    staff = window.get("staff")
+    if staff and window.get("state") != "closed":
+        role = "  顶岗人员" if staff.get("stand_in") else ""
+        lines.append(f"  工作人员：{staff.get('name', '')}  工号 {staff.get('id', '')}{role}")
+    else:
+        lines.append("  暂无工作人员在岗")
+    current = window.get("current")
+    if window.get("state") == "open" and current:
+        if current.get("status") == "called":
+            recall = f"（第 {current['calls']} 次呼叫）" if current.get("calls", 1) > 1 else ""
+            text = f"请 {current['number']} 号到本窗口办理{recall}"
+        else:
+            text = f"正在办理 {current['number']}"
+        lines.append(paint(fit(text, columns, "^"), YELLOW, BOLD))
+    elif window.get("state") == "open":
+        lines.append(fit("等待叫号", columns, "^"))
+    moment = civility_moment(board, number)
+    phrases = (snapshot.get("civility") or {}).get(moment, []) if moment else []
+    if phrases:
+        lines.append("─" * columns)
+        lines.append(fit(phrases[0], columns, "^"))
+    return "\n".join(lines)
+
+
+def window_state_text(window: Mapping[str, Any]) -> str:
+    """在岗 / 暂停服务（reason） / 顶岗：name."""
+    state = window.get("state")
+    if state == "paused":
+        reason = window.get("pause_reason")
+        return f"暂停服务（{reason}）" if reason else "暂停服务"
+    if state != "open":
+        return "暂停服务"
+    staff = window.get("staff") or {}
+    return f"顶岗：{staff.get('name', '')}" if staff.get("stand_in") else "在岗"
+
+
+def _area_name(snapshot: Mapping[str, Any], code: str | None) -> str:
+    if code is None:
+        return ""
+    return next((a.get("name", code) for a in snapshot.get("areas", [])
+                 if a.get("code") == code), code)
+
+
+def _clock(snapshot: Mapping[str, Any]) -> str:
+    at = str(snapshot.get("at") or "")
+    return at[:16].replace("T", " ")

@@ -1,0 +1,422 @@
+"""The live screens: the `queue.v1` websocket endpoint, the hall and window pages, and the
+server-rendered call announcements.
+
+Wired by `add_screen_routes` against narrow callables, so this module knows nothing of the
+store: a snapshot, the ledger after a seq, the latest seq, and display authentication.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from aiohttp import WSMsgType, web
+from yarl import URL
+
+from queue_server.protocol import (
+    CLOSE_BAD_MESSAGE,
+    CLOSE_GOING_AWAY,
+    CLOSE_TOO_SLOW,
+    CLOSE_TRY_AGAIN,
+    CLOSE_UNSUPPORTED_DATA,
+    MAX_RESYNC_EVENTS,
+    SUBPROTOCOL,
+    Error,
+    Event,
+    Heartbeat,
+    Ping,
+    ProtocolError,
+    Resync,
+    Snapshot,
+    announcement_for_event,
+    decode,
+    encode,
+)
+from queue_server.web.hub import Heartbeats, Hub, Subscription, SubscriptionClosed
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static" / "display"
+HALL_TIMEZONE = ZoneInfo("Asia/Shanghai")
+
+#: Client → server frames are tiny; anything bigger is not a screen.
+MAX_CLIENT_FRAME = 16 * 1024
+
+SnapshotSource = Callable[[str], Awaitable[dict[str, Any]]]
+EventsAfter = Callable[[str, int, int], Awaitable[list[dict[str, Any]] | None]]
+AuthenticateDisplay = Callable[[str, str], Awaitable[bool]]
+LatestSeq = Callable[[str], Awaitable[int]]
+
+
+class SpeechRenderer(Protocol):
+    async def render(self, text: str) -> bytes: ...
+
+
+def add_screen_routes(
+    app: web.Application,
+    *,
+    hub: Hub,
+    snapshot: SnapshotSource,
+    events_after: EventsAfter,
+    authenticate_display: AuthenticateDisplay,
+    latest_seq: LatestSeq,
+    hall_exists: Callable[[str], bool],
+    allowed_origins: Callable[[], set[str]] | None = None,
+    speech: SpeechRenderer | None = None,
+    clock: Callable[[], datetime] | None = None,
+    heartbeat_interval: float = 10.0,
+) -> None:
+    """Add the websocket endpoint, the two pages, their static files and (with `speech`)
+    the announcement WAVs; own the heartbeat task and close open screens on shutdown."""
+    screens = _Screens(
+        hub=hub, snapshot=snapshot, events_after=events_after,
+        authenticate_display=authenticate_display, latest_seq=latest_seq,
+        hall_exists=hall_exists, allowed_origins=allowed_origins or (lambda: set()),
+        speech=speech, clock=clock or _shanghai_now)
+    heartbeats = Heartbeats(hub, latest_seq, screens.clock, interval=heartbeat_interval)
+    app.router.add_get("/ws/v1/halls/{hall}", screens.websocket)
+    app.router.add_get("/display/hall/{hall}", screens.hall_page)
+    app.router.add_get(r"/display/window/{hall}/{window:\d+}", screens.window_page)
+    app.router.add_static("/display/static/", STATIC_DIR)
+    if speech is not None:
+        app.router.add_get(r"/api/v1/halls/{hall}/announcements/{seq:\d+}.wav",
+                           screens.announcement)
+
+    async def run_heartbeats(_app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(heartbeats.run(), name="screen heartbeats")
+        yield
+        await _cancel(task)
+
+    app.cleanup_ctx.append(run_heartbeats)
+    app.on_shutdown.append(screens.close_all)
+
+
+def _shanghai_now() -> datetime:
+    return datetime.now(HALL_TIMEZONE)
+
+
+def problem(status: int, title: str, detail: str, **headers: str) -> web.Response:
+    """An `application/problem+json` answer (RFC 9457)."""
+    return web.json_response(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail},
+        status=status, content_type="application/problem+json", headers=headers or None)
+
+
+@dataclass
+class _Screens:
+    hub: Hub
+    snapshot: SnapshotSource
+    events_after: EventsAfter
+    authenticate_display: AuthenticateDisplay
+    latest_seq: LatestSeq
+    hall_exists: Callable[[str], bool]
+    allowed_origins: Callable[[], set[str]]
+    speech: SpeechRenderer | None
+    clock: Callable[[], datetime]
+
+    def __post_init__(self) -> None:
+        self.sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        # Screens reconnecting together (a restart, a network blip) share one snapshot.
+        self._snapshots: dict[str, asyncio.Task[tuple[int, str]]] = {}
+
+    # -- websocket -------------------------------------------------------------------------
+
+    async def websocket(self, request: web.Request) -> web.StreamResponse:
+        hall = request.match_info["hall"]
+        refusal = await self._refusal(request, hall)
+        if refusal is not None:
+            return refusal
+        try:
+            window = _optional_int(request.query, "window", minimum=1)
+            after = _optional_int(request.query, "after", minimum=0)
+        except ValueError as exc:
+            return problem(400, "Bad query parameter", str(exc))
+        area = request.query.get("area") or None
+
+        ws = web.WebSocketResponse(
+            protocols=(SUBPROTOCOL,), heartbeat=30.0, max_msg_size=MAX_CLIENT_FRAME,
+            # One encoded frame goes to every screen: per-connection deflate would redo the
+            # work 5000 times and hold a zlib context per screen.
+            compress=False)
+        # Subscribe before reading the snapshot so no event can fall between the two; the
+        # screen ignores the frames the snapshot already covers.
+        subscription = self.hub.subscribe(hall, area=area, window=window)
+        try:
+            await ws.prepare(request)
+            self.sockets.add(ws)
+            await _Connection(self, ws, hall, subscription).run(after)
+        finally:
+            subscription.close()
+        return ws
+
+    async def _refusal(self, request: web.Request, hall: str) -> web.Response | None:
+        """The HTTP answer refusing this handshake, or None to accept it."""
+        if not self.hall_exists(hall):
+            return problem(404, "No such hall", f"hall {hall!r} does not exist")
+        offered = _offered_subprotocols(request)
+        if SUBPROTOCOL not in offered:
+            shown = ", ".join(offered) if offered else "none"
+            return problem(400, "Subprotocol required",
+                           f"this endpoint speaks websocket subprotocol {SUBPROTOCOL}; "
+                           f"the client offered {shown}",
+                           **{"Sec-WebSocket-Protocol": SUBPROTOCOL})
+        origin = request.headers.get("Origin")
+        if origin is not None and not self._origin_allowed(origin, request.host):
+            return problem(403, "Origin not allowed",
+                           f"origin {origin!r} is neither this host nor an allowed origin")
+        return await self._unauthenticated(request, hall)
+
+    async def _unauthenticated(self, request: web.Request, hall: str) -> web.Response | None:
+        token = _token(request)
+        try:
+            valid = bool(token) and await self.authenticate_display(hall, token or "")
+        except Exception as exc:  # the store is down: say so rather than 500
+            log.warning("cannot check a display token of hall %s: %s", hall, exc)
+            return problem(503, "Authentication unavailable",
+                           f"display tokens of hall {hall!r} cannot be checked now",
+                           **{"Retry-After": "5"})
+        if not valid:
+            return problem(401, "Display token required",
+                           f"a valid display token for hall {hall!r} is required "
+                           "(?token= or Authorization: Bearer)",
+                           **{"WWW-Authenticate": 'Bearer realm="display"'})
+        return None
+
+    def _origin_allowed(self, origin: str, host: str) -> bool:
+        normal = _normal_origin(origin)
+        if normal is None:  # "null" (a file: page, a sandbox) or garbage
+            return False
+        if normal in {_normal_origin(allowed) for allowed in self.allowed_origins()}:
+            return True
+        own = URL(f"http://{host}")
+        theirs = URL(normal)
+        return (theirs.host or "").lower() == (own.host or "").lower() and \
+            theirs.explicit_port == own.explicit_port
+
+    async def snapshot_frame(self, hall: str) -> tuple[int, str]:
+        task = self._snapshots.get(hall)
+        if task is None:
+            task = asyncio.create_task(self._encode_snapshot(hall))
+            self._snapshots[hall] = task
+            task.add_done_callback(lambda done: self._forget_snapshot(hall, done))
+        # shield: one screen leaving must not cancel the snapshot the others wait for.
+        return await asyncio.shield(task)
+
+    def _forget_snapshot(self, hall: str, task: asyncio.Task[tuple[int, str]]) -> None:
+        if self._snapshots.get(hall) is task:
+            del self._snapshots[hall]
+        if not task.cancelled():
+            task.exception()  # each waiter has its own copy; none left must not log it twice
+
+    async def _encode_snapshot(self, hall: str) -> tuple[int, str]:
+        body = await self.snapshot(hall)
+        return body["seq"], encode(Snapshot(body["seq"], body))
+
+    async def close_all(self, _app: web.Application) -> None:
+        sockets = list(self.sockets)
+        await asyncio.gather(
+            *(ws.close(code=CLOSE_GOING_AWAY, message=b"server shutting down")
+              for ws in sockets), return_exceptions=True)
+
+    # -- pages -----------------------------------------------------------------------------
+
+    async def hall_page(self, request: web.Request) -> web.StreamResponse:
+        hall = request.match_info["hall"]
+        if not self.hall_exists(hall):
+            return problem(404, "No such hall", f"hall {hall!r} does not exist")
+        return _page(STATIC_DIR / "hall.html")
+
+    async def window_page(self, request: web.Request) -> web.StreamResponse:
+        hall = request.match_info["hall"]
+        if not self.hall_exists(hall):
+            return problem(404, "No such hall", f"hall {hall!r} does not exist")
+        return _page(STATIC_DIR / "window.html")
+
+    async def announcement(self, request: web.Request) -> web.StreamResponse:
+        assert self.speech is not None
+        hall, seq = request.match_info["hall"], int(request.match_info["seq"])
+        if not self.hall_exists(hall):
+            return problem(404, "No such hall", f"hall {hall!r} does not exist")
+        refusal = await self._unauthenticated(request, hall)
+        if refusal is not None:
+            return refusal
+        events = await self.events_after(hall, seq - 1, 1) if seq > 0 else None
+        event = events[0] if events and events[0].get("seq") == seq else None
+        text = announcement_for_event(event) if event is not None else None
+        if text is None:
+            return problem(404, "No announcement",
+                           f"event {seq} of hall {hall!r} is not a call or recall")
+        try:
+            wav = await self.speech.render(text)
+        except Exception as exc:  # the renderer's error is the detail; screens fall back
+            log.warning("cannot render announcement %s of hall %s: %s", seq, hall, exc)
+            return problem(503, "Speech unavailable", str(exc), **{"Retry-After": "60"})
+        return web.Response(body=wav, content_type="audio/wav",
+                            headers={"Cache-Control": "private, max-age=86400"})
+
+
+class _Connection:
+    """One screen: catch up, then forward hub frames while answering resync and ping."""
+
+    def __init__(self, screens: _Screens, ws: web.WebSocketResponse, hall: str,
+                 subscription: Subscription) -> None:
+        self.screens = screens
+        self.ws = ws
+        self.hall = hall
+        self.subscription = subscription
+        self._sending = asyncio.Lock()
+
+    async def run(self, after: int | None) -> None:
+        forwarder: asyncio.Task[None] | None = None
+        try:
+            await self._catch_up(after)
+            forwarder = asyncio.create_task(self._forward())
+            async for message in self.ws:
+                if message.type == WSMsgType.TEXT:
+                    await self._answer(message.data)
+                elif message.type == WSMsgType.BINARY:
+                    await self._refuse("binary_frame", "queue.v1 uses text frames only",
+                                       CLOSE_UNSUPPORTED_DATA)
+                elif message.type == WSMsgType.ERROR:
+                    log.info("screen of hall %s: %s", self.hall, self.ws.exception())
+        except _Unavailable as exc:
+            log.warning("closing a screen: %s", exc, exc_info=exc.__cause__)
+            await self._refuse("unavailable", str(exc), CLOSE_TRY_AGAIN)
+        except ConnectionError:  # the screen went away mid-send
+            pass
+        finally:
+            if forwarder is not None:
+                await _cancel(forwarder)
+
+    async def _answer(self, data: str) -> None:
+        try:
+            message = decode(data)
+        except ProtocolError as exc:
+            await self._refuse("bad_message", str(exc), CLOSE_BAD_MESSAGE)
+            return
+        match message:
+            case Resync(after):
+                await self._catch_up(after)
+            case Ping():
+                try:
+                    seq = await self.screens.latest_seq(self.hall)
+                except Exception as exc:
+                    raise _Unavailable(f"hall {self.hall}: latest seq unavailable") from exc
+                await self._send(encode(Heartbeat(seq, self._now())))
+            case _:
+                await self._refuse("bad_message", f"a client may not send "
+                                   f"{type(message).__name__.lower()} messages",
+                                   CLOSE_BAD_MESSAGE)
+
+    async def _catch_up(self, after: int | None) -> None:
+        """The events after `after` if the ledger has them, else a snapshot."""
+        try:
+            events = None if after is None else await self.screens.events_after(
+                self.hall, after, MAX_RESYNC_EVENTS + 1)
+            if events is None or len(events) > MAX_RESYNC_EVENTS:
+                frames = [(await self.screens.snapshot_frame(self.hall))[1]]
+            else:
+                frames = [encode(Event(event["seq"], event)) for event in events]
+                # Confirms where the screen now stands, even when nothing was missed: the
+                # screen clears its "resync pending" and its offline mark at once.
+                last = events[-1]["seq"] if events else after
+                frames.append(encode(Heartbeat(last, self._now())))
+        except Exception as exc:
+            raise _Unavailable(f"hall {self.hall}: snapshot or ledger unavailable") from exc
+        for frame in frames:
+            await self._send(frame)
+
+    async def _forward(self) -> None:
+        try:
+            while True:
+                frame = await self.subscription.next()
+                await self._send(frame)
+        except SubscriptionClosed as closed:
+            if closed.dropped:
+                await self._refuse("too_slow", "this screen fell behind and was dropped; "
+                                   "reconnect with after=<last seq>", CLOSE_TOO_SLOW)
+        except ConnectionError:  # the screen went away mid-send; the reader notices too
+            pass
+
+    async def _send(self, frame: str) -> None:
+        async with self._sending:
+            await self.ws.send_str(frame)
+
+    async def _refuse(self, code: str, detail: str, close_code: int) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self._send(encode(Error(code, detail)))
+        await self.ws.close(code=close_code, message=code.encode())
+
+    def _now(self) -> str:
+        return self.screens.clock().isoformat(timespec="seconds")
+
+
+class _Unavailable(Exception):
+    """The store behind the screens failed; the screen should reconnect later."""
+
+
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    """Cancel a task we own and wait for it, without swallowing our own cancellation."""
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+
+
+def _offered_subprotocols(request: web.Request) -> list[str]:
+    return [name.strip() for header in request.headers.getall("Sec-WebSocket-Protocol", ())
+            for name in header.split(",") if name.strip()]
+
+
+def _token(request: web.Request) -> str | None:
+    authorization = request.headers.get("Authorization", "")
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return request.query.get("token") or None
+
+
+def _normal_origin(origin: str) -> str | None:
+    try:
+        url = URL(origin.strip().rstrip("/"))
+    except ValueError:
+        return None
+    if not url.scheme or not url.host:
+        return None
+    port = f":{url.explicit_port}" if url.explicit_port is not None else ""
+    return f"{url.scheme.lower()}://{url.host.lower()}{port}"
+
+
+def _optional_int(query: Any, name: str, *, minimum: int) -> int | None:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _page(path: Path) -> web.FileResponse:
+    return web.FileResponse(path, headers={
+        "Cache-Control": "no-cache",
+        "Content-Security-Policy": (
+            "default-src 'self'; img-src 'self' data: blob: https: http:; "
+            "media-src 'self' blob: data:; connect-src 'self' ws: wss:; "
+            "style-src 'self'; script-src 'self'"),
+        "X-Content-Type-Options": "nosniff",
+    })

@@ -1,0 +1,72 @@
+"""Fixtures for the live-screen tests: an in-memory hall, the hub, Chromium.
+
+`redis_url` comes from tests/conftest.py (QUEUE_TEST_REDIS_URL, the local Redis, or one of
+our own)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+# The screen tests import their fakes by module name, wherever pytest is started from.
+sys.path.insert(0, str(Path(__file__).parent))
+_root = str(Path(__file__).parents[2])
+if _root not in sys.path:
+    sys.path.insert(0, _root)
+
+from screens_fakes import FakeHall  # noqa: E402
+
+from queue_server.web.hub import Hub  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--autoplay-policy=user-gesture-required"]
+
+
+@pytest.fixture
+def fake() -> FakeHall:
+    return FakeHall()
+
+
+@pytest.fixture
+def hub() -> Hub:
+    return Hub()
+
+
+def _chromium_installed() -> bool:
+    return Path(CHROMIUM).exists()
+
+
+@pytest.fixture
+async def browser():
+    if not _chromium_installed():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def page(browser):
+    # bypass_csp: wait_for_function evaluates strings, which the pages' CSP forbids;
+    # test_the_pages_run_under_their_content_security_policy covers the CSP itself.
+    context = await browser.new_context(viewport={"width": 1920, "height": 1080},
+                                        locale="zh-CN", timezone_id="Asia/Shanghai",
+                                        bypass_csp=True)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors  # type: ignore[attr-defined]
+    try:
+        yield page
+    finally:
+        await context.close()
+    assert not errors, f"the page raised: {errors}"

@@ -1,0 +1,140 @@
+"""The terminal screen: its websocket loop against the real endpoint, and its rendering."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+from screens_fakes import TOKEN, FakeHall, ScreenServer
+
+from display_client.connection import ScreenRefused, backoff_delay, follow, screen_url
+from display_client.render import fit, render_hall, render_window, width
+from display_client.state import Announce, Board, apply
+from queue_server.protocol import Snapshot, announcement
+from queue_server.web.hub import Hub
+
+
+def test_screen_url_turns_http_into_ws_and_carries_the_filters() -> None:
+    assert screen_url("http://hall.example:8080", "gongshu", window=5, after=17) == \
+        "ws://hall.example:8080/ws/v1/halls/gongshu?window=5&after=17"
+    assert screen_url("https://hall.example/queue/", "gongshu", area="social") == \
+        "wss://hall.example/queue/ws/v1/halls/gongshu?area=social"
+
+
+def test_backoff_doubles_up_to_fifteen_seconds() -> None:
+    assert 0.4 <= backoff_delay(0) <= 0.6
+    assert 3.2 <= backoff_delay(3) <= 4.8
+    assert backoff_delay(30) <= 18
+
+
+class Follower:
+    """Runs `follow` in the background and records what it saw."""
+
+    def __init__(self, server: ScreenServer, **options) -> None:
+        self.boards: list[tuple[Board, bool]] = []
+        self.announced: list[Announce] = []
+        self.changed = asyncio.Event()
+        self.task = asyncio.create_task(follow(
+            server.url, "gongshu", TOKEN, on_board=self._board,
+            on_announce=self.announced.append, **options))
+
+    def _board(self, board: Board, online: bool) -> None:
+        self.boards.append((board, online))
+        self.changed.set()
+
+    async def until(self, predicate) -> Board:
+        async with asyncio.timeout(10):
+            while not (self.boards and predicate(*self.boards[-1])):
+                self.changed.clear()
+                await self.changed.wait()
+        return self.boards[-1][0]
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+
+
+async def test_the_terminal_screen_follows_calls_and_recovers_after_a_restart(
+        fake: FakeHall, hub: Hub) -> None:
+    server = ScreenServer(fake, hub)
+    await server.start()
+    follower = Follower(server)
+    try:
+        await follower.until(lambda board, online: online and board.seq == 0)
+        hub.publish("gongshu", [fake.call("A023", 1)])
+        await follower.until(lambda board, online: board.seq == 1)
+        assert follower.announced == [Announce(1, announcement("A023", 1), "A023")]
+
+        await server.stop()
+        await follower.until(lambda board, online: not online)
+        fake.call("B011", 2)  # committed while the screen was away
+        await server.start()
+        board = await follower.until(lambda board, online: online and board.seq == 2)
+        assert board.snapshot == fake.snapshot
+        assert fake.snapshot_calls == 1  # the reconnection was served from the ledger
+    finally:
+        await follower.stop()
+        await server.stop()
+
+
+async def test_the_terminal_screen_resyncs_after_a_gap(fake: FakeHall, hub: Hub) -> None:
+    server = ScreenServer(fake, hub)
+    await server.start()
+    follower = Follower(server)
+    try:
+        await follower.until(lambda board, online: board.seq == 0)
+        fake.issue("A")  # never published: the relay lost it
+        hub.publish("gongshu", [fake.call("A180", 1)])
+        board = await follower.until(lambda board, online: board.seq == 2)
+        assert board.snapshot == fake.snapshot
+    finally:
+        await follower.stop()
+        await server.stop()
+
+
+async def test_a_wrong_token_stops_the_terminal_screen(fake: FakeHall, hub: Hub) -> None:
+    server = ScreenServer(fake, hub)
+    await server.start()
+    try:
+        with pytest.raises(ScreenRefused, match="401"):
+            await asyncio.wait_for(follow(server.url, "gongshu", "wrong"), 5)
+    finally:
+        await server.stop()
+
+
+def test_width_counts_chinese_characters_as_two_columns() -> None:
+    assert width("A023") == 4
+    assert width("号窗口") == 6
+    assert fit("拱墅区行政服务中心", 7) == "拱墅区 "
+    assert width(fit("请 A023 号", 20, "^")) == 20
+
+
+def test_the_hall_board_renders_the_latest_call_and_waiting(fake: FakeHall) -> None:
+    fake.call("A023", 1)
+    fake.call("C105", 5, calls=2)
+    board, _ = apply(Board(hall="gongshu"), Snapshot(fake.snapshot["seq"], fake.snapshot))
+    text = render_hall(board, columns=80)
+    assert "请 C105 号 到 5 号窗口 办理（第 2 次呼叫）" in text
+    assert "A023" in text and "企业开办" in text and "请保管好随身物品" in text
+    assert all(width(line) <= 80 for line in text.splitlines())
+    offline = render_hall(board, columns=80, online=False)
+    assert "连接中断，正在重连…" in offline
+
+
+def test_an_area_board_shows_only_that_area(fake: FakeHall) -> None:
+    fake.call("A023", 1)
+    board, _ = apply(Board(hall="gongshu", area="social"),
+                     Snapshot(fake.snapshot["seq"], fake.snapshot))
+    text = render_hall(board)
+    assert "社保医保区" in text and "A023" not in text and "企业开办" not in text
+
+
+def test_the_window_board_shows_staff_state_and_civility(fake: FakeHall) -> None:
+    fake.call("C105", 5)
+    board, _ = apply(Board(hall="gongshu"), Snapshot(fake.snapshot["seq"], fake.snapshot))
+    text = render_window(board, 5)
+    assert "赵敏" in text and "工号 1005" in text and "顶岗：赵敏" in text
+    assert "请 C105 号到本窗口办理" in text and "您好，请坐。" in text
+    assert "暂停服务（午休）" in render_window(board, 3)
