@@ -43,12 +43,13 @@ def pg_dsn(pytestconfig: pytest.Config) -> Iterator[str]:
     try:
         yield service.url
     finally:
+        services.wait_for_drops()
         service.release()
 
 
 @pytest.fixture
 def fresh_db(pg_dsn: str) -> Iterator[str]:
-    with services.temporary_database(pg_dsn) as dsn:
+    with services.temporary_database(pg_dsn, drop_in_background=True) as dsn:
         yield dsn
 
 

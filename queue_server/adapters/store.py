@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -27,6 +28,13 @@ from ..domain.model import (
 )
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
+
+# What the service layer may name without importing the driver.
+Pool = asyncpg.Pool
+Connection = asyncpg.Connection
+UniqueViolation = asyncpg.UniqueViolationError
+#: Failures of the database itself (not of a rule): the batch is retried by the caller.
+DatabaseError: tuple[type[BaseException], ...] = (OSError, asyncpg.PostgresError, asyncio.TimeoutError)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

@@ -111,6 +111,12 @@ def restore_rank(waiting_in_service: list[Ticket], hall: Hall, offset: int, fall
     queue = sorted(waiting_in_service, key=lambda t: queue_key(t, hall))
     if not queue:
         return fallback
-    if len(queue) <= offset:
+    # Absolute-priority tickets go first whatever their rank, so a rank next to one of them
+    # says nothing about the place among the others: they count as places ahead, and the
+    # ticket is placed by the ranks of the rest.
+    absolute = sum(1 for t in queue if queue_key(t, hall)[0] == 0)
+    rest = queue[absolute:]
+    place = max(0, offset - absolute)
+    if len(rest) <= place:
         return queue[-1].rank + 1
-    return queue[offset - 1].rank + 1 if offset > 0 else queue[0].rank - 1
+    return rest[place - 1].rank + 1 if place > 0 else rest[0].rank - 1

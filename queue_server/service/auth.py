@@ -9,11 +9,10 @@ import time as monotime
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from ..adapters import accounts
+from ..adapters import accounts, store
 from ..domain.errors import Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
 from .principal import DEVICE_ROLES, STAFF_ROLES, Principal
 
@@ -38,7 +37,7 @@ def hash_password(password: str) -> str:
 
 class Auth:
     def __init__(
-        self, pool: asyncpg.Pool, *, ttl_minutes: int, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self, pool: store.Pool, *, ttl_minutes: int, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     ) -> None:
         self.pool = pool
         self.ttl = timedelta(minutes=ttl_minutes)
@@ -126,7 +125,7 @@ class Auth:
                     conn, staff_id=staff_id, hall=hall, name=name, role=role,
                     password_hash=digest, photo_url=photo_url,
                 )
-            except asyncpg.UniqueViolationError:
+            except store.UniqueViolation:
                 raise InvalidInput(f"staff number {staff_id} already exists", field="id") from None
 
     async def add_device(
@@ -145,7 +144,7 @@ class Auth:
                     conn, hall=hall, role=role, name=name, token_hash=token_hash(token),
                     window=window, kiosk=kiosk,
                 )
-            except asyncpg.UniqueViolationError:
+            except store.UniqueViolation:
                 raise InvalidInput(f"hall {hall} already has a device named {name}", field="name") from None
         return token
 

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
-import asyncpg
-
 from ..adapters import store
 from ..config import Config, Hall
 from ..domain import clock as hall_clock
@@ -73,7 +71,7 @@ class QueueService:
     def __init__(
         self,
         config: Config,
-        pool: asyncpg.Pool,
+        pool: store.Pool,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         announcer: Announcer | None = None,
@@ -130,7 +128,7 @@ class QueueService:
                     if not p.future.done():
                         p.future.set_exception(exc)
                 continue
-            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+            except store.DatabaseError as exc:
                 self._cache.pop(hall_id, None)
                 log.warning("hall %s: batch of %d failed: %s", hall_id, len(batch), exc)
                 err = Unavailable(f"the database did not accept the change: {exc}", retry_after=1)
@@ -232,7 +230,7 @@ class QueueService:
         return res
 
     async def _roll_over(
-        self, conn: asyncpg.Connection, state: HallState, head: store.HallHead, day: date,
+        self, conn: store.Connection, state: HallState, head: store.HallHead, day: date,
         now: datetime, rows: list[LedgerRow],
     ) -> None:
         """A new business day: close yesterday's unserved tickets and any window left open."""

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import asyncpg
-
 from ..adapters import store
 from ..domain.ledger import genesis_hash, verify_chain
 
@@ -18,7 +16,7 @@ class Verification:
     line: str
 
 
-async def verify_hall(pool: asyncpg.Pool, hall: str) -> Verification:
+async def verify_hall(pool: store.Pool, hall: str) -> Verification:
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         head = await store.read_head(conn, hall)
         rows = [r async for r in store.iter_ledger(conn, hall)]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import warnings
 import contextlib
 import importlib.util
 import os
@@ -151,8 +152,12 @@ async def _execute(dsn: str, statement: str) -> None:
 
 
 @contextlib.contextmanager
-def temporary_database(server_dsn: str) -> Iterator[str]:
-    """Create an empty database on the server of `server_dsn`, yield its DSN, then drop it."""
+def temporary_database(server_dsn: str, *, drop_in_background: bool = False) -> Iterator[str]:
+    """Create an empty database on the server of `server_dsn`, yield its DSN, then drop it.
+
+    A DROP DATABASE waits for a checkpoint (most of a second here); with
+    `drop_in_background` it runs on a worker thread while the next test goes on, and
+    `wait_for_drops()` waits for all of them."""
     name = f"{TEST_DATABASE_PREFIX}{secrets.token_hex(6)}"
     # template0 and explicit settings: the database is UTF-8 whatever the cluster's defaults,
     # and nothing added to template1 leaks into the tests.
@@ -166,7 +171,31 @@ def temporary_database(server_dsn: str) -> Iterator[str]:
     try:
         yield with_database(server_dsn, name)
     finally:
-        run_async(_execute(server_dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        drop = f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        if drop_in_background:
+            _pending_drops.append(_dropper().submit(lambda: run_async(_execute(server_dsn, drop))))
+        else:
+            run_async(_execute(server_dsn, drop))
+
+
+_pending_drops: list[concurrent.futures.Future[None]] = []
+_drop_pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _dropper() -> concurrent.futures.ThreadPoolExecutor:
+    global _drop_pool
+    if _drop_pool is None:
+        _drop_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="drop-db")
+    return _drop_pool
+
+
+def wait_for_drops() -> None:
+    """Wait until every background DROP DATABASE has finished (they may fail: reported)."""
+    while _pending_drops:
+        future = _pending_drops.pop()
+        exc = future.exception()
+        if exc is not None:
+            warnings.warn(f"a test database could not be dropped: {exc}", stacklevel=2)
 
 
 def database_exists(server_dsn: str, name: str) -> bool:
