@@ -223,6 +223,8 @@ WITH t AS (
     INSERT INTO ledger SELECT * FROM unnest($4::ledger[])
 ), i AS (
     INSERT INTO idempotency SELECT * FROM unnest($5::idempotency[])
+    ON CONFLICT (hall, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
+        status = EXCLUDED.status, body = EXCLUDED.body, created_at = EXCLUDED.created_at
 )
 UPDATE halls SET seq = $7, head_hash = $8, business_day = $9 WHERE id = $6
 """
@@ -259,13 +261,15 @@ async def save_state(
 
 
 async def idempotent_results(
-    conn: asyncpg.Connection, hall: str, keys: Sequence[str]
+    conn: asyncpg.Connection, hall: str, keys: Sequence[str], since: datetime
 ) -> dict[str, tuple[str, int, Any]]:
+    """Stored answers to these keys, if given after `since` (older keys are free again)."""
     if not keys:
         return {}
     rows = await conn.fetch(
-        "SELECT key, fingerprint, status, body FROM idempotency WHERE hall = $1 AND key = ANY($2::text[])",
-        hall, list(keys),
+        "SELECT key, fingerprint, status, body FROM idempotency"
+        " WHERE hall = $1 AND key = ANY($2::text[]) AND created_at >= $3",
+        hall, list(keys), since,
     )
     return {r["key"]: (r["fingerprint"], r["status"], r["body"]) for r in rows}
 

@@ -37,12 +37,17 @@ def hash_password(password: str) -> str:
 
 class Auth:
     def __init__(
-        self, pool: store.Pool, *, ttl_minutes: int, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self, pool: store.Pool, *, ttl_minutes: int, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        hasher: PasswordHasher | None = None,
     ) -> None:
         self.pool = pool
+        # The argon2 parameters of new hashes (verification reads them from the hash itself).
+        self.hasher = hasher or _hasher
         self.ttl = timedelta(minutes=ttl_minutes)
         self.clock = clock
-        self._cache: dict[bytes, tuple[float, Principal | None]] = {}
+        # token hash -> (cache deadline, principal, token expiry); a hit past the token's own
+        # expiry is a miss, so an expired token never outlives its time through the cache.
+        self._cache: dict[bytes, tuple[float, Principal | None, datetime | None]] = {}
 
     async def login(self, staff_id: str, password: str) -> tuple[str, datetime, Principal]:
         now = self.clock()
@@ -50,7 +55,7 @@ class Auth:
             staff = await accounts.get_staff(conn, staff_id)
             if staff is None or not staff.active:
                 # Same answer as a wrong password: do not reveal which staff numbers exist.
-                await asyncio.to_thread(_hasher.hash, password)
+                await asyncio.to_thread(self.hasher.hash, password)
                 raise Unauthenticated("staff number or password is wrong (工号或密码错误)")
             if staff.locked_until and staff.locked_until > now:
                 minutes = int((staff.locked_until - now).total_seconds() // 60) + 1
@@ -83,28 +88,29 @@ class Auth:
             raise Unauthenticated("this needs a bearer token (Authorization: Bearer …)")
         h = token_hash(token)
         hit = self._cache.get(h)
-        if hit is not None and hit[0] > monotime.monotonic():
+        if hit is not None and hit[0] > monotime.monotonic() and (hit[2] is None or hit[2] > self.clock()):
             principal = hit[1]
         else:
-            principal = await self._lookup(h)
-            self._cache[h] = (monotime.monotonic() + CACHE_SECONDS, principal)
+            principal, expires = await self._lookup(h)
+            self._cache[h] = (monotime.monotonic() + CACHE_SECONDS, principal, expires)
             if len(self._cache) > 10_000:
                 self._cache.clear()
         if principal is None:
             raise Unauthenticated("the token is unknown, expired or revoked; sign in again")
         return principal
 
-    async def _lookup(self, h: bytes) -> Principal | None:
+    async def _lookup(self, h: bytes) -> tuple[Principal | None, datetime | None]:
         async with self.pool.acquire() as conn:
             found = await accounts.session_staff(conn, h, self.clock())
             if found is not None:
-                return _staff_principal(found[0])
+                return _staff_principal(found[0]), found[1]
             device = await accounts.device_by_token(conn, h)
         if device is None:
-            return None
-        return Principal(
+            return None, None
+        principal = Principal(
             "device", device.name, device.name, device.role, device.hall, device.window, device.kiosk
         )
+        return principal, None
 
     # ---- administration (CLI and first start) --------------------------------------
 
@@ -118,7 +124,7 @@ class Auth:
             raise InvalidInput(f"a {role} belongs to one hall: give --hall", field="hall")
         if len(password) < 8:
             raise InvalidInput("the password needs at least 8 characters", field="password")
-        digest = await asyncio.to_thread(_hasher.hash, password)
+        digest = await asyncio.to_thread(self.hasher.hash, password)
         async with self.pool.acquire() as conn:
             try:
                 await accounts.add_staff(

@@ -33,6 +33,7 @@ from .principal import Principal
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 64
+IDEMPOTENCY_TTL = timedelta(hours=24)  # a retry comes within seconds; a day is generous
 
 
 class Announcer(Protocol):
@@ -109,6 +110,9 @@ class QueueService:
     ) -> tuple[int, dict[str, Any]]:
         self.hall(hall_id)
         loop = asyncio.get_running_loop()
+        if key is not None:
+            # A key is the client's own: two kiosks may both count 1, 2, 3 … without colliding.
+            key = f"{actor.kind}:{actor.id}|{key}"
         pending = _Pending(apply, actor, key, fingerprint, loop.create_future())
         self._queues.setdefault(hall_id, deque()).append(pending)
         worker = self._workers.get(hall_id)
@@ -174,8 +178,8 @@ class QueueService:
             if head.business_day is not None and head.business_day < day:
                 await self._roll_over(conn, state, head, day, now, rows)
             keys = [p.key for p in batch if p.key]
-            stored = await store.idempotent_results(conn, hall_id, keys)
-            fresh: dict[str, tuple[str, tuple[int, dict[str, Any]] | None]] = {}
+            stored = await store.idempotent_results(conn, hall_id, keys, now - IDEMPOTENCY_TTL)
+            fresh: dict[str, tuple[str, tuple[int, dict[str, Any]] | QueueError]] = {}
             for p in batch:
                 if p.key:
                     seen = stored.get(p.key)
@@ -184,14 +188,14 @@ class QueueService:
                         continue
                     if p.key in fresh:
                         fp, res = fresh[p.key]
-                        results.append((p, self._replay(p, fp, res) if res else Refused("duplicate request in flight")))
+                        results.append((p, self._replay(p, fp, res)))
                         continue
                 try:
                     outcome = p.apply(state, now)
                 except QueueError as exc:
                     results.append((p, exc))
                     if p.key:
-                        fresh[p.key] = (p.fingerprint, None)
+                        fresh[p.key] = (p.fingerprint, exc)
                     continue
                 writes.extend(outcome.writes)
                 for event, ticket in outcome.events:
@@ -221,7 +225,7 @@ class QueueService:
         return None
 
     @staticmethod
-    def _replay(p: _Pending, fingerprint: str, res: tuple[int, dict[str, Any]] | None) -> Any:
+    def _replay(p: _Pending, fingerprint: str, res: tuple[int, dict[str, Any]] | QueueError) -> Any:
         if fingerprint != p.fingerprint:
             return InvalidInput(
                 "this Idempotency-Key was already used for a different request",

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from ..domain.civility import check_free_text
-from ..domain.errors import InvalidInput, Refused, Unavailable
+from ..domain.errors import Forbidden, InvalidInput, Unavailable
 from ..service.auth import Auth, require_staff
 from ..service.principal import Principal
 from ..service.queue import WINDOW_ACTIONS, QueueService
@@ -36,9 +36,9 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"the body is not valid JSON: {exc}", field="") from None
+        raise InvalidInput(f"the body is not valid JSON: {exc}", field="body") from None
     if not isinstance(body, dict):
-        raise InvalidInput(f"the body must be a JSON object, got {type(body).__name__}", field="")
+        raise InvalidInput(f"the body must be a JSON object, got {type(body).__name__}", field="body")
     return body
 
 
@@ -149,7 +149,10 @@ async def issue_ticket(request: web.Request) -> web.Response:
         raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}, got {channel!r}", field="channel")
     if priority and priority in hall.priority_classes and hall.priority_classes[priority].reason_required:
         if principal.kind != "staff":
-            raise Refused(f"{hall.priority_classes[priority].name} is granted by staff at the guide desk", field="priority")
+            raise Forbidden(
+                f"{hall.priority_classes[priority].name} is granted by staff at the guide desk",
+                field="priority",
+            )
     status, result = await svc.issue(
         hall_id, principal, service=service.upper() if service else "", priority=priority,
         priority_reason=reason, channel=channel, key=idempotency_key(request),

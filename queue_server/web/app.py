@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
+from argon2 import PasswordHasher
 
 from ..adapters import migrate, store
 from ..adapters.relay import LocalAnnouncer, RedisRelay
@@ -40,6 +41,7 @@ def create_app(
     pool_size: int = 10,
     on_first_admin: Callable[[str, str], None] | None = None,
     speech_cache: Path | None = None,
+    password_hasher: PasswordHasher | None = None,
 ) -> web.Application:
     """Build the server. Nothing connects until the app starts (cleanup_ctx)."""
     clock = clock or (lambda: datetime.now(UTC))
@@ -68,7 +70,7 @@ def create_app(
             else:
                 announcer = LocalAnnouncer(hub)
             queue = QueueService(config, pool, clock=clock, announcer=announcer, ignore_hours=ignore_hours)
-            auth = Auth(pool, ttl_minutes=config.token_ttl_minutes, clock=clock)
+            auth = Auth(pool, ttl_minutes=config.token_ttl_minutes, clock=clock, hasher=password_hasher)
             app[QUEUE] = queue
             app[AUTH] = auth
 

@@ -1,22 +1,64 @@
 """Fan-out of a hall's announced events to its connected screens, in one process.
 
-Each event is encoded once per broadcast; every subscriber gets the same `str` frame pushed
-without awaiting. A subscriber whose buffer is full is dropped (it will reconnect and
-resync), so one stalled screen never delays the others.
+Each event is encoded once per broadcast. A subscription starts *buffered*: frames (the
+same `str` for every subscriber) go to a bounded per-subscription deque that its owner
+drains with `next()`. Once the owner has sent its catch-up it may `attach` the screen's
+socket: from then on the hub builds the websocket frame bytes once per broadcast and writes
+them straight to every attached socket from one loop callback per hall — no task wakes up
+per screen and per frame, which is what made 5000 screens of one hall slow.
+
+Bounds (a screen that cannot keep up is dropped: it reconnects and resyncs, and the others
+are never delayed):
+- buffered: more than `queue_size` frames unread;
+- attached: more than `queue_size` frames published before the hall's pending frames could
+  be written (the loop never got round to it), or more than `max_buffered_bytes` left in the
+  socket's write buffer after a write (the kernel's buffer is full: the peer is not reading).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from queue_server.protocol import Event, Heartbeat, Snapshot, encode
 
 log = logging.getLogger(__name__)
+
+#: Bytes an attached screen may leave unsent in its socket's user-space buffer (on top of
+#: the kernel's send buffer) before it is dropped. Bounded memory per stuck screen.
+MAX_BUFFERED_BYTES = 256 * 1024
+
+_LEN2 = struct.Struct("!BBH").pack
+_LEN8 = struct.Struct("!BBQ").pack
+
+
+def websocket_text_frame(text: str) -> bytes:
+    """One unmasked, uncompressed, final websocket text frame (RFC 6455 §5.2) carrying
+    `text`: what a server sends when no extension (permessage-deflate) was negotiated."""
+    payload = text.encode("utf-8")
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 65536:
+        header = _LEN2(0x81, 126, size)
+    else:
+        header = _LEN8(0x81, 127, size)
+    return header + payload
+
+
+class FrameTransport(Protocol):
+    """What an attached subscription writes to: an `asyncio.WriteTransport` does."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def get_write_buffer_size(self) -> int: ...
+
+    def is_closing(self) -> bool: ...
 
 
 class SubscriptionClosed(Exception):
@@ -24,15 +66,16 @@ class SubscriptionClosed(Exception):
 
     def __init__(self, subscription: Subscription) -> None:
         self.dropped = subscription.dropped
-        why = "dropped: its buffer of frames was full" if self.dropped else "closed"
+        why = "dropped: it could not keep up" if self.dropped else "closed"
         super().__init__(f"subscription to hall {subscription.hall!r} is {why}")
 
 
 class Subscription:
-    """One screen's bounded buffer of encoded frames for one hall."""
+    """One screen of one hall: a bounded buffer of encoded frames until `attach`, then its
+    socket, written to directly by the hub."""
 
     __slots__ = ("hall", "area", "window", "dropped", "_hub", "_frames", "_size", "_waiter",
-                 "_closed")
+                 "_closed", "_transport")
 
     def __init__(self, hub: Hub, hall: str, size: int, *, area: str | None,
                  window: int | None) -> None:
@@ -45,10 +88,15 @@ class Subscription:
         self._size = size
         self._waiter: asyncio.Future[None] | None = None
         self._closed = False
+        self._transport: FrameTransport | None = None
 
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def attached(self) -> bool:
+        return self._transport is not None
 
     def qsize(self) -> int:
         return len(self._frames)
@@ -58,16 +106,22 @@ class Subscription:
         if self._closed:
             return False
         if len(self._frames) >= self._size:
-            self.dropped = True
             log.info("dropping a screen of hall %s: %d frames unread", self.hall, self._size)
-            self.close()
+            self._drop()
             return False
         self._frames.append(frame)
         self._wake()
         return True
 
+    def attach(self, transport: FrameTransport) -> None:
+        """From now on, deliver by writing websocket text frames straight to `transport`
+        (the screen's socket: uncompressed, nothing else may write partial frames to it).
+        Frames buffered so far are written first, in order. `next()` then only waits for
+        the end of the subscription (dropped or closed)."""
+        self._hub._attach(self, transport)
+
     async def next(self) -> str:
-        """The next frame; raises `SubscriptionClosed` once closed or dropped."""
+        """The next buffered frame; raises `SubscriptionClosed` once closed or dropped."""
         while not self._frames:
             if self._closed:
                 raise SubscriptionClosed(self)
@@ -88,7 +142,12 @@ class Subscription:
         if self.dropped:
             self._frames.clear()
         self._hub._remove(self)
+        self._transport = None
         self._wake()
+
+    def _drop(self) -> None:
+        self.dropped = True
+        self.close()
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -99,11 +158,19 @@ class Subscription:
 class Hub:
     """Subscribers per hall; `publish` is called on the event loop after a commit."""
 
-    def __init__(self, queue_size: int = 256) -> None:
+    def __init__(self, queue_size: int = 256, *,
+                 max_buffered_bytes: int = MAX_BUFFERED_BYTES) -> None:
         if queue_size < 1:
             raise ValueError(f"queue_size must be at least 1, got {queue_size}")
+        if max_buffered_bytes < 0:
+            raise ValueError(f"max_buffered_bytes must not be negative, got {max_buffered_bytes}")
         self.queue_size = queue_size
-        self._halls: dict[str, set[Subscription]] = {}
+        self.max_buffered_bytes = max_buffered_bytes
+        self._buffered: dict[str, set[Subscription]] = {}
+        self._attached: dict[str, set[Subscription]] = {}
+        # Frames of a hall published since its attached screens were last written to: one
+        # loop callback writes them all (joined) to every attached socket.
+        self._pending: dict[str, list[bytes]] = {}
         self._resync = asyncio.Event()
 
     def subscribe(self, hall: str, *, area: str | None = None,
@@ -111,7 +178,7 @@ class Hub:
         """A new subscription to every frame of `hall`; `area` and `window` are recorded
         for the screen's own filtering (frames are never re-encoded per subscriber)."""
         subscription = Subscription(self, hall, self.queue_size, area=area, window=window)
-        self._halls.setdefault(hall, set()).add(subscription)
+        self._buffered.setdefault(hall, set()).add(subscription)
         return subscription
 
     def publish(self, hall: str, events: Iterable[dict[str, Any]]) -> None:
@@ -129,21 +196,102 @@ class Hub:
         self.publish_frame(hall, encode(Heartbeat(seq, at)))
 
     def publish_frame(self, hall: str, frame: str) -> None:
-        subscribers = self._halls.get(hall)
-        if not subscribers:
+        """Buffer `frame` for the hall's buffered subscribers and queue it, as websocket
+        frame bytes built once, for its attached ones; never waits."""
+        buffered = self._buffered.get(hall)
+        if buffered:
+            # push() may drop and remove a subscriber: iterate over a copy.
+            for subscription in tuple(buffered):
+                subscription.push(frame)
+        attached = self._attached.get(hall)
+        if not attached:
             return
-        # push() may drop and remove a subscriber: iterate over a copy.
-        for subscription in tuple(subscribers):
-            subscription.push(frame)
+        pending = self._pending.get(hall)
+        if pending is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # not on a loop (a script): write at once
+                self._pending[hall] = [websocket_text_frame(frame)]
+                self._flush(hall)
+                return
+            pending = self._pending[hall] = []
+            loop.call_soon(self._flush, hall)
+        pending.append(websocket_text_frame(frame))
+        if len(pending) > self.queue_size:
+            # The loop has not had a turn to write them: every attached screen is as far
+            # behind as a buffered one whose owner had no turn to read.
+            log.info("dropping %d screens of hall %s: %d frames not written", len(attached),
+                     hall, len(pending))
+            del self._pending[hall]
+            for subscription in tuple(attached):
+                subscription._drop()
+
+    def _flush(self, hall: str) -> None:
+        """Write the hall's pending frames to every attached socket; drop a socket whose
+        peer has stopped reading (its write buffer keeps growing)."""
+        frames = self._pending.pop(hall, None)
+        attached = self._attached.get(hall)
+        if not frames or not attached:
+            return
+        data = frames[0] if len(frames) == 1 else b"".join(frames)
+        limit = self.max_buffered_bytes
+        gone: list[Subscription] | None = None
+        slow = 0
+        for subscription in attached:
+            transport = subscription._transport
+            try:
+                if transport is None or transport.is_closing():
+                    raise ConnectionResetError
+                transport.write(data)
+                if transport.get_write_buffer_size() <= limit:
+                    continue
+                subscription.dropped = True
+                slow += 1
+            except Exception:  # a socket going away; its connection cleans up
+                pass
+            if gone is None:
+                gone = []
+            gone.append(subscription)
+        if gone:
+            if slow:
+                log.info("dropping %d screens of hall %s: more than %d bytes unsent", slow,
+                         hall, limit)
+            for subscription in gone:
+                subscription.close()
+
+    def _attach(self, subscription: Subscription, transport: FrameTransport) -> None:
+        if subscription._closed:
+            return
+        hall = subscription.hall
+        if subscription._transport is not None:
+            raise RuntimeError(f"a subscription to hall {hall!r} is already attached")
+        # The hall's pending frames will reach this socket with the next flush; of the
+        # frames buffered here, only the ones before those are written now.
+        frames = subscription._frames
+        earlier = len(frames) - len(self._pending.get(hall, ()))
+        try:
+            if earlier > 0:
+                transport.write(b"".join(websocket_text_frame(frames[i])
+                                         for i in range(earlier)))
+        except Exception:
+            subscription.close()
+            return
+        frames.clear()
+        self._discard(self._buffered, subscription)
+        subscription._transport = transport
+        self._attached.setdefault(hall, set()).add(subscription)
+        if transport.get_write_buffer_size() > self.max_buffered_bytes:
+            subscription._drop()
 
     def halls(self) -> list[str]:
         """Halls that have at least one subscriber."""
-        return [hall for hall, subscribers in self._halls.items() if subscribers]
+        return [hall for hall in {**self._buffered, **self._attached}
+                if self._buffered.get(hall) or self._attached.get(hall)]
 
     def subscriber_count(self, hall: str | None = None) -> int:
         if hall is not None:
-            return len(self._halls.get(hall, ()))
-        return sum(len(subscribers) for subscribers in self._halls.values())
+            return len(self._buffered.get(hall, ())) + len(self._attached.get(hall, ()))
+        return sum(map(len, self._buffered.values())) + sum(map(len, self._attached.values()))
 
     def request_resync(self) -> None:
         """Screens may have missed events (e.g. the relay lost Redis): the heartbeat task
@@ -160,17 +308,28 @@ class Hub:
         self._resync.clear()
 
     def close_all(self) -> None:
-        for subscribers in list(self._halls.values()):
-            for subscription in tuple(subscribers):
-                subscription.close()
+        for halls in (self._buffered, self._attached):
+            for subscribers in list(halls.values()):
+                for subscription in tuple(subscribers):
+                    subscription.close()
 
     def _remove(self, subscription: Subscription) -> None:
-        subscribers = self._halls.get(subscription.hall)
+        if subscription._transport is None:
+            self._discard(self._buffered, subscription)
+        elif self._discard(self._attached, subscription):
+            self._pending.pop(subscription.hall, None)
+
+    @staticmethod
+    def _discard(halls: dict[str, set[Subscription]], subscription: Subscription) -> bool:
+        """Remove `subscription`; True when its hall has no subscriber left there."""
+        subscribers = halls.get(subscription.hall)
         if subscribers is None:
-            return
+            return False
         subscribers.discard(subscription)
-        if not subscribers:
-            del self._halls[subscription.hall]
+        if subscribers:
+            return False
+        del halls[subscription.hall]
+        return True
 
 
 class Heartbeats:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +48,10 @@ HALL_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 #: Client → server frames are tiny; anything bigger is not a screen.
 MAX_CLIENT_FRAME = 16 * 1024
+
+#: How long a dropped (too slow) screen gets to take its error and close frames before its
+#: socket is cut, and the bytes still buffered for it are freed.
+DROP_CLOSE_TIMEOUT = 5.0
 
 SnapshotSource = Callable[[str], Awaitable[dict[str, Any]]]
 EventsAfter = Callable[[str, int, int], Awaitable[list[dict[str, Any]] | None]]
@@ -123,7 +126,9 @@ class _Screens:
     clock: Callable[[], datetime]
 
     def __post_init__(self) -> None:
-        self.sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        # Open screens, to close on shutdown (their subscription first: no event may follow
+        # the close frame).
+        self.sockets: dict[web.WebSocketResponse, Subscription] = {}
         # Screens reconnecting together (a restart, a network blip) share one snapshot.
         self._snapshots: dict[str, asyncio.Task[tuple[int, str]]] = {}
 
@@ -151,10 +156,11 @@ class _Screens:
         subscription = self.hub.subscribe(hall, area=area, window=window)
         try:
             await ws.prepare(request)
-            self.sockets.add(ws)
+            self.sockets[ws] = subscription
             await _Connection(self, ws, hall, subscription).run(after)
         finally:
             subscription.close()
+            self.sockets.pop(ws, None)
         return ws
 
     async def _refusal(self, request: web.Request, hall: str) -> web.Response | None:
@@ -222,6 +228,8 @@ class _Screens:
 
     async def close_all(self, _app: web.Application) -> None:
         sockets = list(self.sockets)
+        for subscription in self.sockets.values():
+            subscription.close()
         await asyncio.gather(
             *(ws.close(code=CLOSE_GOING_AWAY, message=b"server shutting down")
               for ws in sockets), return_exceptions=True)
@@ -264,7 +272,12 @@ class _Screens:
 
 
 class _Connection:
-    """One screen: catch up, then forward hub frames while answering resync and ping."""
+    """One screen: catch up, then take the hub's frames while answering resync and ping.
+
+    After the catch-up the hub writes the hall's frames straight to the screen's socket
+    (`Subscription.attach`); `_forward` then only waits for the subscription to end, and
+    forwards frames itself (a task wake-up per frame) only when that socket is unavailable.
+    """
 
     def __init__(self, screens: _Screens, ws: web.WebSocketResponse, hall: str,
                  subscription: Subscription) -> None:
@@ -278,6 +291,9 @@ class _Connection:
         forwarder: asyncio.Task[None] | None = None
         try:
             await self._catch_up(after)
+            transport = _raw_transport(self.ws)
+            if transport is not None:
+                self.subscription.attach(transport)
             forwarder = asyncio.create_task(self._forward())
             async for message in self.ws:
                 if message.type == WSMsgType.TEXT:
@@ -341,16 +357,30 @@ class _Connection:
                 await self._send(frame)
         except SubscriptionClosed as closed:
             if closed.dropped:
-                await self._refuse("too_slow", "this screen fell behind and was dropped; "
-                                   "reconnect with after=<last seq>", CLOSE_TOO_SLOW)
+                await self._drop_too_slow()
         except ConnectionError:  # the screen went away mid-send; the reader notices too
             pass
+
+    async def _drop_too_slow(self) -> None:
+        """Tell the screen and close; a peer that does not read gets its socket cut, which
+        frees what is buffered for it."""
+        transport = _raw_transport(self.ws)
+        try:
+            async with asyncio.timeout(DROP_CLOSE_TIMEOUT):
+                await self._refuse("too_slow", "this screen fell behind and was dropped; "
+                                   "reconnect with after=<last seq>", CLOSE_TOO_SLOW)
+        except TimeoutError:
+            log.info("screen of hall %s: dropped, and not reading its close frame", self.hall)
+        finally:
+            if transport is not None and transport.get_write_buffer_size():
+                transport.abort()
 
     async def _send(self, frame: str) -> None:
         async with self._sending:
             await self.ws.send_str(frame)
 
     async def _refuse(self, code: str, detail: str, close_code: int) -> None:
+        self.subscription.close()  # nothing from the hub after the error and close frames
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self._send(encode(Error(code, detail)))
         await self.ws.close(code=close_code, message=code.encode())
@@ -372,6 +402,31 @@ async def _cancel(task: asyncio.Task[Any]) -> None:
         current = asyncio.current_task()
         if current is not None and current.cancelling():
             raise
+
+
+def _raw_transport(ws: web.WebSocketResponse) -> asyncio.WriteTransport | None:
+    """The socket under a prepared `ws`, for the hub to write its pre-built frames to, or
+    None to fall back to `send_str` (one task wake-up per frame and screen).
+
+    aiohttp has no public handle on it: this reads private attributes (`ws._writer`, a
+    `WebSocketWriter`, and its `transport`; aiohttp 3.9 to 3.14). Anything unexpected means
+    the fallback. Raw frames are only valid on an unmasked writer without permessage-deflate:
+    the endpoint never negotiates compression (`compress=False`), checked here again.
+    """
+    if ws.compress or ws.closed:
+        return None
+    writer = getattr(ws, "_writer", None)
+    if writer is None or getattr(writer, "compress", True) or getattr(writer, "use_mask", True):
+        return None
+    transport = getattr(writer, "transport", None)
+    if not all(callable(getattr(transport, name, None)) for name in _TRANSPORT_METHODS):
+        return None
+    if transport.is_closing():
+        return None
+    return transport
+
+
+_TRANSPORT_METHODS = ("write", "get_write_buffer_size", "is_closing", "abort")
 
 
 def _offered_subprotocols(request: web.Request) -> list[str]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
+from argon2 import PasswordHasher
 
 from queue_server.adapters import migrate, store
 from queue_server.config import Config, load_config
@@ -18,6 +19,9 @@ from queue_server.service.auth import Auth
 from queue_server.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
+# Cheap argon2 parameters for tests' own accounts: the real ones cost ~0.1 s per hash and a
+# test signs in several times. Verification reads the parameters from the hash itself.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 # Monday 2026-11-30 10:00 in Shanghai: inside business hours of every sample hall.
 MONDAY_10AM = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 
@@ -56,26 +60,44 @@ class Hall:
     dsn: str
     tokens: dict[str, str] = field(default_factory=dict)
 
-    async def add_staff(self, staff_id: str, *, hall: str | None = "gongshu", role: str = "staff",
-                        name: str = "张三", password: str = "secret-pass-1") -> str:
+    async def add_staff(
+        self,
+        staff_id: str,
+        *,
+        hall: str | None = "gongshu",
+        role: str = "staff",
+        name: str = "张三",
+        password: str = "secret-pass-1",
+    ) -> str:
         pool = await store.create_pool(self.dsn, min_size=1, max_size=1)
         try:
-            await Auth(pool, ttl_minutes=60).add_staff(
-                staff_id=staff_id, hall=hall, name=name, role=role, password=password)
+            await Auth(pool, ttl_minutes=60, hasher=FAST_HASHER).add_staff(
+                staff_id=staff_id, hall=hall, name=name, role=role, password=password
+            )
         finally:
             await pool.close()
-        resp = await self.client.post("/api/v1/auth/login", json={"staff_id": staff_id, "password": password})
+        resp = await self.client.post(
+            "/api/v1/auth/login", json={"staff_id": staff_id, "password": password}
+        )
         assert resp.status == 200, await resp.text()
         token = (await resp.json())["token"]
         self.tokens[staff_id] = token
         return token
 
-    async def add_device(self, name: str, *, hall: str = "gongshu", role: str = "kiosk",
-                         window: int | None = None, kiosk: str | None = None) -> str:
+    async def add_device(
+        self,
+        name: str,
+        *,
+        hall: str = "gongshu",
+        role: str = "kiosk",
+        window: int | None = None,
+        kiosk: str | None = None,
+    ) -> str:
         pool = await store.create_pool(self.dsn, min_size=1, max_size=1)
         try:
-            token = await Auth(pool, ttl_minutes=60).add_device(
-                hall=hall, role=role, name=name, window=window, kiosk=kiosk)
+            token = await Auth(pool, ttl_minutes=60, hasher=FAST_HASHER).add_device(
+                hall=hall, role=role, name=name, window=window, kiosk=kiosk
+            )
         finally:
             await pool.close()
         self.tokens[name] = token
@@ -84,28 +106,49 @@ class Hall:
     def auth(self, who: str, **headers: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}", **headers}
 
-    async def issue(self, service: str = "A", *, by: str = "K01", hall: str = "gongshu",
-                    **body: Any) -> dict[str, Any]:
-        resp = await self.client.post(f"/api/v1/halls/{hall}/tickets", json={"service": service, **body},
-                                      headers=self.auth(by))
+    async def issue(
+        self, service: str = "A", *, by: str = "K01", hall: str = "gongshu", **body: Any
+    ) -> dict[str, Any]:
+        resp = await self.client.post(
+            f"/api/v1/halls/{hall}/tickets",
+            json={"service": service, **body},
+            headers=self.auth(by),
+        )
         assert resp.status == 201, await resp.text()
         return await resp.json()
 
-    async def act(self, window: int, action: str, *, by: str = "1001", hall: str = "gongshu",
-                  expect: int = 200, **body: Any) -> dict[str, Any]:
-        resp = await self.client.post(f"/api/v1/halls/{hall}/windows/{window}/{action}", json=body,
-                                      headers=self.auth(by))
+    async def act(
+        self,
+        window: int,
+        action: str,
+        *,
+        by: str = "1001",
+        hall: str = "gongshu",
+        expect: int = 200,
+        **body: Any,
+    ) -> dict[str, Any]:
+        resp = await self.client.post(
+            f"/api/v1/halls/{hall}/windows/{window}/{action}", json=body, headers=self.auth(by)
+        )
         data = await resp.json()
         assert resp.status == expect, data
         return data
 
 
-async def start_hall(dsn: str, *, ignore_hours: bool = False, clock: FakeClock | None = None,
-                     redis_url: str | None = None) -> AsyncIterator[Hall]:
+async def start_hall(
+    dsn: str,
+    *,
+    ignore_hours: bool = False,
+    clock: FakeClock | None = None,
+    redis_url: str | None = None,
+) -> AsyncIterator[Hall]:
     config = sample_config()
     await prepare_database(dsn, config)
     clock = clock or FakeClock()
-    app = create_app(config, dsn=dsn, clock=clock, ignore_hours=ignore_hours, redis_url=redis_url or "")
+    app = create_app(
+        config, dsn=dsn, clock=clock, ignore_hours=ignore_hours, redis_url=redis_url or "",
+        password_hasher=FAST_HASHER,
+    )
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
