@@ -104,6 +104,25 @@ class Civility:
 
 
 @dataclass(frozen=True)
+class PrinterSettings:
+    """How one kiosk printer prints: paper width, Chinese in the printer's font or as images."""
+
+    paper_mm: int = 80  # 58 or 80
+    chinese: str = "native"  # "native" (GBK in the printer's Chinese mode) or "image"
+    qr: str = "native"  # "native" (GS ( k) or "image"
+
+
+@dataclass(frozen=True)
+class Printing:
+    default: PrinterSettings = field(default_factory=PrinterSettings)
+    printers: dict[tuple[str, str], PrinterSettings] = field(default_factory=dict)  # (hall, name)
+    job_timeout_seconds: int = 60  # a job not printed by then is reported
+
+    def for_printer(self, hall: str, name: str | None) -> PrinterSettings:
+        return self.printers.get((hall, name or ""), self.default)
+
+
+@dataclass(frozen=True)
 class Config:
     halls: dict[str, Hall]
     timezone: ZoneInfo
@@ -117,6 +136,7 @@ class Config:
     redis_url: str | None = None
     token_ttl_minutes: int = 720
     source: str = "config.toml"
+    printing: Printing = field(default_factory=Printing)
 
 
 # --- Loading ---------------------------------------------------------------------------------
@@ -162,8 +182,10 @@ REDIS_URL_ENV = "QUEUE_REDIS_URL"
 # The keys each table may hold; anything else is reported as unknown.
 _TOP_KEYS = (
     "server", "database", "redis", "auth", "time",
-    "call_policy", "priority_classes", "civility", "halls",
+    "call_policy", "priority_classes", "civility", "halls", "printing",
 )  # fmt: skip
+_PRINTING_KEYS = ("paper_mm", "chinese", "qr", "job_timeout_seconds", "printers")
+_PRINTER_KEYS = ("hall", "name", "paper_mm", "chinese", "qr")
 _SERVER_KEYS = ("host", "port", "public_url")
 _DATABASE_KEYS = ("url", "pgdata")
 _REDIS_KEYS = ("url",)
@@ -544,6 +566,7 @@ def _read_config(
     civility_table = top.table("civility", _CIVILITY_KEYS, required=True)
     civility = _read_civility(civility_table) if civility_table is not None else None
     halls = _read_halls(top, default_policy, default_classes)
+    printing = _read_printing(top.table("printing", _PRINTING_KEYS, required=False), halls)
 
     if top.problems.lines:
         return None
@@ -560,6 +583,7 @@ def _read_config(
         redis_url=redis_url,
         token_ttl_minutes=_got(token_ttl),
         source=source,
+        printing=_got(printing),
     )
 
 
@@ -578,6 +602,40 @@ def _env_url(
     except _Invalid as exc:
         top.problems.add(f"environment variable {name}", str(exc))
         return None
+
+
+def _read_printing(table: _Table | None, halls: dict[str, Hall] | None) -> Printing | None:
+    if table is None:
+        return Printing()
+    mark = len(table.problems.lines)
+    paper = table.optional("paper_mm", _paper, 80)
+    chinese = table.optional("chinese", _one_of("native", "image"), "native")
+    qr = table.optional("qr", _one_of("native", "image"), "native")
+    timeout = table.optional("job_timeout_seconds", _positive_int, 60)
+    default = PrinterSettings(_got(paper), _got(chinese), _got(qr)) if not table.problems.since(mark) else None
+    printers: dict[tuple[str, str], PrinterSettings] = {}
+    if table.has("printers") and default is not None:
+        for item in table.tables("printers", _PRINTER_KEYS, what="printer", allow_empty=True) or []:
+            hall = item.required("hall", _string)
+            name = item.required("name", _string)
+            if hall is not None and halls is not None and hall not in halls:
+                item.report("hall", f"unknown hall {hall!r} (known: {', '.join(halls)})")
+            settings = PrinterSettings(
+                _got(item.optional("paper_mm", _paper, default.paper_mm)),
+                _got(item.optional("chinese", _one_of("native", "image"), default.chinese)),
+                _got(item.optional("qr", _one_of("native", "image"), default.qr)),
+            )
+            if hall and name:
+                printers[(hall, name)] = settings
+    if table.problems.since(mark) or default is None:
+        return None
+    return Printing(default, printers, _got(timeout))
+
+
+def _paper(value: Any) -> int:
+    if value not in (58, 80) or isinstance(value, bool):
+        raise _Invalid(f"expected 58 or 80 (mm), got {_show(value)}")
+    return int(value)
 
 
 def _read_call_policy(table: _Table | None, base: CallPolicy | None) -> CallPolicy | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import secrets
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
+from ..adapters import printing as printing_store
 from ..adapters import store
 from ..config import Config, Hall
 from ..domain import clock as hall_clock
@@ -205,9 +207,9 @@ class QueueService:
                     fresh[p.key] = (p.fingerprint, res)
                     idem_rows.append((p.key, p.fingerprint, outcome.status, outcome.body))
                 results.append((p, res))
-            for sql, args in writes:
-                await conn.execute(sql, *args)
             await store.save_state(conn, state, head, rows, idem_rows, now)
+            for sql, args in writes:  # after: they may refer to what save_state wrote
+                await conn.execute(sql, *args)
         self._cache[hall_id] = (head.seq, day, state)
         for p, res in results:
             if p.future.done():
@@ -278,7 +280,9 @@ class QueueService:
     async def issue(
         self, hall_id: str, principal: Principal, *, service: str, priority: str | None,
         priority_reason: str | None, channel: str, key: str | None,
+        print_kiosk: str | None = None,
     ) -> tuple[int, dict[str, Any]]:
+        """Issue a ticket; with `print_kiosk`, its print job is created in the same transaction."""
         hall = self.hall(hall_id)
         base = self.config.public_url
 
@@ -291,9 +295,15 @@ class QueueService:
                 service, now, channel=channel, priority=priority, priority_reason=priority_reason
             )
             body = views.ticket_status(state, ticket, hall, self.tz, base)
-            return Outcome(201, body, [(e, ticket) for e in events])
+            writes = []
+            if print_kiosk is not None:
+                job_id = new_job_id()
+                writes.append(printing_store.job_insert(
+                    job_id, hall_id, print_kiosk, ticket.id, views.print_content(body), now))
+                body["print_job"] = {"id": job_id, "status": "pending"}
+            return Outcome(201, body, [(e, ticket) for e in events], writes=writes)
 
-        fp = _fingerprint(principal, "issue", service, priority, priority_reason, channel)
+        fp = _fingerprint(principal, "issue", service, priority, priority_reason, channel, print_kiosk)
         return await self.execute(hall_id, apply, principal.actor, key=key, fingerprint=fp)
 
     async def window_action(
@@ -383,9 +393,10 @@ class QueueService:
             state = await store.load_state(conn, hall, day)
             calls = await store.recent_calls(conn, hall_id, self.day_start(day))
             notices = await store.notices(conn, hall_id)
+            devices = await printing_store.device_statuses(conn, hall_id)
         return views.snapshot(
             state, seq=head.seq if head else 0, at=now, tz=self.tz, recent_calls=calls,
-            notices=notices, civility=self.config.civility,
+            notices=notices, civility=self.config.civility, printers=devices,
         )
 
     async def latest_seq(self, hall_id: str) -> int:
@@ -422,6 +433,10 @@ class QueueService:
                 state = await store.load_state(conn, hall, t.business_day)
                 t = state.tickets.get(t.id, t)
         return views.ticket_status(state, t, hall, self.tz, self.config.public_url)
+
+
+def new_job_id() -> str:
+    return "pj_" + secrets.token_urlsafe(12)
 
 
 def _fingerprint(principal: Principal | None, *parts: object) -> str:

@@ -73,6 +73,7 @@ def snapshot(
     recent_calls: list[dict[str, Any]],
     notices: list[str],
     civility: Civility,
+    printers: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     hall = state.hall
     return {
@@ -90,6 +91,10 @@ def snapshot(
         "recent_calls": recent_calls,
         "notices": notices,
         "civility": {k: list(v) for k, v in civility.phrases.items()},
+        "printers": [
+            {"name": p["name"], "kiosk": p["kiosk"], "status": p["status"], "updated_at": iso(p["updated_at"], tz)}
+            for p in printers or [] if p["role"] == "printer"
+        ],
     }
 
 
@@ -106,7 +111,7 @@ def public_event(
     payload: dict[str, Any],
 ) -> dict[str, Any]:
     """The event as screens receive it: the affected ticket, window and service counts after it."""
-    public_payload = {k: v for k, v in payload.items() if k in ("reason", "notices", "calls", "to_window", "to_service")}
+    public_payload = {k: v for k, v in payload.items() if k in ("reason", "notices", "calls", "to_window", "to_service", "printer", "kiosk", "status")}
     return {
         "seq": seq,
         "at": iso(at, tz),
@@ -145,4 +150,17 @@ def ticket_status(state: HallState | None, t: Ticket, hall: Hall, tz: ZoneInfo, 
         "called_at": iso(t.last_called_at, tz),
         "finished_at": iso(t.finished_at, tz),
         "status_url": f"{base_url.rstrip('/')}/t/{t.id}",
+    }
+
+
+def print_content(status: dict[str, Any]) -> dict[str, Any]:
+    """What the paper ticket shows, from the ticket's public status (never a citizen's data)."""
+    return {
+        "hall_name": status["hall_name"],
+        "service_name": status["service_name"],
+        "number": status["number"],
+        "ahead": status["ahead"] or 0,
+        "estimated_wait_minutes": status["estimated_wait_minutes"] or 0,
+        "issued_at": status["issued_at"],
+        "status_url": status["status_url"],
     }

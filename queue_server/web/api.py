@@ -13,7 +13,7 @@ from ..domain.errors import Forbidden, InvalidInput, Unavailable
 from ..service.auth import Auth, require_staff
 from ..service.principal import Principal
 from ..service.queue import WINDOW_ACTIONS, QueueService
-from .keys import AUTH, CONFIG, QUEUE, READY
+from .keys import AUTH, CONFIG, PRINTS, QUEUE, READY
 
 routes = web.RouteTableDef()
 
@@ -153,9 +153,14 @@ async def issue_ticket(request: web.Request) -> web.Response:
                 f"{hall.priority_classes[priority].name} is granted by staff at the guide desk",
                 field="priority",
             )
+    print_kiosk = None
+    if principal.role == "kiosk":
+        # The kiosk's own printer prints the ticket (when one is registered).
+        if await request.app[PRINTS].printer_for_kiosk(hall_id, principal.id) is not None:
+            print_kiosk = principal.id
     status, result = await svc.issue(
         hall_id, principal, service=service.upper() if service else "", priority=priority,
-        priority_reason=reason, channel=channel, key=idempotency_key(request),
+        priority_reason=reason, channel=channel, key=idempotency_key(request), print_kiosk=print_kiosk,
     )
     return json_response(result, status)
 

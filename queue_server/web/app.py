@@ -15,10 +15,12 @@ from ..adapters.relay import LocalAnnouncer, RedisRelay
 from ..adapters.speech import Speech
 from ..config import Config
 from ..service.auth import Auth
+from ..service.printing import PrintService
 from ..service.queue import QueueService
 from . import api, openapi, pages
 from .hub import Hub
-from .keys import AUTH, CONFIG, QUEUE, READY
+from .keys import AUTH, CONFIG, PRINTS, QUEUE, READY
+from .printers import add_printer_routes
 from .problem import problem_middleware
 from .screens import add_screen_routes
 
@@ -73,6 +75,7 @@ def create_app(
             auth = Auth(pool, ttl_minutes=config.token_ttl_minutes, clock=clock, hasher=password_hasher)
             app[QUEUE] = queue
             app[AUTH] = auth
+            app[PRINTS] = PrintService(config, pool, queue, clock)
 
             async def ready() -> str | None:
                 try:
@@ -127,6 +130,7 @@ def create_app(
         speech=Speech(speech_cache) if speech_cache is not None else Speech(),
     )
     app.add_routes(api.routes)
+    add_printer_routes(app, hub)
     app.router.add_get("/api/v1/openapi.json", openapi.handler)
     pages.add_page_routes(app)
     return app

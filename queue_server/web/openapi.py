@@ -38,6 +38,11 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
     ("post", "/api/v1/auth/logout", "Revoke this bearer token", "staff", None, 200),
     ("get", "/api/v1/auth/me", "Who this token belongs to", "any token", None, 200),
     ("get", "/api/v1/openapi.json", "This description", "public", None, 200),
+    ("get", "/api/v1/halls/{hall}/kiosk", "What a kiosk shows: hours, services, its printer's state", "kiosk or staff of the hall", None, 200),
+    ("get", "/api/v1/print-jobs/{id}", "One print job's state", "kiosk or staff of the hall", None, 200),
+    ("post", "/api/v1/halls/{hall}/tickets/{number}/reprint", "Print a ticket again on a kiosk's printer", "staff of the hall",
+     {"type": "object", "required": ["kiosk"], "properties": {"kiosk": {"type": "string", "example": "K01"}}}, 201),
+    ("get", "/api/v1/tickets/{id}/preview.png", "The paper ticket as a PNG, from the printer's own layout (?paper=58|80)", "public (the id is the key)", None, 200),
     ("get", "/api/v1/halls/{hall}/announcements/{seq}.wav",
      "A call announcement rendered offline (espeak-ng, Mandarin) for screens without a voice", "public", None, 200),
 ]

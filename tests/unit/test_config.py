@@ -360,11 +360,11 @@ def test_a_misspelt_key_is_reported_as_unknown_with_a_suggestion(problems_of: An
 
 def test_unknown_top_level_and_hall_keys_are_reported(problems_of: Any) -> None:
     def mutate(data: Data) -> None:
-        data["printer"] = {"host": "10.0.0.9"}
+        data["screens"] = {"host": "10.0.0.9"}
         data["halls"]["hushu"]["kiosk"] = False
 
     assert problems_of(mutate) == [
-        "config.toml: unknown key 'printer'",
+        "config.toml: unknown key 'screens'",
         "config.toml: halls.hushu: unknown key 'kiosk' (did you mean 'has_kiosk'?)",
     ]
 

@@ -1,0 +1,184 @@
+"""Kiosk printing: print jobs delivered to the kiosk's printer until it reports them printed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time as monotime
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..adapters import printing as jobs_store
+from ..adapters import store
+from ..config import Config
+from ..domain import clock as hall_clock
+from ..domain.errors import Forbidden, NotFound, Refused
+from ..domain.model import Actor, TicketNumber
+from ..protocol.printing import PrinterState
+from . import views
+from .principal import Principal
+from .queue import QueueService, new_job_id
+
+log = logging.getLogger(__name__)
+
+PRINTER_CACHE_SECONDS = 10.0
+
+
+class PrintService:
+    def __init__(self, config: Config, pool: store.Pool, queue: QueueService, clock: Callable[[], datetime]) -> None:
+        self.config = config
+        self.pool = pool
+        self.queue = queue
+        self.clock = clock
+        self._printers: dict[tuple[str, str], tuple[float, str | None]] = {}
+
+    async def printer_for_kiosk(self, hall: str, kiosk: str) -> str | None:
+        """The printer registered for a kiosk (cached a few seconds; issuing asks every time)."""
+        hit = self._printers.get((hall, kiosk))
+        if hit is not None and hit[0] > monotime.monotonic():
+            return hit[1]
+        async with self.pool.acquire() as conn:
+            name = await jobs_store.printer_of_kiosk(conn, hall, kiosk)
+        self._printers[(hall, kiosk)] = (monotime.monotonic() + PRINTER_CACHE_SECONDS, name)
+        return name
+
+    def profile(self, hall: str, printer: str) -> dict[str, Any]:
+        p = self.config.printing.for_printer(hall, printer)
+        return {"paper_mm": p.paper_mm, "chinese": p.chinese, "qr": p.qr}
+
+    async def pending(self, printer: Principal) -> list[dict[str, Any]]:
+        """The printer's jobs not printed yet, oldest first, as sent on the wire."""
+        assert printer.hall is not None and printer.kiosk is not None
+        async with self.pool.acquire() as conn:
+            rows = await jobs_store.pending_jobs(conn, printer.hall, printer.kiosk)
+            if rows:
+                await jobs_store.mark_delivered(conn, [r["id"] for r in rows], self.clock())
+        profile = self.profile(printer.hall, printer.id)
+        return [{"id": r["id"], "ticket": r["content"], "profile": profile, "attempts": r["attempts"]} for r in rows]
+
+    async def result(self, printer: Principal, job_id: str, printed: bool, error: str | None) -> str | None:
+        assert printer.hall is not None and printer.kiosk is not None
+        async with self.pool.acquire() as conn:
+            return await jobs_store.record_result(
+                conn, printer.hall, printer.kiosk, job_id, printed, error, self.clock())
+
+    async def status(self, printer: Principal, state: PrinterState) -> None:
+        """Store the printer's state; a change is an event of the hall (kiosk page, managers)."""
+        assert printer.hall is not None
+        now = self.clock()
+        new = state.as_json()
+        async with self.pool.acquire() as conn:
+            previous = await jobs_store.save_device_status(
+                conn, printer.hall, printer.id, "printer", printer.kiosk, new, now)
+        if previous is None or {k: previous.get(k) for k in new if k != "detail"} != {
+            k: v for k, v in new.items() if k != "detail"
+        }:
+            await self.queue.record(printer.hall, printer.actor, "printer_status_changed",
+                                    {"printer": printer.id, "kiosk": printer.kiosk, "status": new})
+
+    async def job(self, job_id: str, principal: Principal) -> dict[str, Any]:
+        async with self.pool.acquire() as conn:
+            row = await jobs_store.job(conn, job_id)
+        if row is None or not principal.may_enter(row["hall"]):
+            raise NotFound(f"no print job {job_id}")
+        return {
+            "id": row["id"], "kiosk": row["kiosk"], "status": row["status"], "attempts": row["attempts"],
+            "error": row["error"], "created_at": views.iso(row["created_at"], self.config.timezone),
+            "finished_at": views.iso(row["finished_at"], self.config.timezone),
+            "reprint_of": row["reprint_of"],
+        }
+
+    async def reprint(self, hall: str, number: str, kiosk: str, principal: Principal) -> dict[str, Any]:
+        """Staff print a ticket again (e.g. the paper jammed) on a kiosk's printer."""
+        self.queue.hall(hall)
+        parsed = TicketNumber.parse(number)
+        if await self.printer_for_kiosk(hall, kiosk) is None:
+            raise NotFound(f"kiosk {kiosk} of hall {hall} has no printer registered")
+        async with self.pool.acquire() as conn:
+            ticket = await store.ticket_by_number(conn, hall, self.queue.today(), parsed)
+        if ticket is None:
+            raise NotFound(f"ticket {parsed} was not issued today in hall {hall}")
+        status = await self.queue.ticket_status(ticket.id)
+        if status["status"] not in ("waiting", "called", "suspended", "missed"):
+            raise Refused(f"ticket {parsed} is {status['status']}; there is nothing to print",
+                          state=status["status"])
+        job_id = new_job_id()
+        now = self.clock()
+        async with self.pool.acquire() as conn:
+            sql, args = jobs_store.job_insert(job_id, hall, kiosk, ticket.id, views.print_content(status), now)
+            await conn.execute(sql, *args)
+        await self.queue.record(hall, principal.actor, "ticket_reprinted",
+                                {"number": str(parsed), "kiosk": kiosk, "job": job_id})
+        return {"id": job_id, "status": "pending", "kiosk": kiosk, "number": str(parsed)}
+
+    async def report_overdue(self) -> int:
+        """Jobs not printed in time become a ledger event each, once (any process may find them)."""
+        now = self.clock()
+        before = now - timedelta(seconds=self.config.printing.job_timeout_seconds)
+        async with self.pool.acquire() as conn:
+            late = await jobs_store.overdue_jobs(conn, before, now)
+        for job in late:
+            if job["hall"] not in self.config.halls:
+                continue
+            await self.queue.record(
+                job["hall"], Actor("system", "printing", "打印监控", "system"), "print_job_overdue",
+                {"job": job["id"], "kiosk": job["kiosk"], "number": job["number"],
+                 "attempts": job["attempts"], "error": job["error"]},
+            )
+        return len(late)
+
+    async def run_overdue_reports(self, interval: float = 10.0) -> None:
+        while True:
+            try:
+                await self.report_overdue()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database is away: try again next round
+                log.warning("cannot check for overdue print jobs", exc_info=True)
+            await asyncio.sleep(interval)
+
+    async def kiosk_view(self, hall_id: str, principal: Principal) -> dict[str, Any]:
+        """What a kiosk shows before anyone taps: services, hours, and its printer's state."""
+        hall = self.queue.hall(hall_id)
+        principal.require_role(hall_id, "kiosk", "staff", "manager", "admin")
+        now = self.clock()
+        refusal = None if self.queue.ignore_hours else hall_clock.issuing_refusal(now, self.config.timezone, hall.hours)
+        snapshot = await self.queue.snapshot(hall_id)
+        kiosk = principal.id if principal.role == "kiosk" else None
+        printer = None
+        if kiosk is not None:
+            name = await self.printer_for_kiosk(hall_id, kiosk)
+            if name is not None:
+                state = next((p for p in snapshot.get("printers", []) if p["name"] == name), None)
+                printer = {"name": name, "status": state["status"] if state else None,
+                           "updated_at": state["updated_at"] if state else None}
+        return {
+            "hall": hall_id, "name": hall.name, "kiosk": kiosk, "hours": hall.hours.describe(),
+            "open": refusal is None, "closed_reason": refusal,
+            "areas": snapshot["areas"], "services": snapshot["services"],
+            "priority_classes": [
+                {"code": c.code, "name": c.name} for c in hall.priority_classes.values() if not c.reason_required
+            ],
+            "printer": printer, "seq": snapshot["seq"],
+        }
+
+    async def preview_png(self, ticket_id: str, paper_mm: int | None = None) -> bytes:
+        from printer_client.layout import PrinterProfile, TicketContent, render_preview_png
+
+        status = await self.queue.ticket_status(ticket_id)
+        settings = self.config.printing.default
+        content = views.print_content(status)
+        ticket = TicketContent(
+            hall_name=content["hall_name"], service_name=content["service_name"],
+            number=content["number"], ahead=content["ahead"],
+            estimated_wait_minutes=content["estimated_wait_minutes"],
+            issued_at=datetime.fromisoformat(content["issued_at"]), status_url=content["status_url"],
+        )
+        profile = PrinterProfile(paper_mm or settings.paper_mm, "image", "image")
+        return await asyncio.to_thread(render_preview_png, ticket, profile)
+
+
+def require_printer(principal: Principal) -> None:
+    if principal.kind != "device" or principal.role != "printer" or not principal.kiosk:
+        raise Forbidden(f"{principal.kind} {principal.id} is not a printer device bound to a kiosk")

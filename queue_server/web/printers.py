@@ -1,0 +1,182 @@
+"""Kiosk printing over HTTP and websocket: the printer channel, the kiosk's view, reprints, previews."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time as monotime
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from ..domain.errors import InvalidInput, QueueError
+from ..protocol import SUBPROTOCOL, Ping, ProtocolError
+from ..protocol.printing import JobResult, PrinterState, PrintJob, decode_printer, encode_printer
+from ..service.auth import require_staff
+from ..service.printing import require_printer
+from ..service.principal import Principal
+from .api import bearer, json_response, principal_of, read_json
+from .hub import Hub, SubscriptionClosed
+from .keys import AUTH, PRINTS, QUEUE
+from .problem import from_error, problem_response
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 5.0  # jobs are also looked for on every hall event; this is the safety net
+RESEND_SECONDS = 30.0  # a job sent but not answered is sent again (the client dedups by id)
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/ws/v1/printer")
+async def printer_socket(request: web.Request) -> web.StreamResponse:
+    offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
+    if SUBPROTOCOL not in offered:
+        return problem_response(400, "Subprotocol required", f"this endpoint speaks {SUBPROTOCOL}",
+                                slug="subprotocol")
+    token = request.query.get("token") or bearer(request)
+    try:
+        principal = await request.app[AUTH].authenticate(token)
+        require_printer(principal)
+    except QueueError as exc:
+        return from_error(exc)
+    ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), heartbeat=30.0, max_msg_size=64 * 1024)
+    await ws.prepare(request)
+    await _PrinterChannel(request.app, ws, principal).run()
+    return ws
+
+
+class _PrinterChannel:
+    """One connected printer: send its pending jobs, take results and states."""
+
+    def __init__(self, app: web.Application, ws: web.WebSocketResponse, printer: Principal) -> None:
+        self.prints = app[PRINTS]
+        self.hub: Hub = app[HUB_KEY]
+        self.ws = ws
+        self.printer = printer
+        self.sent: dict[str, float] = {}
+        self.wake = asyncio.Event()
+
+    async def run(self) -> None:
+        assert self.printer.hall is not None
+        subscription = self.hub.subscribe(self.printer.hall)
+        tasks = [
+            asyncio.create_task(self._deliver(), name="printer deliver"),
+            asyncio.create_task(self._watch(subscription), name="printer watch"),
+        ]
+        try:
+            await self._receive()
+        finally:
+            subscription.close()
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _watch(self, subscription: Any) -> None:
+        """Any event of the hall may be a new ticket for this kiosk: look for jobs."""
+        with contextlib.suppress(SubscriptionClosed):
+            while True:
+                await subscription.next()
+                self.wake.set()
+
+    async def _deliver(self) -> None:
+        while not self.ws.closed:
+            try:
+                jobs = await self.prints.pending(self.printer)
+            except Exception:  # the database is away: the poll retries
+                log.warning("cannot read print jobs of %s", self.printer.id, exc_info=True)
+                jobs = []
+            now = monotime.monotonic()
+            for job in jobs:
+                last = self.sent.get(job["id"])
+                if last is not None and now - last < RESEND_SECONDS:
+                    continue
+                self.sent[job["id"]] = now
+                await self.ws.send_str(encode_printer(PrintJob(job)))
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(POLL_SECONDS):
+                    await self.wake.wait()
+
+    async def _receive(self) -> None:
+        async for msg in self.ws:
+            if msg.type is not WSMsgType.TEXT:
+                if msg.type is WSMsgType.BINARY:
+                    await self.ws.close(code=1003, message=b"text frames only")
+                break
+            try:
+                message = decode_printer(msg.data)
+            except ProtocolError as exc:
+                await self.ws.close(code=1008, message=str(exc)[:120].encode())
+                break
+            match message:
+                case JobResult(id=job_id, printed=printed, error=error):
+                    await self.prints.result(self.printer, job_id, printed, error)
+                    if not printed:
+                        # Kept pending: sent again once the printer says it is ready.
+                        self.sent.pop(job_id, None)
+                case PrinterState():
+                    await self.prints.status(self.printer, message)
+                    if message.ready:
+                        self.wake.set()
+                case Ping():
+                    await self.ws.send_str('{"type":"pong"}')
+                case _:
+                    await self.ws.close(code=1008, message=b"unexpected message")
+                    break
+
+
+@routes.get("/api/v1/halls/{hall}/kiosk")
+async def kiosk_view(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    return json_response(await request.app[PRINTS].kiosk_view(request.match_info["hall"], principal))
+
+
+@routes.get("/api/v1/print-jobs/{id}")
+async def print_job(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    return json_response(await request.app[PRINTS].job(request.match_info["id"], principal))
+
+
+@routes.post("/api/v1/halls/{hall}/tickets/{number}/reprint")
+async def reprint(request: web.Request) -> web.Response:
+    hall = request.match_info["hall"]
+    request.app[QUEUE].hall(hall)
+    principal = await principal_of(request)
+    require_staff(principal, hall)
+    body = await read_json(request)
+    kiosk = body.get("kiosk")
+    if not isinstance(kiosk, str) or not kiosk.strip():
+        raise InvalidInput("kiosk is required: the kiosk whose printer prints it again", field="kiosk")
+    job = await request.app[PRINTS].reprint(hall, request.match_info["number"], kiosk.strip(), principal)
+    return json_response(job, 201)
+
+
+@routes.get("/api/v1/tickets/{id}/preview.png")
+async def preview(request: web.Request) -> web.Response:
+    paper = request.query.get("paper")
+    if paper not in (None, "58", "80"):
+        raise InvalidInput("paper must be 58 or 80", field="paper")
+    png = await request.app[PRINTS].preview_png(request.match_info["id"], int(paper) if paper else None)
+    return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+HUB_KEY: web.AppKey[Hub] = web.AppKey("printer-hub", Hub)
+
+
+def add_printer_routes(app: web.Application, hub: Hub) -> None:
+    app[HUB_KEY] = hub
+    app.add_routes(routes)
+
+    async def overdue(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(app[PRINTS].run_overdue_reports(), name="overdue print jobs")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    app.cleanup_ctx.append(overdue)
