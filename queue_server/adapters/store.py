@@ -52,10 +52,16 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release without the default reset query (a round trip per release): the server sets no
+    session state, and asyncpg still rolls back a transaction left open."""
+
+
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
     try:
         return await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30
+            dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30,
+            reset=_keep_session,
         )
     except (OSError, asyncpg.PostgresError) as exc:
         raise Unavailable(f"cannot connect to PostgreSQL: {exc}") from exc
@@ -225,8 +231,12 @@ WITH t AS (
     INSERT INTO idempotency SELECT * FROM unnest($5::idempotency[])
     ON CONFLICT (hall, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
         status = EXCLUDED.status, body = EXCLUDED.body, created_at = EXCLUDED.created_at
+        WHERE idempotency.created_at < $10
+    RETURNING key
+), h AS (
+    UPDATE halls SET seq = $7, head_hash = $8, business_day = $9 WHERE id = $6
 )
-UPDATE halls SET seq = $7, head_hash = $8, business_day = $9 WHERE id = $6
+SELECT count(*) FROM i
 """
 
 
@@ -237,13 +247,17 @@ async def save_state(
     rows: Sequence[LedgerRow],
     idempotent: Sequence[tuple[str, str, int, Any]],
     now: datetime,
-) -> None:
-    """Write what changed, the new ledger rows and the new chain head, in the caller's transaction."""
+    keys_expire_before: datetime,
+) -> bool:
+    """Write what changed, the new ledger rows and the new chain head, in the caller's transaction.
+
+    False when an idempotency key turned out to be taken (a retry raced its original): the
+    caller rolls back and runs the batch again, looking the keys up first."""
     hall = state.hall.id
     if not (state.dirty_tickets or state.dirty_windows or state.dirty_counters or rows
             or idempotent or head.business_day != state.day):
-        return
-    await conn.execute(
+        return True
+    stored = await conn.fetchval(
         _SAVE,
         [_ticket_args(state.tickets[t]) for t in state.dirty_tickets],
         [_window_args(hall, state.windows[n]) for n in state.dirty_windows],
@@ -256,8 +270,9 @@ async def save_state(
             for r in rows
         ],
         [(hall, key, fp, status, body, now) for key, fp, status, body in idempotent],
-        hall, head.seq, head.head_hash, state.day,
+        hall, head.seq, head.head_hash, state.day, keys_expire_before,
     )
+    return stored == len(idempotent)
 
 
 async def idempotent_results(
@@ -305,12 +320,31 @@ async def iter_ledger(conn: asyncpg.Connection, hall: str, batch: int = 5000):
 
 
 async def recent_calls(conn: asyncpg.Connection, hall: str, since: datetime, limit: int = 10) -> list[dict]:
+    """The latest calls of the day, newest first, one per ticket (a recall moves it up)."""
     rows = await conn.fetch(
-        "SELECT public, at FROM ledger WHERE hall = $1 AND kind IN ('ticket_called', 'ticket_recalled')"
+        "SELECT public FROM ledger WHERE hall = $1 AND kind IN ('ticket_called', 'ticket_recalled')"
         " AND at >= $2 ORDER BY seq DESC LIMIT $3",
-        hall, since, limit,
+        hall, since, limit * 4,
     )
-    return [r["public"] for r in rows]
+    calls: list[dict] = []
+    seen: set[str] = set()
+    for r in rows:
+        event = r["public"]
+        ticket = event.get("ticket") or {}
+        number = ticket.get("number")
+        if not number or number in seen:
+            continue
+        seen.add(number)
+        calls.append({
+            "number": number,
+            "service": ticket.get("service"),
+            "window": ticket.get("window"),
+            "calls": ticket.get("calls"),
+            "at": event.get("at"),
+        })
+        if len(calls) == limit:
+            break
+    return calls
 
 
 async def ticket_by_id(conn: asyncpg.Connection, ticket_id: str) -> Ticket | None:

@@ -70,6 +70,10 @@ class _Pending:
     future: asyncio.Future[tuple[int, dict[str, Any]]]
 
 
+class _KeyTaken(Exception):
+    """An idempotency key of the batch was already stored: roll back and look the keys up."""
+
+
 class QueueService:
     def __init__(
         self,
@@ -127,7 +131,12 @@ class QueueService:
         while queue:
             batch = [queue.popleft() for _ in range(min(MAX_BATCH, len(queue)))]
             try:
-                announcements = await self._run_batch(hall_id, batch)
+                try:
+                    announcements = await self._run_batch(hall_id, batch, look_up_keys=False)
+                except _KeyTaken:
+                    # A retry met its original: run the batch again, answering it from the store.
+                    self._cache.pop(hall_id, None)
+                    announcements = await self._run_batch(hall_id, batch, look_up_keys=True)
             except QueueError as exc:
                 self._cache.pop(hall_id, None)
                 for p in batch:
@@ -161,7 +170,14 @@ class QueueService:
                 except Exception:  # screens resynchronise from the ledger; the commit stands
                     log.exception("hall %s: announcing %d events failed", hall_id, len(announcements))
 
-    async def _run_batch(self, hall_id: str, batch: list[_Pending]) -> list[dict[str, Any]]:
+    async def _run_batch(
+        self, hall_id: str, batch: list[_Pending], *, look_up_keys: bool
+    ) -> list[dict[str, Any]]:
+        """One transaction for a batch of one hall's commands.
+
+        Idempotency keys are not looked up first (a round trip each batch for what is almost
+        never there): the save stores them and reports a key already taken, and then the
+        batch is rolled back and run again with `look_up_keys`."""
         hall = self.config.halls[hall_id]
         results: list[tuple[_Pending, tuple[int, dict[str, Any]] | QueueError]] = []
         rows: list[LedgerRow] = []
@@ -180,7 +196,10 @@ class QueueService:
             if head.business_day is not None and head.business_day < day:
                 await self._roll_over(conn, state, head, day, now, rows)
             keys = [p.key for p in batch if p.key]
-            stored = await store.idempotent_results(conn, hall_id, keys, now - IDEMPOTENCY_TTL)
+            stored = (
+                await store.idempotent_results(conn, hall_id, keys, now - IDEMPOTENCY_TTL)
+                if look_up_keys else {}
+            )
             fresh: dict[str, tuple[str, tuple[int, dict[str, Any]] | QueueError]] = {}
             for p in batch:
                 if p.key:
@@ -195,6 +214,8 @@ class QueueService:
                 try:
                     outcome = p.apply(state, now)
                 except QueueError as exc:
+                    if p.key and not look_up_keys:
+                        raise _KeyTaken() from exc  # a refusal may be a retry of a success
                     results.append((p, exc))
                     if p.key:
                         fresh[p.key] = (p.fingerprint, exc)
@@ -207,7 +228,8 @@ class QueueService:
                     fresh[p.key] = (p.fingerprint, res)
                     idem_rows.append((p.key, p.fingerprint, outcome.status, outcome.body))
                 results.append((p, res))
-            await store.save_state(conn, state, head, rows, idem_rows, now)
+            if not await store.save_state(conn, state, head, rows, idem_rows, now, now - IDEMPOTENCY_TTL):
+                raise _KeyTaken()
             for sql, args in writes:  # after: they may refer to what save_state wrote
                 await conn.execute(sql, *args)
         self._cache[hall_id] = (head.seq, day, state)

@@ -18,8 +18,10 @@ from ..service.auth import Auth
 from ..service.printing import PrintService
 from ..service.queue import QueueService
 from . import api, openapi, pages
+from ..protocol import MAX_RESYNC_EVENTS
 from .hub import Hub
 from .keys import AUTH, CONFIG, PRINTS, QUEUE, READY
+from .kiosk import add_kiosk_routes
 from .printers import add_printer_routes
 from .problem import problem_middleware
 from .screens import add_screen_routes
@@ -104,8 +106,10 @@ def create_app(
         return await app[QUEUE].snapshot(hall)
 
     async def events_after(hall: str, after: int, limit: int) -> list[dict] | None:
+        """Up to `limit` events after `after`; None when a screen is so far behind (more than
+        MAX_RESYNC_EVENTS) that a snapshot serves it better."""
         latest = await app[QUEUE].latest_seq(hall)
-        if latest - after > limit:
+        if latest - after > MAX_RESYNC_EVENTS:
             return None
         return await app[QUEUE].events_after(hall, after, limit)
 
@@ -131,6 +135,7 @@ def create_app(
     )
     app.add_routes(api.routes)
     add_printer_routes(app, hub)
+    add_kiosk_routes(app)
     app.router.add_get("/api/v1/openapi.json", openapi.handler)
     pages.add_page_routes(app)
     return app

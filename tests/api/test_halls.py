@@ -86,7 +86,8 @@ async def test_queue_snapshot_is_public_and_shows_waiting_counts_windows_and_cal
     assert windows[2]["state"] == "closed" and windows[2]["staff"] is None
     assert windows[2]["current"] is None
     latest = snap["recent_calls"][0]
-    assert latest["ticket"]["number"] == "A001" and latest["window"]["number"] == 1
+    assert latest["number"] == "A001" and latest["window"] == 1 and latest["calls"] == 1
+    assert set(latest) == {"number", "service", "window", "calls", "at"}
     assert snap["seq"] == (await ledger(hall))[-1]["seq"]
 
 
