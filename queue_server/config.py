@@ -193,7 +193,8 @@ _AUTH_KEYS = ("token_ttl_minutes",)
 _TIME_KEYS = ("timezone", "business_day_starts")
 _CALL_POLICY_KEYS = ("max_calls", "recall_min_seconds", "restore_offset", "void_after_misses")
 _PRIORITY_KEYS = ("code", "name", "mode", "every", "reason_required")
-_CIVILITY_KEYS = (*CIVILITY_MOMENTS, "taboo")
+# "hall": prompts for the hall screen's ticker (温馨提示); optional.
+_CIVILITY_KEYS = (*CIVILITY_MOMENTS, "hall", "taboo")
 _HALL_KEYS = (
     "name", "name_en", "level", "dispatch", "has_kiosk", "voice",
     "hours", "call_policy", "priority_classes", "areas", "services", "windows",
@@ -705,6 +706,8 @@ def _read_civility(table: _Table) -> Civility | None:
     phrases: dict[str, list[str | None] | None] = {
         moment: table.array(moment, _phrase, what="phrases") for moment in CIVILITY_MOMENTS
     }
+    if table.has("hall"):
+        phrases["hall"] = table.array("hall", _phrase, what="phrases")
     taboo = table.array("taboo", _phrase, what="taboo phrases")
     forbidden = set(taboo or [])
     for moment, said in phrases.items():

@@ -171,7 +171,7 @@ def test_sample_civility_has_every_moment_and_every_taboo_phrase() -> None:
 
     assert set(civility.phrases) == {
         "greeting", "serving", "missing_material", "refusal", "next_step",
-        "waited_long", "finished", "farewell", "basics",
+        "waited_long", "finished", "farewell", "basics", "hall",
     }  # fmt: skip
     assert "您好，请坐。" in civility.phrases["greeting"]
     assert civility.phrases["basics"] == ("您好", "请", "对不起", "谢谢", "再见")
