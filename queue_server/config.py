@@ -122,6 +122,20 @@ class Printing:
         return self.printers.get((hall, name or ""), self.default)
 
 
+DEFAULT_RATING_LABELS = (
+    "等候时间过长", "服务态度不好", "办事效率低", "业务不熟练",
+    "一次性告知不到位", "需要多次跑", "环境设施不便", "其他",
+)
+
+
+@dataclass(frozen=True)
+class Ratings:
+    window_minutes: int = 10  # a rating is accepted this long after the service finished
+    labels: tuple[str, ...] = DEFAULT_RATING_LABELS  # reasons a bad rating picks from
+    callback_days: int = 1
+    rectify_days: int = 15
+
+
 @dataclass(frozen=True)
 class Config:
     halls: dict[str, Hall]
@@ -137,6 +151,7 @@ class Config:
     token_ttl_minutes: int = 720
     source: str = "config.toml"
     printing: Printing = field(default_factory=Printing)
+    ratings: Ratings = field(default_factory=Ratings)
 
 
 # --- Loading ---------------------------------------------------------------------------------
@@ -182,8 +197,9 @@ REDIS_URL_ENV = "QUEUE_REDIS_URL"
 # The keys each table may hold; anything else is reported as unknown.
 _TOP_KEYS = (
     "server", "database", "redis", "auth", "time",
-    "call_policy", "priority_classes", "civility", "halls", "printing",
+    "call_policy", "priority_classes", "civility", "halls", "printing", "ratings",
 )  # fmt: skip
+_RATINGS_KEYS = ("window_minutes", "labels", "callback_days", "rectify_days")
 _PRINTING_KEYS = ("paper_mm", "chinese", "qr", "job_timeout_seconds", "printers")
 _PRINTER_KEYS = ("hall", "name", "paper_mm", "chinese", "qr")
 _SERVER_KEYS = ("host", "port", "public_url")
@@ -568,6 +584,7 @@ def _read_config(
     civility = _read_civility(civility_table) if civility_table is not None else None
     halls = _read_halls(top, default_policy, default_classes)
     printing = _read_printing(top.table("printing", _PRINTING_KEYS, required=False), halls)
+    ratings = _read_ratings(top.table("ratings", _RATINGS_KEYS, required=False))
 
     if top.problems.lines:
         return None
@@ -585,6 +602,7 @@ def _read_config(
         token_ttl_minutes=_got(token_ttl),
         source=source,
         printing=_got(printing),
+        ratings=_got(ratings),
     )
 
 
@@ -631,6 +649,19 @@ def _read_printing(table: _Table | None, halls: dict[str, Hall] | None) -> Print
     if table.problems.since(mark) or default is None:
         return None
     return Printing(default, printers, _got(timeout))
+
+
+def _read_ratings(table: _Table | None) -> Ratings | None:
+    if table is None:
+        return Ratings()
+    mark = len(table.problems.lines)
+    minutes = table.optional("window_minutes", _positive_int, 10)
+    callback = table.optional("callback_days", _positive_int, 1)
+    rectify = table.optional("rectify_days", _positive_int, 15)
+    labels = table.array("labels", _phrase, what="labels") if table.has("labels") else list(DEFAULT_RATING_LABELS)
+    if table.problems.since(mark):
+        return None
+    return Ratings(_got(minutes), tuple(map(_got, _got(labels))), _got(callback), _got(rectify))
 
 
 def _paper(value: Any) -> int:

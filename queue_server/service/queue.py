@@ -17,14 +17,14 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from ..adapters import printing as printing_store
 from ..adapters import store
 from ..config import Config, Hall
 from ..domain import clock as hall_clock
-from ..domain.errors import InvalidInput, NotFound, QueueError, Refused, Unavailable
+from ..domain.errors import Forbidden, InvalidInput, NotFound, QueueError, Refused, Unavailable
 from ..domain.hall import HallState
 from ..domain.ledger import LedgerRow, canonical_json
 from ..domain.model import SYSTEM, Actor, Event, StaffOnDuty, Ticket, TicketNumber, TicketStatus
@@ -61,6 +61,11 @@ class Outcome:
 Apply = Callable[[HallState, datetime], Outcome]
 
 
+# Reads a command needs from the store, under the hall's lock, before it applies (e.g. a
+# finished ticket and its rating); it may refuse by raising a QueueError.
+Prepare = Callable[[store.Connection, datetime], Awaitable[None]]
+
+
 @dataclass
 class _Pending:
     apply: Apply
@@ -68,6 +73,7 @@ class _Pending:
     key: str | None
     fingerprint: str
     future: asyncio.Future[tuple[int, dict[str, Any]]]
+    prepare: Prepare | None = None
 
 
 class _KeyTaken(Exception):
@@ -112,14 +118,15 @@ class QueueService:
     # ---- the per-hall command pipeline ----------------------------------------------
 
     async def execute(
-        self, hall_id: str, apply: Apply, actor: Actor, *, key: str | None = None, fingerprint: str = ""
+        self, hall_id: str, apply: Apply, actor: Actor, *, key: str | None = None, fingerprint: str = "",
+        prepare: Prepare | None = None,
     ) -> tuple[int, dict[str, Any]]:
         self.hall(hall_id)
         loop = asyncio.get_running_loop()
         if key is not None:
             # A key is the client's own: two kiosks may both count 1, 2, 3 … without colliding.
             key = f"{actor.kind}:{actor.id}|{key}"
-        pending = _Pending(apply, actor, key, fingerprint, loop.create_future())
+        pending = _Pending(apply, actor, key, fingerprint, loop.create_future(), prepare)
         self._queues.setdefault(hall_id, deque()).append(pending)
         worker = self._workers.get(hall_id)
         if worker is None or worker.done():
@@ -212,6 +219,8 @@ class QueueService:
                         results.append((p, self._replay(p, fp, res)))
                         continue
                 try:
+                    if p.prepare is not None:
+                        await p.prepare(conn, now)
                     outcome = p.apply(state, now)
                 except QueueError as exc:
                     if p.key and not look_up_keys:
@@ -342,6 +351,15 @@ class QueueService:
         args = handler.parse(body)
 
         def apply(state: HallState, now: datetime) -> Outcome:
+            if principal.role == "staff" and action != "open":
+                # A closed window answers with its state (409: open it first); an open one
+                # belongs to the clerk on duty there.
+                on_duty = state.windows[window].staff
+                if on_duty is not None and on_duty.id != principal.id:
+                    raise Forbidden(
+                        f"staff {principal.id} is not signed in to window {window} "
+                        f"(您未在 {window} 号窗口签到)"
+                    )
             return handler.run(self, state, now, window, principal, args)
 
         fp = _fingerprint(principal, action, window, canonical_json(args))
@@ -420,6 +438,59 @@ class QueueService:
             state, seq=head.seq if head else 0, at=now, tz=self.tz, recent_calls=calls,
             notices=notices, civility=self.config.civility, printers=devices,
         )
+
+    async def window_queue(self, hall_id: str, window: int) -> dict[str, Any]:
+        """The clerk's view: the window's waiting tickets in call order, missed and suspended."""
+        hall = self.hall(hall_id)
+        cfg = hall.windows.get(window)
+        if cfg is None:
+            raise NotFound(f"hall {hall_id} has no window {window}")
+        now = self.clock()
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            state = await store.load_state(conn, hall, self.today(now))
+        ws = state.windows[window]
+        from ..domain import dispatch
+
+        waiting = sorted(
+            (t for t in state.tickets.values() if dispatch.eligible(t, cfg)),
+            key=lambda t: dispatch.order_key(t, hall, cfg, ws, now),
+        )
+
+        def item(t: Ticket) -> dict[str, Any]:
+            cls = hall.priority_classes.get(t.priority) if t.priority else None
+            return {
+                "number": t.number_text, "service": t.service, "status": t.status.value,
+                "priority": t.priority, "priority_name": cls.name if cls else None,
+                "appointment": t.priority == "appointment",
+                "issued_at": views.iso(t.issued_at, self.tz),
+                "waited_minutes": int((now - t.issued_at).total_seconds() // 60),
+                "note": t.note, "misses": t.misses,
+            }
+
+        def of(status: TicketStatus) -> list[dict[str, Any]]:
+            found = [t for t in state.tickets.values() if t.status is status and t.service in cfg.services]
+            return [item(t) for t in sorted(found, key=lambda t: t.rank)]
+
+        current = state.tickets.get(ws.current) if ws.current else None
+        recall_at = None
+        if current is not None and current.status is TicketStatus.CALLED and current.last_called_at:
+            if current.calls < hall.call_policy.max_calls:
+                recall_at = views.iso(
+                    current.last_called_at + timedelta(seconds=hall.call_policy.recall_min_seconds), self.tz)
+        return {
+            "window": views.window_view(hall, state, ws),
+            "current": None if current is None else {
+                **item(current), "calls": current.calls,
+                "called_at": views.iso(current.first_called_at, self.tz),
+                "last_called_at": views.iso(current.last_called_at, self.tz),
+                "started_at": views.iso(current.started_at, self.tz),
+            },
+            "recall_available_at": recall_at,
+            "max_calls": hall.call_policy.max_calls,
+            "waiting": [item(t) for t in waiting],
+            "missed": of(TicketStatus.MISSED),
+            "suspended": of(TicketStatus.SUSPENDED),
+        }
 
     async def latest_seq(self, hall_id: str) -> int:
         async with self.pool.acquire() as conn:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections import deque
 from typing import Any
 
 from aiohttp import web
 
 from ..domain.civility import check_free_text
-from ..domain.errors import Forbidden, InvalidInput, Unavailable
+from ..domain.errors import Forbidden, InvalidInput, RateLimited, Unauthenticated, Unavailable
 from ..service.auth import Auth, require_staff
 from ..service.principal import Principal
 from ..service.queue import WINDOW_ACTIONS, QueueService
-from .keys import AUTH, CONFIG, PRINTS, QUEUE, READY
+from .keys import AUTH, CONFIG, PRINTS, QUEUE, RATINGS, READY
 
 routes = web.RouteTableDef()
 
@@ -167,7 +169,9 @@ async def issue_ticket(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/tickets/{id}")
 async def ticket_status(request: web.Request) -> web.Response:
-    return json_response(await request.app[QUEUE].ticket_status(request.match_info["id"]))
+    status = await request.app[QUEUE].ticket_status(request.match_info["id"])
+    status["rating"] = await request.app[RATINGS].ticket_rating(status)
+    return json_response(status)
 
 
 @routes.post("/api/v1/tickets/{id}/cancel")
@@ -250,15 +254,56 @@ async def post_notices(request: web.Request) -> web.Response:
     return json_response(result, status)
 
 
+class LoginThrottle:
+    """Failed sign-ins per client address: past the limit, that address waits (429).
+
+    The per-account lock (5 failures → 15 minutes) stops guessing one password; this stops
+    one address from trying many staff numbers. In-process: each server process counts its own."""
+
+    def __init__(self, limit: int = 20, window_seconds: float = 600.0) -> None:
+        self.limit = limit
+        self.window = window_seconds
+        self.failures: dict[str, deque[float]] = {}
+
+    def _recent(self, address: str) -> deque[float]:
+        now = time.monotonic()
+        times = self.failures.setdefault(address, deque())
+        while times and now - times[0] > self.window:
+            times.popleft()
+        return times
+
+    def check(self, address: str) -> None:
+        times = self._recent(address)
+        if len(times) >= self.limit:
+            wait = int(self.window - (time.monotonic() - times[0])) + 1
+            raise RateLimited(f"too many failed sign-ins from this address; try again in {wait} s "
+                              f"(登录失败次数过多，请 {wait} 秒后再试)", retry_after=wait)
+
+    def failed(self, address: str) -> None:
+        self._recent(address).append(time.monotonic())
+        if len(self.failures) > 10_000:
+            self.failures.clear()
+
+
+THROTTLE = web.AppKey("login-throttle", LoginThrottle)
+
+
 @routes.post("/api/v1/auth/login")
 async def login(request: web.Request) -> web.Response:
+    address = request.remote or "?"
+    throttle = request.app[THROTTLE]
+    throttle.check(address)
     body = await read_json(request)
     staff_id = _text_field(body, "staff_id", required=True)
     password = body.get("password")
     if not isinstance(password, str) or not password:
         raise InvalidInput("password is required", field="password")
     auth: Auth = request.app[AUTH]
-    token, expires, principal = await auth.login(staff_id or "", password)
+    try:
+        token, expires, principal = await auth.login(staff_id or "", password)
+    except Unauthenticated:
+        throttle.failed(address)
+        raise
     if principal.hall:
         await request.app[QUEUE].record(principal.hall, principal.actor, "staff_signed_in", {"staff_id": principal.id})
     return json_response(

@@ -9,6 +9,7 @@ from aiohttp import web
 from ..config import Config
 from ..service.auth import Auth
 from ..service.printing import PrintService
+from ..service.ratings import RatingService
 from ..service.queue import QueueService
 
 CONFIG = web.AppKey("config", Config)
@@ -17,3 +18,4 @@ AUTH = web.AppKey("auth", Auth)
 # Returns None when ready, else why not (e.g. the schema is out of date).
 READY = web.AppKey("ready", Callable[[], Awaitable[str | None]])
 PRINTS = web.AppKey("prints", PrintService)
+RATINGS = web.AppKey("ratings", RatingService)

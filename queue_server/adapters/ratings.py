@@ -1,0 +1,66 @@
+"""PostgreSQL storage of ratings (好差评) and their follow-ups."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+INSERT_RATING = (
+    "INSERT INTO ratings (ticket_id, hall, window_no, staff_id, level, dimensions, labels, channel,"
+    " device, rated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+)
+INSERT_FOLLOW_UP = (
+    "INSERT INTO follow_ups (id, hall, ticket_id, rating_id, owner, callback_due, rectify_due, created_at)"
+    " SELECT $1, $2, $3, r.id, $4, $5, $6, $7 FROM ratings r WHERE r.ticket_id = $3"
+)
+
+
+async def rating_of(conn: asyncpg.Connection, ticket_id: str) -> dict[str, Any] | None:
+    r = await conn.fetchrow("SELECT * FROM ratings WHERE ticket_id = $1", ticket_id)
+    return dict(r) if r else None
+
+
+async def hall_manager(conn: asyncpg.Connection, hall: str) -> str | None:
+    return await conn.fetchval(
+        "SELECT id FROM staff WHERE hall = $1 AND role = 'manager' AND active ORDER BY created_at, id LIMIT 1",
+        hall,
+    )
+
+
+async def last_finished_at_window(
+    conn: asyncpg.Connection, hall: str, window: int, since: datetime
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT t.id, t.prefix, t.seq, t.service, t.finished_at, r.id IS NOT NULL AS rated"
+        " FROM tickets t LEFT JOIN ratings r ON r.ticket_id = t.id"
+        " WHERE t.hall = $1 AND t.window_no = $2 AND t.status = 'finished' AND t.finished_at >= $3"
+        " ORDER BY t.finished_at DESC LIMIT 1",
+        hall, window, since,
+    )
+
+
+async def follow_up(conn: asyncpg.Connection, follow_up_id: str) -> dict[str, Any] | None:
+    r = await conn.fetchrow(
+        "SELECT f.*, t.prefix, t.seq, r.window_no, r.staff_id, r.level, r.labels, r.rated_at"
+        " FROM follow_ups f JOIN tickets t ON t.id = f.ticket_id JOIN ratings r ON r.id = f.rating_id"
+        " WHERE f.id = $1",
+        follow_up_id,
+    )
+    return dict(r) if r else None
+
+
+async def follow_up_of_ticket(conn: asyncpg.Connection, ticket_id: str) -> dict[str, Any] | None:
+    r = await conn.fetchrow("SELECT * FROM follow_ups WHERE ticket_id = $1", ticket_id)
+    return dict(r) if r else None
+
+
+async def follow_ups(conn: asyncpg.Connection, hall: str, status: str | None) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT f.*, t.prefix, t.seq, r.window_no, r.staff_id, r.level, r.labels, r.rated_at"
+        " FROM follow_ups f JOIN tickets t ON t.id = f.ticket_id JOIN ratings r ON r.id = f.rating_id"
+        " WHERE f.hall = $1 AND ($2::text IS NULL OR f.status = $2) ORDER BY f.created_at DESC",
+        hall, status,
+    )
+    return [dict(r) for r in rows]

@@ -1,0 +1,270 @@
+"""Ratings (好差评): one per finished ticket, from the counter tablet or the citizen's phone.
+
+A rating goes through the hall's command pipeline: under the hall's lock its ticket and any
+earlier rating are read, the rating and the ledger row are written in one transaction, and a
+bad rating opens its follow-up in the same transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..adapters import ratings as ratings_store
+from ..adapters import store
+from ..config import Config
+from ..domain.errors import Forbidden, InvalidInput, NotFound, Refused
+from ..domain.hall import HallState
+from ..domain.model import Actor, Event, Ticket, TicketNumber, TicketStatus
+from . import views
+from .principal import Principal
+from .queue import Outcome, QueueService
+
+# Levels as the national 好差评 names them; stored as 5 … 1.
+LEVELS = {
+    "very_satisfied": (5, "非常满意"),
+    "satisfied": (4, "满意"),
+    "basically_satisfied": (3, "基本满意"),
+    "dissatisfied": (2, "不满意"),
+    "very_dissatisfied": (1, "非常不满意"),
+}
+LEVEL_CODES = {score: code for code, (score, _name) in LEVELS.items()}
+DIMENSIONS = {
+    "overall": "整体满意度",
+    "efficiency": "服务效率",
+    "competence": "服务水平",
+    "attitude": "服务态度",
+}
+BAD = 2  # 不满意 and below open a follow-up
+FOLLOW_UP_ACTIONS = {"call_back": "called_back", "rectify": "rectified", "close": "closed"}
+
+
+def form(config: Config) -> dict[str, Any]:
+    return {
+        "levels": [{"code": code, "name": name} for code, (_s, name) in LEVELS.items()],
+        "dimensions": [{"code": code, "name": name} for code, name in DIMENSIONS.items()],
+        "labels": list(config.ratings.labels),
+        "bad_levels": [code for code, (score, _n) in LEVELS.items() if score <= BAD],
+        "prompt": "请您对本次服务进行评价",
+    }
+
+
+def _level(value: Any, field: str) -> int:
+    if value not in LEVELS:
+        raise InvalidInput(f"{field} must be one of {', '.join(LEVELS)}, got {value!r}", field=field)
+    return LEVELS[value][0]
+
+
+def parse_rating(body: dict[str, Any], config: Config) -> tuple[int, dict[str, str], list[str]]:
+    """Level, dimensions and labels of a rating body; never a default."""
+    level = _level(body.get("level"), "level")
+    dims = body.get("dimensions") or {}
+    if not isinstance(dims, dict):
+        raise InvalidInput("dimensions must be an object", field="dimensions")
+    dimensions = {}
+    for code, value in dims.items():
+        if code not in DIMENSIONS:
+            raise InvalidInput(f"unknown dimension {code!r} (known: {', '.join(DIMENSIONS)})",
+                               field=f"dimensions.{code}")
+        _level(value, f"dimensions.{code}")
+        dimensions[code] = value
+    labels = body.get("labels") or []
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise InvalidInput("labels must be a list of strings", field="labels")
+    unknown = [x for x in labels if x not in config.ratings.labels]
+    if unknown:
+        raise InvalidInput(f"unknown label {unknown[0]!r} (labels: {', '.join(config.ratings.labels)})",
+                           field="labels")
+    if level <= BAD and not labels:
+        raise InvalidInput("a 不满意 or 非常不满意 rating needs at least one reason label", field="labels")
+    return level, dimensions, sorted(set(labels), key=labels.index)
+
+
+class RatingService:
+    def __init__(self, config: Config, pool: store.Pool, queue: QueueService) -> None:
+        self.config = config
+        self.pool = pool
+        self.queue = queue
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(minutes=self.config.ratings.window_minutes)
+
+    async def rate(
+        self, *, ticket_id: str | None, hall_id: str, number: str | None, channel: str,
+        device: Principal | None, body: dict[str, Any],
+    ) -> tuple[int, dict[str, Any]]:
+        """Store one rating; 409 for a second one or after the time window, never defaulted."""
+        self.queue.hall(hall_id)
+        level, dimensions, labels = parse_rating(body, self.config)
+        parsed = TicketNumber.parse(number) if number is not None else None
+        found: dict[str, Any] = {}
+
+        async def prepare(conn: store.Connection, now: datetime) -> None:
+            if ticket_id is not None:
+                ticket = await store.ticket_by_id(conn, ticket_id)
+            else:
+                assert parsed is not None
+                ticket = await store.ticket_by_number(conn, hall_id, self.queue.today(now), parsed)
+            if ticket is None or ticket.hall != hall_id:
+                raise NotFound("no such ticket")
+            if device is not None and ticket.window != device.window:
+                raise Forbidden(f"ticket {ticket.number_text} was served at window {ticket.window}, "
+                                f"not at this tablet's window {device.window}")
+            if ticket.status is not TicketStatus.FINISHED or ticket.finished_at is None:
+                raise Refused(f"ticket {ticket.number_text} is {ticket.status.value}; only a finished "
+                              "service can be rated (办结后才能评价)", state=ticket.status.value)
+            if now - ticket.finished_at > self.window:
+                raise Refused(f"ratings are accepted within {self.config.ratings.window_minutes} minutes "
+                              "of finishing (已超过评价时限)", state="expired")
+            if await ratings_store.rating_of(conn, ticket.id) is not None:
+                raise Refused(f"ticket {ticket.number_text} has already been rated (一次一评)", state="rated")
+            found["ticket"] = ticket
+            found["manager"] = await ratings_store.hall_manager(conn, hall_id) if level <= BAD else None
+
+        def apply(state: HallState, now: datetime) -> Outcome:
+            ticket: Ticket = found["ticket"]
+            writes = [(ratings_store.INSERT_RATING, (
+                ticket.id, hall_id, ticket.window, ticket.staff_id, level, dimensions, labels, channel,
+                device.id if device else None, now))]
+            payload: dict[str, Any] = {"level": LEVEL_CODES[level], "channel": channel, "labels": labels,
+                                       "staff_id": ticket.staff_id}
+            events = [(Event("ticket_rated", ticket.id, ticket.window, payload), ticket)]
+            follow_up = None
+            if level <= BAD:
+                follow_up = {
+                    "id": "fu_" + secrets.token_urlsafe(9),
+                    "owner": found["manager"],
+                    "callback_due": now + timedelta(days=self.config.ratings.callback_days),
+                    "rectify_due": now + timedelta(days=self.config.ratings.rectify_days),
+                }
+                writes.append((ratings_store.INSERT_FOLLOW_UP, (
+                    follow_up["id"], hall_id, ticket.id, follow_up["owner"], follow_up["callback_due"],
+                    follow_up["rectify_due"], now)))
+                events.append((Event("follow_up_opened", ticket.id, ticket.window, {
+                    "follow_up": follow_up["id"], "owner": follow_up["owner"],
+                    "callback_due": follow_up["callback_due"].isoformat(),
+                    "rectify_due": follow_up["rectify_due"].isoformat()}), ticket))
+            body = {"number": ticket.number_text, "level": LEVEL_CODES[level], "labels": labels,
+                    "dimensions": dimensions, "rated_at": views.iso(now, self.config.timezone),
+                    "follow_up": None if follow_up is None else {
+                        "id": follow_up["id"],
+                        "callback_due": views.iso(follow_up["callback_due"], self.config.timezone),
+                        "rectify_due": views.iso(follow_up["rectify_due"], self.config.timezone)}}
+            return Outcome(201, body, events, writes=writes)
+
+        actor = device.actor if device else Actor("citizen", ticket_id or "?", "", "citizen")
+        return await self.queue.execute(hall_id, apply, actor, prepare=prepare)
+
+    async def prompt(self, hall_id: str, window: int, device: Principal) -> dict[str, Any]:
+        """What the counter tablet shows: the window's latest finished ticket, if still rateable."""
+        now = self.queue.clock()
+        async with self.pool.acquire() as conn:
+            row = await ratings_store.last_finished_at_window(conn, hall_id, window, now - self.window)
+        ticket = None
+        if row is not None and not row["rated"]:
+            hall = self.queue.hall(hall_id)
+            service = hall.services.get(row["service"])
+            ticket = {
+                "number": str(TicketNumber(row["prefix"], row["seq"])),
+                "service_name": service.name if service else row["service"],
+                "finished_at": views.iso(row["finished_at"], self.config.timezone),
+                "rate_until": views.iso(row["finished_at"] + self.window, self.config.timezone),
+            }
+        return {"ticket": ticket, **form(self.config)}
+
+    async def ticket_rating(self, ticket: dict[str, Any]) -> dict[str, Any]:
+        """The rating part of a ticket's public status."""
+        async with self.pool.acquire() as conn:
+            rated = await ratings_store.rating_of(conn, ticket["id"])
+            follow = await ratings_store.follow_up_of_ticket(conn, ticket["id"]) if rated else None
+        finished = ticket.get("finished_at")
+        until = None
+        rateable = False
+        if ticket["status"] == "finished" and finished:
+            end = datetime.fromisoformat(finished) + self.window
+            until = end.isoformat(timespec="seconds")
+            rateable = rated is None and self.queue.clock() <= end
+        return {
+            "rateable": rateable, "rated": rated is not None, "rate_until": until,
+            "level": LEVEL_CODES[rated["level"]] if rated else None,
+            "follow_up_rateable": bool(follow and follow["citizen_level"] is None),
+        }
+
+    async def follow_up_rating(self, ticket_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The citizen's one follow-up rating after a bad one was handled."""
+        level = _level(body.get("level"), "level")
+        async with self.pool.acquire() as conn:
+            done = await conn.fetchrow(
+                "UPDATE follow_ups SET citizen_level = $2, citizen_rated_at = now()"
+                " WHERE ticket_id = $1 AND citizen_level IS NULL RETURNING id, hall",
+                ticket_id, level)
+            if done is None:
+                exists = await ratings_store.follow_up_of_ticket(conn, ticket_id)
+                if exists is None:
+                    raise NotFound("this ticket has no follow-up to rate")
+                raise Refused("the follow-up has already been rated (追评仅一次)", state="rated")
+        await self.queue.record(done["hall"], Actor("citizen", ticket_id, "", "citizen"),
+                                "follow_up_rated", {"follow_up": done["id"], "level": LEVEL_CODES[level]})
+        return {"follow_up": done["id"], "level": LEVEL_CODES[level]}
+
+    # ---- managers ---------------------------------------------------------------------
+
+    def _view(self, f: dict[str, Any], now: datetime) -> dict[str, Any]:
+        tz = self.config.timezone
+        callback_overdue = f["called_back_at"] is None and f["status"] == "open" and now > f["callback_due"]
+        rectify_overdue = f["rectified_at"] is None and f["status"] in ("open", "called_back") and now > f["rectify_due"]
+        return {
+            "id": f["id"], "number": str(TicketNumber(f["prefix"], f["seq"])), "window": f["window_no"],
+            "staff_id": f["staff_id"], "level": LEVEL_CODES[f["level"]], "labels": f["labels"],
+            "rated_at": views.iso(f["rated_at"], tz), "owner": f["owner"], "status": f["status"],
+            "callback_due": views.iso(f["callback_due"], tz), "rectify_due": views.iso(f["rectify_due"], tz),
+            "called_back_at": views.iso(f["called_back_at"], tz), "rectified_at": views.iso(f["rectified_at"], tz),
+            "closed_at": views.iso(f["closed_at"], tz), "notes": f["notes"],
+            "citizen_level": LEVEL_CODES.get(f["citizen_level"]) if f["citizen_level"] else None,
+            "overdue": callback_overdue or rectify_overdue,
+            "callback_overdue": callback_overdue, "rectify_overdue": rectify_overdue,
+        }
+
+    async def list_follow_ups(self, hall_id: str, status: str | None, overdue_only: bool) -> list[dict[str, Any]]:
+        self.queue.hall(hall_id)
+        if status is not None and status not in ("open", "called_back", "rectified", "closed"):
+            raise InvalidInput(f"unknown status {status!r}", field="status")
+        now = self.queue.clock()
+        async with self.pool.acquire() as conn:
+            rows = await ratings_store.follow_ups(conn, hall_id, status)
+        views_ = [self._view(f, now) for f in rows]
+        return [v for v in views_ if v["overdue"]] if overdue_only else views_
+
+    async def update_follow_up(
+        self, hall_id: str, follow_up_id: str, manager: Principal, action: str, note: str | None,
+    ) -> dict[str, Any]:
+        """call_back → rectify → close, each timed, noted and logged in the ledger."""
+        if action not in FOLLOW_UP_ACTIONS:
+            raise InvalidInput(f"action must be one of {', '.join(FOLLOW_UP_ACTIONS)}", field="action")
+        new_status = FOLLOW_UP_ACTIONS[action]
+        order = ["open", "called_back", "rectified", "closed"]
+        found: dict[str, Any] = {}
+
+        async def prepare(conn: store.Connection, now: datetime) -> None:
+            f = await ratings_store.follow_up(conn, follow_up_id)
+            if f is None or f["hall"] != hall_id:
+                raise NotFound(f"no follow-up {follow_up_id} in hall {hall_id}")
+            if order.index(new_status) <= order.index(f["status"]):
+                raise Refused(f"follow-up {follow_up_id} is already {f['status']}", state=f["status"])
+            found["f"] = f
+
+        def apply(state: HallState, now: datetime) -> Outcome:
+            f = found["f"]
+            column = {"called_back": "called_back_at", "rectified": "rectified_at", "closed": "closed_at"}[new_status]
+            notes = list(f["notes"]) + ([{"at": now.isoformat(), "by": manager.id, "action": action, "note": note}]
+                                        if note else [])
+            sql = (f"UPDATE follow_ups SET status = $2, {column} = $3, notes = $4 WHERE id = $1")
+            f.update({"status": new_status, column: now, "notes": notes})
+            event = Event("follow_up_updated", f["ticket_id"], f["window_no"],
+                          {"follow_up": follow_up_id, "action": action, "note": note})
+            return Outcome(200, self._view(f, now), [(event, None)],
+                           writes=[(sql, (follow_up_id, new_status, now, notes))])
+
+        return (await self.queue.execute(hall_id, apply, manager.actor, prepare=prepare))[1]
