@@ -111,7 +111,7 @@ def _window_args(hall: str, w: WindowState) -> tuple[Any, ...]:
     return (
         hall, w.number, w.status.value, s.id if s else None, s.name if s else None,
         s.photo_url if s else None, s.stand_in_for if s else None, w.pause_reason, w.current,
-        w.since, w.normal_streak,
+        w.since, w.normal_streak, w.message,
     )
 
 
@@ -130,6 +130,7 @@ def _window_from_row(r: asyncpg.Record) -> WindowState:
         current=TicketId(r["current_ticket"]) if r["current_ticket"] else None,
         since=r["since"],
         normal_streak=r["normal_streak"],
+        message=r["message"],
     )
 
 
@@ -221,7 +222,7 @@ WITH t AS (
         staff_id = EXCLUDED.staff_id, staff_name = EXCLUDED.staff_name,
         photo_url = EXCLUDED.photo_url, stand_in_for = EXCLUDED.stand_in_for,
         pause_reason = EXCLUDED.pause_reason, current_ticket = EXCLUDED.current_ticket,
-        since = EXCLUDED.since, normal_streak = EXCLUDED.normal_streak
+        since = EXCLUDED.since, normal_streak = EXCLUDED.normal_streak, message = EXCLUDED.message
 ), c AS (
     INSERT INTO service_counters SELECT * FROM unnest($3::service_counters[])
     ON CONFLICT (hall, business_day, service) DO UPDATE SET last_seq = EXCLUDED.last_seq

@@ -582,6 +582,17 @@ class HallState:
         self._touch_window(ws)
         return [Event("window_resumed", None, window, {"reason": reason, "paused_seconds": paused_seconds})]
 
+    def set_message(self, window: int, text: str | None, now: datetime) -> list[Event]:
+        """The clerk's message on the window screen; None clears it."""
+        ws = self.window(window)
+        if ws.status is WindowStatus.CLOSED:
+            raise Refused(f"window {window} is closed; open it before showing a message", state=ws.status.value)
+        if text is not None and len(text) > 60:
+            raise InvalidInput("a window message is at most 60 characters", field="text")
+        ws.message = text
+        self._touch_window(ws)
+        return [Event("window_message_set", None, window, {"message": text})]
+
     def close_window(self, window: int, now: datetime) -> list[Event]:
         ws = self.window(window)
         if ws.status is WindowStatus.CLOSED:
@@ -591,6 +602,7 @@ class HallState:
         ws.status = WindowStatus.CLOSED
         ws.staff = None
         ws.pause_reason = None
+        ws.message = None
         ws.since = now
         self._touch_window(ws)
         return [Event("window_closed", None, window, {"staff_id": staff.id if staff else None})]

@@ -130,6 +130,7 @@ class WindowState:
     current: TicketId | None = None  # a called or serving ticket
     since: datetime | None = None  # when the status last changed
     normal_streak: int = 1_000_000  # normal calls since the last interleaved priority call
+    message: str | None = None  # shown on the window screen, set by the clerk on duty
 
 
 @dataclass(frozen=True)

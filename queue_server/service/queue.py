@@ -648,6 +648,10 @@ _WINDOW_ACTIONS: dict[str, _WindowAction] = {
             s, st, w, *st.transfer(w, now, reason=a["reason"], to_service=a["service"],
                                    to_window=a["window"])),
     ),
+    "message": _WindowAction(
+        lambda b: {"text": _optional_text(b, "text", limit=60)},
+        lambda s, st, now, w, p, a: _window_outcome(st, w, st.set_message(w, a["text"], now)),
+    ),
     "suspend": _WindowAction(
         lambda b: {"reason": _required_text(b, "reason")},
         lambda s, st, now, w, p, a: _ticket_outcome(s, st, w, *st.suspend(w, now, a["reason"])),

@@ -45,6 +45,7 @@ def window_view(hall: Hall, state: HallState, ws: WindowState) -> dict[str, Any]
         "comprehensive": cfg.comprehensive,
         "state": ws.status.value,
         "pause_reason": ws.pause_reason,
+        "message": ws.message,
         "staff": staff,
         "current": ticket_brief(current) if current else None,
     }
@@ -111,7 +112,7 @@ def public_event(
     payload: dict[str, Any],
 ) -> dict[str, Any]:
     """The event as screens receive it: the affected ticket, window and service counts after it."""
-    public_payload = {k: v for k, v in payload.items() if k in ("reason", "notices", "calls", "to_window", "to_service", "printer", "kiosk", "status")}
+    public_payload = {k: v for k, v in payload.items() if k in ("reason", "notices", "calls", "to_window", "to_service", "printer", "kiosk", "status", "message")}
     return {
         "seq": seq,
         "at": iso(at, tz),

@@ -198,6 +198,12 @@ async def window_action(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     require_staff(principal, hall_id)
     body = await read_json(request)
+    # Free text that reaches a citizen-facing screen must not contain a taboo phrase (忌语).
+    shown = {"message": "text", "pause": "reason"}.get(action)
+    if shown and isinstance(body.get(shown), str):
+        taboo = check_free_text(body[shown], request.app[CONFIG].civility.taboo)
+        if taboo:
+            raise InvalidInput(f"内容含有服务忌语「{taboo}」，不能显示在屏幕上", field=shown, taboo=taboo)
     status, result = await svc.window_action(hall_id, window, action, principal, body, idempotency_key(request))
     return json_response(result, status)
 

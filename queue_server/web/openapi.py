@@ -56,6 +56,7 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
     ("get", "/api/v1/print-jobs/{id}", "One print job's state", "kiosk or staff of the hall", None, 200),
     ("post", "/api/v1/halls/{hall}/tickets/{number}/reprint", "Print a ticket again on a kiosk's printer", "staff of the hall",
      {"type": "object", "required": ["kiosk"], "properties": {"kiosk": {"type": "string", "example": "K01"}}}, 201),
+    ("get", "/api/v1/tickets/{id}/qr.svg", "The QR code of the ticket's status page, for screens", "public (the id is the key)", None, 200),
     ("get", "/api/v1/tickets/{id}/preview.png", "The paper ticket as a PNG, from the printer's own layout (?paper=58|80)", "public (the id is the key)", None, 200),
     ("get", "/api/v1/halls/{hall}/announcements/{seq}.wav",
      "A call announcement rendered offline (espeak-ng, Mandarin) for screens without a voice", "public", None, 200),
@@ -69,6 +70,7 @@ _ACTION_BODIES: dict[str, dict[str, Any]] = {
     "transfer": {"type": "object", "required": ["reason"], "properties": {
         "service": {"type": "string"}, "window": {"type": "integer"}, "reason": {"type": "string"}}},
     "suspend": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
+    "message": {"type": "object", "properties": {"text": {"type": ["string", "null"], "maxLength": 60}}},
 }
 
 

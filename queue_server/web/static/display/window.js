@@ -60,7 +60,9 @@ function render(board) {
   renderStaff(staff, win.state);
   renderServing(win);
   const moment = civilityMoment(board, params.window);
-  setPhrases(moment ? ((snapshot.civility || {})[moment] || []) : []);
+  // The clerk's own message (checked against the taboo list by the server) comes first.
+  const civility = moment ? ((snapshot.civility || {})[moment] || []) : [];
+  setPhrases(win.message && win.state !== "closed" ? [win.message, ...civility] : civility);
 }
 
 function setState(kind, text) {
