@@ -1,13 +1,29 @@
-"""`queue-printer`: the kiosk's ticket printer client (the job loop is still to be written)."""
+"""`queue-printer`: the kiosk's ticket printer client, connected to the queue server."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import hashlib
+import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from .connection import PrinterClient, PrinterRefused, ProfileChoice, printer_socket_url
+from .jobs import PrintedJobs
 from .layout import PrinterProfile
-from .transport import URL_FORMS, parse_printer_url
+from .transport import (
+    DEFAULT_TIMEOUT,
+    URL_FORMS,
+    PrinterSetupError,
+    open_printer,
+    parse_printer_url,
+)
+
+log = logging.getLogger("queue-printer")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,42 +32,113 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the hall's paper tickets on an ESC/POS thermal printer.",
     )
     parser.add_argument(
-        "--server", required=True, help="queue server base URL, e.g. wss://hall.example/"
+        "--server", required=True, help="queue server base URL, e.g. https://hall.example/"
     )
     parser.add_argument("--token", required=True, help="this printer device's token")
     parser.add_argument("--printer", required=True, help=f"where the printer is: {URL_FORMS}")
-    parser.add_argument("--paper", type=int, choices=(58, 80), default=80, help="paper width in mm")
     parser.add_argument(
-        "--chinese",
-        choices=("native", "image"),
-        default="native",
-        help="print Chinese with the printer's GBK font (native) or as an image",
+        "--paper", type=int, choices=(58, 80),
+        help="paper width in mm (default: the server's setting for this printer, else 80)",
     )
     parser.add_argument(
-        "--qr",
-        choices=("native", "image"),
-        default="native",
-        help="print the QR code with the printer's GS ( k command (native) or as an image",
+        "--chinese", choices=("native", "image"),
+        help="print Chinese with the printer's GBK font (native) or as an image "
+        "(default: the server's setting, else native)",
+    )
+    parser.add_argument(
+        "--qr", choices=("native", "image"),
+        help="print the QR code with the printer's GS ( k command (native) or as an image "
+        "(default: the server's setting, else native)",
     )
     parser.add_argument("--font", help="CJK font file for image mode (default: WenQuanYi, found)")
     parser.add_argument(
-        "--printed-jobs",
-        default="var/printer/printed-jobs.jsonl",
-        help="file remembering printed job ids, so a job delivered twice prints once",
+        "--state-dir", type=Path,
+        help="where the record of printed jobs is kept (default: $XDG_STATE_HOME/hall-queue "
+        "or ~/.local/state/hall-queue)",
     )
+    parser.add_argument(
+        "--printed-jobs", type=Path,
+        help="the file remembering printed job ids, so a job delivered twice prints once "
+        "(default: printed-<token digest>.txt in the state directory)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT,
+        help=f"seconds before a silent printer counts as offline (default: {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--status-interval", type=float, default=5.0,
+        help="seconds between printer status queries (default: 5)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every job and frame")
     return parser
+
+
+def default_state_dir(env: os._Environ[str] | dict[str, str] = os.environ) -> Path:
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "hall-queue"
+
+
+def printed_jobs_path(state_dir: Path, token: str) -> Path:
+    """One record per printer device, named by a digest so the token is not written to disk."""
+    digest = hashlib.sha256(token.encode()).hexdigest()[:12]
+    return state_dir / f"printed-{digest}.txt"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        parse_printer_url(args.printer)
-        PrinterProfile(paper_mm=args.paper, chinese=args.chinese, qr=args.qr, font_path=args.font)
+        target = parse_printer_url(args.printer)
+        printer_socket_url(args.server)
+        PrinterProfile(paper_mm=args.paper or 80, chinese=args.chinese or "native",
+                       qr=args.qr or "native", font_path=args.font)
     except ValueError as exc:
         parser.error(str(exc))
-    print("queue-printer: the job loop is not written yet", file=sys.stderr)
-    return 2
+    if args.timeout <= 0 or args.status_interval <= 0:
+        parser.error("--timeout and --status-interval must be positive")
+    # force: python-escpos calls logging.basicConfig() when it is imported.
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True,
+    )
+    if not args.verbose:
+        logging.getLogger("websockets").setLevel(logging.WARNING)
+    try:
+        printer = open_printer(target, timeout=args.timeout)
+    except PrinterSetupError as exc:
+        print(f"queue-printer: {exc}", file=sys.stderr)
+        return 1
+    path = args.printed_jobs or printed_jobs_path(args.state_dir or default_state_dir(), args.token)
+    try:
+        printed = PrintedJobs(path)
+    except OSError as exc:
+        print(f"queue-printer: cannot keep the record of printed jobs in {path}: {exc}",
+              file=sys.stderr)
+        return 1
+    client = PrinterClient(
+        args.server, args.token, printer, printed,
+        choice=ProfileChoice(args.paper, args.chinese, args.qr, args.font),
+        status_interval=args.status_interval,
+    )
+    log.info("printing on %s for %s; printed jobs recorded in %s", printer.url, client.url, path)
+    try:
+        asyncio.run(_serve(client))
+    except PrinterRefused as exc:
+        print(f"queue-printer: {exc}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        log.info("stopped")
+    return 0
+
+
+async def _serve(client: PrinterClient) -> None:
+    """Run until SIGTERM or SIGINT, which cancel the client (its printing stops with it)."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    await client.run()
 
 
 if __name__ == "__main__":

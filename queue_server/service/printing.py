@@ -69,13 +69,18 @@ class PrintService:
         now = self.clock()
         new = state.as_json()
         async with self.pool.acquire() as conn:
-            previous = await jobs_store.save_device_status(
-                conn, printer.hall, printer.id, "printer", printer.kiosk, new, now)
+            stored = await jobs_store.device_statuses(conn, printer.hall)
+        previous = next((d["status"] for d in stored if d["name"] == printer.id), None)
         if previous is None or {k: previous.get(k) for k in new if k != "detail"} != {
             k: v for k, v in new.items() if k != "detail"
         }:
+            # The ledger first: whoever sees the new state (the kiosk view) finds its event too.
+            # One printer's states arrive one after another on its socket, so none overtakes.
             await self.queue.record(printer.hall, printer.actor, "printer_status_changed",
                                     {"printer": printer.id, "kiosk": printer.kiosk, "status": new})
+        async with self.pool.acquire() as conn:
+            await jobs_store.save_device_status(
+                conn, printer.hall, printer.id, "printer", printer.kiosk, new, now)
 
     async def job(self, job_id: str, principal: Principal) -> dict[str, Any]:
         async with self.pool.acquire() as conn:

@@ -1,17 +1,26 @@
-"""The queue-printer command line (the job loop itself comes later)."""
+"""The queue-printer command line: its arguments and where it keeps its record."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from printer_client.cli import main
+from printer_client.cli import default_state_dir, main, printed_jobs_path
 
 ARGS = ["--server", "wss://hall.example/", "--token", "t0k3n", "--printer", "tcp://10.0.0.9:9100"]
 
 
-def test_the_documented_arguments_are_accepted_and_the_missing_loop_is_admitted(capsys):
-    assert main(ARGS) == 2
-    assert "job loop is not written yet" in capsys.readouterr().err
+def test_the_record_of_printed_jobs_is_per_token_and_does_not_contain_the_token():
+    one = printed_jobs_path(Path("/state"), "t0k3n")
+    assert one.parent == Path("/state") and one.name.startswith("printed-")
+    assert "t0k3n" not in str(one)
+    assert printed_jobs_path(Path("/state"), "other") != one
+
+
+def test_the_state_directory_follows_xdg_state_home():
+    assert default_state_dir({"XDG_STATE_HOME": "/var/lib/kiosk"}) == Path("/var/lib/kiosk/hall-queue")
+    assert default_state_dir({}).parts[-3:] == (".local", "state", "hall-queue")
 
 
 @pytest.mark.parametrize(
@@ -20,6 +29,7 @@ def test_the_documented_arguments_are_accepted_and_the_missing_loop_is_admitted(
         (["--printer", "10.0.0.9:9100"], "has no scheme"),
         (["--paper", "76"], "invalid choice: 76"),
         (["--chinese", "bitmap"], "invalid choice: 'bitmap'"),
+        (["--server", "ftp://hall.example/"], "is not http(s)://"),
     ],
 )
 def test_bad_arguments_stop_with_the_reason(capsys, change, complaint):

@@ -1,0 +1,552 @@
+// The ticket kiosk (自助取号机): pick an area, then a service; one tap issues one ticket, shown
+// with its print status (and its QR code when the paper does not come). The kiosk endpoint is
+// the source of truth; the hall's queue.v1 socket keeps the counts and the printer live.
+
+const SUBPROTOCOL = "queue.v1";
+const TIME_ZONE = "Asia/Shanghai";
+const REFRESH_MS = 60000; // hours and quotas: the socket does not carry the opening state
+const REFRESH_OFFLINE_MS = 10000; // the fallback while the socket is down
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_MAX_MS = 15000;
+const PRINT_POLL_MS = 700;
+const PRINT_LATE_MS = 12000; // no paper by then: show the QR code
+const PRINT_WATCH_MS = 120000;
+const IDLE_MS = 60000; // back to the first screen when nobody touches the kiosk
+const TICKET_MS = 20000; // the ticket stays on screen this long once printed
+const TICKET_QR_MS = 60000; // … and this long when it must be scanned from the screen
+const ISSUE_RETRIES = 2;
+
+const PRINTER_PROBLEMS = {
+  paper_out: "打印机缺纸",
+  cover_open: "打印机上盖未关好",
+  offline: "打印机离线",
+  unknown: "打印机未连接",
+};
+
+// ---- state ------------------------------------------------------------------------------
+
+const query = new URLSearchParams(location.search);
+const state = {
+  hall: decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] || ""),
+  token: query.get("token") || "",
+  view: null, // GET /api/v1/halls/{hall}/kiosk
+  seq: null,
+  screen: "areas", // areas | services
+  area: null,
+  busy: null, // the service code being issued
+  ticket: null,
+  print: null, // {state: printing|printed|problem|late|none, error}
+  live: "connecting",
+  setup: { title: "正在连接服务器…", detail: "" },
+  notice: null,
+  lastTouch: Date.now(),
+  ticketUntil: 0,
+  issued: 0, // tickets issued by this page (tests read it)
+};
+window.hallQueue = { state };
+
+// ---- small DOM helpers ------------------------------------------------------------------
+
+const $ = (id) => document.getElementById(id);
+
+function h(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// An idempotency key per tap. crypto.randomUUID needs a secure context, which a kiosk on
+// plain http://10.x.x.x is not; getRandomValues works everywhere.
+function newKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return "kiosk-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// ---- the server -------------------------------------------------------------------------
+
+async function api(path, { method = "GET", body, headers = {} } = {}) {
+  const response = await fetch(path, {
+    method,
+    cache: "no-store",
+    headers: {
+      Authorization: `Bearer ${state.token}`,
+      Accept: "application/json, application/problem+json",
+      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+      ...headers,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  return { ok: response.ok, status: response.status, data };
+}
+
+let refreshTimer = null;
+
+async function refresh() {
+  clearTimeout(refreshTimer);
+  try {
+    const result = await api(`/api/v1/halls/${encodeURIComponent(state.hall)}/kiosk`);
+    if (result.ok) {
+      state.view = result.data;
+      state.seq = result.data.seq;
+      state.setup = null;
+      if (state.area && !state.view.areas.some((a) => a.code === state.area)) state.area = null;
+    } else if (result.status === 401 || result.status === 403) {
+      state.setup = { title: "本机未授权", detail: "设备令牌无效或已停用，请联系大厅管理人员。" };
+    } else if (result.status === 404) {
+      state.setup = { title: "大厅不存在", detail: `未找到大厅 “${state.hall}”，请检查取号机地址。` };
+    } else if (!state.view) {
+      state.setup = { title: "正在连接服务器…", detail: `服务器暂时无法响应（${result.status}）` };
+    }
+  } catch {
+    if (!state.view) state.setup = { title: "正在连接服务器…", detail: "网络不通，正在重试" };
+  }
+  render();
+  refreshTimer = setTimeout(refresh, state.live === "online" ? REFRESH_MS : REFRESH_OFFLINE_MS);
+}
+
+// ---- live counts over queue.v1 ----------------------------------------------------------
+
+class Live {
+  constructor() {
+    this.attempt = 0;
+    this.socket = null;
+  }
+
+  connect() {
+    const url = new URL(`/ws/v1/halls/${encodeURIComponent(state.hall)}`, location.href);
+    url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    url.searchParams.set("token", state.token);
+    let socket;
+    try {
+      socket = new WebSocket(url.toString(), [SUBPROTOCOL]);
+    } catch {
+      this.retry();
+      return;
+    }
+    this.socket = socket;
+    socket.onmessage = (frame) => {
+      let message;
+      try {
+        message = JSON.parse(frame.data);
+      } catch {
+        return;
+      }
+      if (state.live !== "online") {
+        this.attempt = 0;
+        setLive("online");
+      }
+      receive(message);
+    };
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      setLive("offline");
+      this.retry();
+    };
+  }
+
+  retry() {
+    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.attempt);
+    this.attempt += 1;
+    setTimeout(() => this.connect(), delay * (0.8 + Math.random() * 0.4));
+  }
+}
+
+function setLive(live) {
+  const was = state.live;
+  state.live = live;
+  if (live === "offline" && was === "online") {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(refresh, REFRESH_OFFLINE_MS);
+  }
+  render();
+}
+
+function receive(message) {
+  if (!state.view) return;
+  if (message.type === "snapshot" && message.snapshot) {
+    state.seq = message.seq;
+    state.view.services = message.snapshot.services || state.view.services;
+    const mine = state.view.printer && (message.snapshot.printers || [])
+      .find((p) => p.name === state.view.printer.name);
+    if (mine) state.view.printer.status = mine.status;
+    render();
+  } else if (message.type === "event" && message.event) {
+    if (state.seq !== null && message.seq <= state.seq) return;
+    if (state.seq !== null && message.seq > state.seq + 1) {
+      refresh(); // a gap: the kiosk view is the fresh snapshot
+      return;
+    }
+    state.seq = message.seq;
+    applyEvent(message.event);
+    render();
+  } else if (message.type === "heartbeat" && state.seq !== null && message.seq > state.seq) {
+    refresh();
+  }
+}
+
+function applyEvent(event) {
+  for (const changed of event.services || []) {
+    const index = state.view.services.findIndex((s) => s.code === changed.code);
+    if (index >= 0) state.view.services[index] = changed;
+  }
+  const payload = event.payload || {};
+  if (event.kind === "printer_status_changed" && state.view.printer &&
+    payload.printer === state.view.printer.name) {
+    state.view.printer.status = payload.status;
+  }
+}
+
+// ---- the printer ------------------------------------------------------------------------
+
+// Why this kiosk cannot print now, or null; a kiosk without a printer has no problem.
+function printerProblem() {
+  const printer = state.view && state.view.printer;
+  if (!printer) return null;
+  const status = printer.status;
+  if (!status) return PRINTER_PROBLEMS.unknown;
+  if (status.paper_out) return PRINTER_PROBLEMS.paper_out;
+  if (status.cover_open) return PRINTER_PROBLEMS.cover_open;
+  if (!status.online) return PRINTER_PROBLEMS.offline;
+  return null;
+}
+
+// ---- taking a ticket --------------------------------------------------------------------
+
+async function take(service) {
+  // One tap, one ticket: a second tap while the first is on its way does nothing, and the
+  // first is retried with the same key, so a lost answer cannot make a second ticket either.
+  if (state.busy || state.ticket || !state.view || !state.view.open) return;
+  state.busy = service.code;
+  render();
+  const key = newKey();
+  let result = null;
+  try {
+    for (let attempt = 0; attempt <= ISSUE_RETRIES && result === null; attempt += 1) {
+      if (attempt > 0) await sleep(800 * attempt);
+      try {
+        result = await api(`/api/v1/halls/${encodeURIComponent(state.hall)}/tickets`, {
+          method: "POST", body: { service: service.code }, headers: { "Idempotency-Key": key },
+        });
+      } catch {
+        result = null;
+      }
+    }
+  } finally {
+    state.busy = null;
+  }
+  if (result === null) {
+    showNotice("网络异常，暂时无法取号。请稍后再试，或到导服台取号。");
+  } else if (result.ok) {
+    showTicket(result.data);
+  } else {
+    const detail = (result.data && result.data.detail) || `取号失败（${result.status}）`;
+    if (result.status === 409 && detail.includes("号源已满")) {
+      service.quota_left = 0;
+      showNotice(`“${service.name}”今日号源已满，请改日再来，或咨询导服台。`);
+    } else if (result.status === 409 && result.data && result.data.hours) {
+      refresh(); // outside business hours: the view locks the kiosk
+    } else {
+      showNotice(detail);
+    }
+  }
+  render();
+}
+
+function showTicket(ticket) {
+  state.issued += 1;
+  state.ticket = ticket;
+  const problem = printerProblem();
+  if (!ticket.print_job) state.print = { state: "none" };
+  else state.print = problem ? { state: "problem", error: problem } : { state: "printing" };
+  state.ticketUntil = Date.now() + (state.print.state === "printing" ? TICKET_MS : TICKET_QR_MS);
+  render();
+  if (ticket.print_job) watchPrint(ticket);
+}
+
+async function watchPrint(ticket) {
+  const started = Date.now();
+  while (state.ticket === ticket && Date.now() - started < PRINT_WATCH_MS) {
+    await sleep(PRINT_POLL_MS);
+    let result = null;
+    try {
+      result = await api(`/api/v1/print-jobs/${encodeURIComponent(ticket.print_job.id)}`);
+    } catch {
+      result = null;
+    }
+    if (state.ticket !== ticket) return;
+    if (result && result.ok && result.data.status === "printed") {
+      state.print = { state: "printed" };
+      state.ticketUntil = Math.min(state.ticketUntil, Date.now() + TICKET_MS);
+      render();
+      return;
+    }
+    if (result && result.ok && result.data.error) {
+      setPrint({ state: "problem", error: result.data.error });
+    } else if (state.print.state === "printing" && printerProblem()) {
+      setPrint({ state: "problem", error: printerProblem() });
+    } else if (state.print.state === "printing" && Date.now() - started > PRINT_LATE_MS) {
+      setPrint({ state: "late" });
+    }
+  }
+}
+
+function setPrint(print) {
+  if (state.print.state === print.state && state.print.error === print.error) return;
+  state.print = print;
+  state.ticketUntil = Math.max(state.ticketUntil, Date.now() + TICKET_QR_MS);
+  render();
+}
+
+function closeTicket() {
+  state.ticket = null;
+  state.print = null;
+  state.screen = "areas";
+  state.area = null;
+  render();
+}
+
+function showNotice(text) {
+  state.notice = text;
+  render();
+}
+
+// ---- rendering --------------------------------------------------------------------------
+
+function areasOf(view) {
+  // Areas without services are not worth a tap.
+  return view.areas.filter((area) => view.services.some((s) => s.area === area.code));
+}
+
+function render() {
+  const view = state.view;
+  $("setup-screen").hidden = !state.setup;
+  $("setup-title").textContent = state.setup ? state.setup.title : "";
+  $("setup-detail").textContent = state.setup ? state.setup.detail : "";
+  if (!view) return;
+  $("hall-name").textContent = view.name;
+  document.title = `${view.name} 自助取号`;
+  renderBanner();
+  $("connection").hidden = state.live !== "offline";
+
+  $("closed-screen").hidden = view.open;
+  if (!view.open) {
+    const reason = view.closed_reason || "当前不在取号时间";
+    $("closed-title").textContent = "暂停取号";
+    $("closed-reason").textContent = reason.split("，办公时间")[0];
+    $("closed-hours").textContent = view.hours;
+  }
+
+  const areas = areasOf(view);
+  // A hall with one area goes straight to its services.
+  const single = areas.length === 1;
+  const area = single ? areas[0].code : state.area;
+  const screen = area ? "services" : "areas";
+  $("areas-screen").hidden = screen !== "areas";
+  $("services-screen").hidden = screen !== "services";
+  $("back").hidden = single;
+  if (screen === "areas") renderAreas(areas);
+  else renderServices(view.areas.find((a) => a.code === area));
+
+  renderTicket();
+  $("notice-screen").hidden = !state.notice;
+  $("notice-text").textContent = state.notice || "";
+}
+
+function renderBanner() {
+  const banner = $("printer-banner");
+  const problem = printerProblem();
+  banner.hidden = !problem;
+  if (problem) {
+    banner.replaceChildren(
+      h("b", {}, `${problem}，暂时无法打印票据。`),
+      h("span", {}, "仍可取号，号码和二维码将显示在屏幕上。"),
+    );
+  }
+}
+
+// Cards are kept and updated in place: a card replaced under a finger loses its tap, and
+// live counts change while people are touching the screen.
+function syncCards(container, items, keyOf, create, update) {
+  const old = container.cards || new Map();
+  const cards = new Map();
+  const nodes = items.map((item) => {
+    const key = keyOf(item);
+    const card = old.get(key) || create(key);
+    update(card, item);
+    cards.set(key, card);
+    return card.node;
+  });
+  container.cards = cards;
+  const children = container.children;
+  if (nodes.length !== children.length || nodes.some((node, i) => children[i] !== node)) {
+    container.replaceChildren(...nodes);
+  }
+}
+
+function renderAreas(areas) {
+  syncCards($("areas"), areas, (area) => area.code, (code) => {
+    const card = {
+      name: h("span", { class: "card-name" }),
+      services: h("span", { class: "card-services" }),
+      waiting: h("b", { class: "waiting" }),
+    };
+    card.node = h("button", {
+      class: "card area-card", type: "button", dataset: { area: code },
+      onclick: () => {
+        touch();
+        state.area = code;
+        render();
+      },
+    }, card.name, card.services,
+    h("span", { class: "card-meta" }, h("span", {}, "等候 ", card.waiting, " 人")));
+    return card;
+  }, (card, area) => {
+    const services = state.view.services.filter((s) => s.area === area.code);
+    card.name.textContent = area.name;
+    card.services.textContent = services.map((s) => s.name).join(" · ");
+    card.waiting.textContent = String(services.reduce((sum, s) => sum + (s.waiting || 0), 0));
+  });
+}
+
+function renderServices(area) {
+  $("services-area").textContent = area ? area.name : "";
+  const services = state.view.services.filter((s) => !area || s.area === area.code);
+  syncCards($("services"), services, (service) => service.code, (code) => {
+    const card = {
+      name: h("span", { class: "card-name" }),
+      waiting: h("b", { class: "waiting" }),
+      minutes: h("b", { class: "minutes" }),
+      full: h("span", { class: "card-full" }, "今日号源已满"),
+      busy: h("span", { class: "card-busy" }, "正在取号…"),
+    };
+    card.meta = h("span", { class: "card-meta" },
+      h("span", {}, "等候 ", card.waiting, " 人"),
+      h("span", {}, "约 ", card.minutes, " 分钟"));
+    card.node = h("button", {
+      class: "card service-card", type: "button", dataset: { service: code },
+      onclick: () => {
+        touch();
+        const service = state.view.services.find((s) => s.code === code);
+        if (service) take(service);
+      },
+    }, card.name, card.meta, card.full, card.busy);
+    return card;
+  }, (card, service) => {
+    const full = typeof service.quota_left === "number" && service.quota_left <= 0;
+    const busy = state.busy === service.code;
+    card.name.textContent = service.name;
+    card.waiting.textContent = String(service.waiting ?? 0);
+    card.minutes.textContent = String(service.estimated_wait_minutes ?? 0);
+    card.meta.hidden = full;
+    card.full.hidden = !full;
+    card.busy.hidden = !busy;
+    card.node.classList.toggle("full", full);
+    card.node.classList.toggle("busy", busy);
+    card.node.disabled = full || Boolean(state.busy);
+    card.node.setAttribute("aria-disabled", String(full || Boolean(state.busy)));
+  });
+}
+
+const PRINT_TEXT = {
+  printing: "正在打印票据，请稍候…",
+  printed: "票据已打印，请取走票据",
+  late: "票据暂未打印出来。请用手机扫描二维码查看排队进度，或记下您的号码。",
+  none: "本机不打印票据。请用手机扫描二维码查看排队进度，或记下您的号码。",
+};
+
+function renderTicket() {
+  const ticket = state.ticket;
+  $("ticket-screen").hidden = !ticket;
+  if (!ticket) return;
+  $("ticket-number").textContent = ticket.number;
+  $("ticket-service").textContent = ticket.service_name;
+  $("ticket-ahead").textContent = String(ticket.ahead ?? 0);
+  $("ticket-wait").textContent = String(ticket.estimated_wait_minutes ?? 0);
+  const print = state.print;
+  const status = $("print-status");
+  status.dataset.state = print.state;
+  status.textContent = print.state === "problem"
+    ? `${print.error}，票据未能打印。请用手机扫描二维码查看排队进度，或记下您的号码。`
+    : PRINT_TEXT[print.state];
+  const showQr = print.state !== "printing" && print.state !== "printed";
+  $("ticket-qr").hidden = !showQr;
+  $("ticket-card").classList.toggle("with-qr", showQr);
+  const image = $("ticket-qr-image");
+  const source = `/api/v1/tickets/${encodeURIComponent(ticket.id)}/qr.svg`;
+  if (showQr && image.getAttribute("src") !== source) image.setAttribute("src", source);
+  renderCountdown();
+}
+
+function renderCountdown() {
+  if (!state.ticket) return;
+  const seconds = Math.max(0, Math.ceil((state.ticketUntil - Date.now()) / 1000));
+  $("countdown").textContent = `${seconds} 秒后返回首页`;
+}
+
+function touch() {
+  state.lastTouch = Date.now();
+}
+
+// ---- clock, idle, start -----------------------------------------------------------------
+
+function tick() {
+  const now = new Date();
+  $("date").textContent = new Intl.DateTimeFormat("zh-CN", {
+    timeZone: TIME_ZONE, month: "long", day: "numeric", weekday: "long",
+  }).format(now);
+  $("time").textContent = new Intl.DateTimeFormat("zh-CN", {
+    timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  }).format(now);
+  if (state.ticket) {
+    if (Date.now() >= state.ticketUntil) closeTicket();
+    else renderCountdown();
+  } else if (state.area && Date.now() - state.lastTouch > IDLE_MS) {
+    state.area = null;
+    state.notice = null;
+    render();
+  }
+}
+
+function start() {
+  $("back").addEventListener("click", () => {
+    state.area = null;
+    render();
+  });
+  $("done").addEventListener("click", closeTicket);
+  $("notice-ok").addEventListener("click", () => {
+    state.notice = null;
+    render();
+  });
+  document.addEventListener("pointerdown", touch, { passive: true });
+  // No long-press menus or text selection on a public touch screen.
+  document.addEventListener("contextmenu", (event) => event.preventDefault());
+  tick();
+  setInterval(tick, 1000);
+  if (!state.token) {
+    state.setup = { title: "本机未配置设备令牌", detail: "请在地址后加上 ?token=取号机令牌（queue-server device add --role kiosk）。" };
+    render();
+    return;
+  }
+  refresh().then(() => new Live().connect());
+}
+
+start();
