@@ -57,10 +57,15 @@ class _PrinterChannel:
         self.ws = ws
         self.printer = printer
         self.sent: dict[str, float] = {}
+        # Jobs the printer could not print: sent again once it reports itself ready (or
+        # after a reconnect), not on every poll, which would make it query a dead printer.
+        self.failed: set[str] = set()
         self.wake = asyncio.Event()
 
     async def run(self) -> None:
         assert self.printer.hall is not None
+        key = (self.printer.hall, self.printer.id)
+        _current[key] = self
         subscription = self.hub.subscribe(self.printer.hall)
         tasks = [
             asyncio.create_task(self._deliver(), name="printer deliver"),
@@ -75,6 +80,12 @@ class _PrinterChannel:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            if _current.get(key) is self:
+                # Gone, and no newer connection of the same printer here: the kiosk must not
+                # keep promising paper tickets.
+                del _current[key]
+                with contextlib.suppress(Exception):
+                    await self.prints.status(self.printer, PrinterState(False, detail="打印客户端已断开"))
 
     async def _watch(self, subscription: Any) -> None:
         """Any event of the hall may be a new ticket for this kiosk: look for jobs."""
@@ -92,6 +103,8 @@ class _PrinterChannel:
                 jobs = []
             now = monotime.monotonic()
             for job in jobs:
+                if job["id"] in self.failed:
+                    continue
                 last = self.sent.get(job["id"])
                 if last is not None and now - last < RESEND_SECONDS:
                     continue
@@ -119,9 +132,11 @@ class _PrinterChannel:
                     if not printed:
                         # Kept pending: sent again once the printer says it is ready.
                         self.sent.pop(job_id, None)
+                        self.failed.add(job_id)
                 case PrinterState():
                     await self.prints.status(self.printer, message)
-                    if message.ready:
+                    if message.ready and self.failed:
+                        self.failed.clear()
                         self.wake.set()
                 case Ping():
                     await self.ws.send_str('{"type":"pong"}')
@@ -166,6 +181,8 @@ async def preview(request: web.Request) -> web.Response:
 
 
 HUB_KEY: web.AppKey[Hub] = web.AppKey("printer-hub", Hub)
+# The latest connection of each printer in this process, by (hall, printer name).
+_current: dict[tuple[str, str], _PrinterChannel] = {}
 
 
 def add_printer_routes(app: web.Application, hub: Hub) -> None:

@@ -106,3 +106,30 @@ async def test_a_printer_socket_needs_a_printer_token(hall):
                                           "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
                                           "Sec-WebSocket-Protocol": "queue.v1"})
     assert resp.status == 403
+
+
+async def test_a_printer_that_disconnects_is_shown_offline_to_the_kiosk(hall):
+    ws = await _printer(hall)
+    await ws.send_json({"type": "printer_status", "status": {"online": True}})
+    await ws.close()
+    for _ in range(100):
+        view = await (await hall.client.get("/api/v1/halls/gongshu/kiosk", headers=hall.auth("K01"))).json()
+        status = view["printer"]["status"] if view["printer"] else None
+        if status and status["online"] is False:
+            break
+        await asyncio.sleep(0.05)
+    assert status["online"] is False and status["detail"] == "打印客户端已断开"
+
+
+async def test_a_failed_job_waits_for_the_printer_to_be_ready_before_it_is_sent_again(hall):
+    ws = await _printer(hall)
+    ticket = await hall.issue("A", by="K01")
+    job = await _next_job(ws)
+    await ws.send_json({"type": "job_result", "id": job["id"], "result": "failed", "error": "缺纸"})
+    await hall.issue("B", by="K01")  # a hall event wakes the channel: the failed job must stay put
+    second = await _next_job(ws)
+    assert second["id"] != job["id"]
+    await ws.send_json({"type": "printer_status", "status": {"online": True}})
+    again = await _next_job(ws)
+    assert again["id"] == ticket["print_job"]["id"]
+    await ws.close()
