@@ -312,8 +312,14 @@ class QueueService:
         self, hall_id: str, principal: Principal, *, service: str, priority: str | None,
         priority_reason: str | None, channel: str, key: str | None,
         print_kiosk: str | None = None,
+        prepare: Prepare | None = None,
+        also: Callable[[Ticket, datetime], list[tuple[str, tuple[Any, ...]]]] | None = None,
+        event_payload: dict[str, Any] | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        """Issue a ticket; with `print_kiosk`, its print job is created in the same transaction."""
+        """Issue a ticket; with `print_kiosk`, its print job is created in the same transaction.
+
+        `prepare` reads and checks under the hall's lock (e.g. an appointment being checked
+        in), `also` adds writes of the same transaction, `event_payload` adds to the event."""
         hall = self.hall(hall_id)
         base = self.config.public_url
 
@@ -332,10 +338,16 @@ class QueueService:
                 writes.append(printing_store.job_insert(
                     job_id, hall_id, print_kiosk, ticket.id, views.print_content(body), now))
                 body["print_job"] = {"id": job_id, "status": "pending"}
+            if also is not None:
+                writes.extend(also(ticket, now))
+            if event_payload:
+                for e in events:
+                    e.payload.update(event_payload)
             return Outcome(201, body, [(e, ticket) for e in events], writes=writes)
 
-        fp = _fingerprint(principal, "issue", service, priority, priority_reason, channel, print_kiosk)
-        return await self.execute(hall_id, apply, principal.actor, key=key, fingerprint=fp)
+        fp = _fingerprint(principal, "issue", service, priority, priority_reason, channel, print_kiosk,
+                          canonical_json(event_payload or {}))
+        return await self.execute(hall_id, apply, principal.actor, key=key, fingerprint=fp, prepare=prepare)
 
     async def window_action(
         self, hall_id: str, window: int, action: str, principal: Principal, body: dict[str, Any],

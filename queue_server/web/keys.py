@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from ..config import Config
+from ..service.appointments import AppointmentService
 from ..service.auth import Auth
 from ..service.printing import PrintService
 from ..service.ratings import RatingService
@@ -19,3 +20,4 @@ AUTH = web.AppKey("auth", Auth)
 READY = web.AppKey("ready", Callable[[], Awaitable[str | None]])
 PRINTS = web.AppKey("prints", PrintService)
 RATINGS = web.AppKey("ratings", RatingService)
+APPOINTMENTS = web.AppKey("appointments", AppointmentService)

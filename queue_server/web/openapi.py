@@ -38,6 +38,11 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
     ("post", "/api/v1/auth/logout", "Revoke this bearer token", "staff", None, 200),
     ("get", "/api/v1/auth/me", "Who this token belongs to", "any token", None, 200),
     ("get", "/api/v1/openapi.json", "This description", "public", None, 200),
+    ("post", "/api/v1/halls/{hall}/appointments", "Book an appointment slot; answers its 6-digit code", "staff of the hall",
+     {"type": "object", "required": ["service", "slot_start", "slot_end"], "properties": {
+         "service": {"type": "string"}, "slot_start": {"type": "string", "format": "date-time"},
+         "slot_end": {"type": "string", "format": "date-time"}}}, 201),
+    ("post", "/api/v1/halls/{hall}/appointments/{code}/check-in", "Check in by code: issues an appointment-priority ticket", "kiosk or staff of the hall", None, 201),
     ("get", "/api/v1/ratings/form", "Levels, dimensions and reason labels of the rating form", "public", None, 200),
     ("post", "/api/v1/tickets/{id}/rating", "The citizen rates a finished service (once, within the time window)", "public (the id is the key); staff tokens are refused",
      {"type": "object", "required": ["level"], "properties": {
@@ -84,7 +89,7 @@ def build() -> dict[str, Any]:
     for method, path, summary, auth, body, status in ops:
         params = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "integer" if name == "window" else "string"}}
-            for name in ("hall", "window", "number", "id", "seq") if "{" + name + "}" in path
+            for name in ("hall", "window", "number", "id", "seq", "code") if "{" + name + "}" in path
         ]
         if method == "post" and path.startswith("/api/v1/halls"):
             params.append({"name": "Idempotency-Key", "in": "header", "required": False,
