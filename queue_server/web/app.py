@@ -14,15 +14,20 @@ from ..adapters import migrate, store
 from ..adapters.relay import LocalAnnouncer, RedisRelay
 from ..adapters.speech import Speech
 from ..config import Config
+from ..service.appointments import AppointmentService
 from ..service.auth import Auth
 from ..service.printing import PrintService
+from ..service.ratings import RatingService
 from ..service.queue import QueueService
 from . import api, openapi, pages
 from ..protocol import MAX_RESYNC_EVENTS
 from .hub import Hub
-from .keys import AUTH, CONFIG, PRINTS, QUEUE, READY
+from .appointments import routes as appointment_routes
+from .keys import APPOINTMENTS, AUTH, CONFIG, PRINTS, QUEUE, RATINGS, READY
 from .kiosk import add_kiosk_routes
+from .people_pages import add_people_pages
 from .printers import add_printer_routes
+from .ratings import routes as ratings_routes
 from .problem import problem_middleware
 from .screens import add_screen_routes
 
@@ -53,6 +58,7 @@ def create_app(
     app[CONFIG] = config
     hub = Hub()
     app[HUB] = hub
+    app[api.THROTTLE] = api.LoginThrottle()
     redis_url = redis_url if redis_url is not None else config.redis_url
 
     async def database(app: web.Application) -> AsyncIterator[None]:
@@ -78,6 +84,8 @@ def create_app(
             app[QUEUE] = queue
             app[AUTH] = auth
             app[PRINTS] = PrintService(config, pool, queue, clock)
+            app[RATINGS] = RatingService(config, pool, queue)
+            app[APPOINTMENTS] = AppointmentService(config, pool, queue)
 
             async def ready() -> str | None:
                 try:
@@ -133,8 +141,12 @@ def create_app(
         hall_exists=lambda hall: hall in config.halls,
         speech=Speech(speech_cache) if speech_cache is not None else Speech(),
     )
+    # Before the API's generic /windows/{window}/{action} route, which would shadow them.
+    app.add_routes(ratings_routes)
+    app.add_routes(appointment_routes)
     app.add_routes(api.routes)
     add_printer_routes(app, hub)
+    add_people_pages(app, hub)
     add_kiosk_routes(app)
     app.router.add_get("/api/v1/openapi.json", openapi.handler)
     pages.add_page_routes(app)

@@ -1,0 +1,230 @@
+// The counter rating tablet (评价器), bound to one window by its evaluator token. Idle, it
+// shows who serves at the window; when the window finishes a ticket (a `ticket_finished`
+// event of this window on the hall's queue.v1 socket) it asks the server for the rating
+// prompt and shows the form until the ticket is rated — here or on the citizen's phone —
+// or its time to rate runs out.
+
+import { Screen, fill, h, safeImageUrl, showConnection, startClock } from "/display/static/display.js";
+import { ratingForm, ratingProblem } from "./rating.js";
+
+const THANKS_MS = 6000;
+const RETRY_MS = 5000;
+const REFRESH_KINDS = new Set(["ticket_finished", "ticket_rated"]);
+
+const query = new URLSearchParams(location.search);
+const parts = location.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+const params = {
+  hall: parts[1] || "",
+  window: Number.parseInt(parts[2], 10),
+  token: query.get("token") || "",
+};
+
+const state = {
+  view: "setup", // setup | idle | prompt | thanks
+  ticket: null, // the prompt's ticket: {number, service_name, finished_at, rate_until}
+  offsetMs: 0, // the server's clock minus ours
+  ratings: 0, // ratings sent by this page (tests read it)
+  thanksTimer: null,
+  expiryTimer: null,
+};
+
+const $ = (id) => document.getElementById(id);
+
+class TabletScreen extends Screen {
+  receive(message) {
+    super.receive(message);
+    if (message.type === "snapshot") {
+      noteServerTime(message.snapshot.at);
+      loadPrompt();
+    } else if (message.type === "event") {
+      noteServerTime(message.event.at);
+      const event = message.event;
+      const here = (event.window && event.window.number === params.window) ||
+        (event.ticket && event.ticket.window === params.window);
+      if (here && REFRESH_KINDS.has(event.kind)) loadPrompt();
+    }
+  }
+}
+
+const screen = new TabletScreen({
+  hall: params.hall,
+  token: params.token,
+  window: params.window,
+  onChange: renderIdle,
+  onStatus: (status) => showConnection($("offline"), status),
+});
+
+window.hallQueue = {
+  state,
+  get board() { return screen.board; },
+};
+
+function noteServerTime(at) {
+  const t = Date.parse(at || "");
+  if (!Number.isNaN(t)) state.offsetMs = t - Date.now();
+}
+
+const serverNow = () => Date.now() + state.offsetMs;
+
+async function api(path, { method = "GET", body } = {}) {
+  const headers = { Accept: "application/json, application/problem+json", Authorization: `Bearer ${params.token}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  try {
+    const response = await fetch(path, {
+      method, headers, cache: "no-store", body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    return { ok: response.ok, status: response.status, data };
+  } catch {
+    return { ok: false, status: 0, data: null };
+  }
+}
+
+const windowPath = () =>
+  `/api/v1/halls/${encodeURIComponent(params.hall)}/windows/${params.window}`;
+
+// ---- the prompt -------------------------------------------------------------------------
+
+let loading = null;
+let loadAgain = false;
+let retryTimer = null;
+
+async function loadPrompt() {
+  if (loading) {
+    loadAgain = true;
+    return;
+  }
+  loading = api(`${windowPath()}/rating-prompt`);
+  const result = await loading;
+  loading = null;
+  clearTimeout(retryTimer);
+  if (result.ok) {
+    showPrompt(result.data);
+  } else if (result.status === 401 || result.status === 403) {
+    setup("本评价器未授权", "评价器令牌无效，或不属于本窗口。请联系大厅管理人员。");
+  } else if (result.status === 404) {
+    setup("窗口不存在", `本大厅没有 ${params.window} 号窗口，请检查评价器地址。`);
+  } else {
+    retryTimer = setTimeout(loadPrompt, RETRY_MS);
+  }
+  if (loadAgain) {
+    loadAgain = false;
+    loadPrompt();
+  }
+}
+
+function showPrompt(prompt) {
+  const ticket = prompt.ticket;
+  clearTimeout(state.expiryTimer);
+  if (!ticket) {
+    state.ticket = null;
+    if (state.view !== "thanks") show("idle");
+    return;
+  }
+  if (state.view === "thanks") {
+    // A new finished ticket while thanking the last citizen: ask the new one at once.
+    clearTimeout(state.thanksTimer);
+  }
+  const same = state.ticket && state.ticket.number === ticket.number &&
+    state.ticket.finished_at === ticket.finished_at && state.view === "prompt";
+  state.ticket = ticket;
+  const left = Date.parse(ticket.rate_until) - serverNow();
+  if (!Number.isNaN(left)) state.expiryTimer = setTimeout(loadPrompt, Math.max(0, left) + 1000);
+  if (same) return; // keep what the citizen has already picked
+  $("prompt-title").textContent = prompt.prompt || "请您对本次服务进行评价";
+  $("prompt-number").textContent = `${ticket.number} 号`;
+  $("prompt-service").textContent = ticket.service_name || "";
+  ratingForm($("form"), prompt, {
+    onSubmit: (rating) => submit(ticket, rating), dimensionsOpen: true,
+  });
+  show("prompt");
+}
+
+async function submit(ticket, rating) {
+  state.ratings += 1;
+  const result = await api(`${windowPath()}/rating`, {
+    method: "POST", body: { number: ticket.number, ...rating },
+  });
+  if (result.ok) {
+    thank("感谢您的评价！");
+    return null;
+  }
+  if (result.status === 409 && result.data && ["rated", "expired"].includes(result.data.state)) {
+    thank(ratingProblem(result));
+    return null;
+  }
+  return ratingProblem(result);
+}
+
+function thank(text) {
+  state.ticket = null;
+  $("thanks-text").textContent = text;
+  show("thanks");
+  clearTimeout(state.thanksTimer);
+  state.thanksTimer = setTimeout(() => {
+    show("idle");
+    loadPrompt(); // another ticket may have finished meanwhile
+  }, THANKS_MS);
+}
+
+// ---- views ------------------------------------------------------------------------------
+
+function setup(title, detail) {
+  $("setup-title").textContent = title;
+  $("setup-detail").textContent = detail;
+  show("setup");
+}
+
+function show(view) {
+  state.view = view;
+  for (const id of ["idle", "prompt", "thanks", "setup"]) $(id).hidden = id !== view;
+  if (view === "idle") renderIdle(screen.board);
+}
+
+function renderIdle(board) {
+  const snapshot = board && board.snapshot;
+  if (!snapshot) return;
+  $("hall-name").textContent = snapshot.name || snapshot.hall;
+  const w = (snapshot.windows || []).find((x) => x.number === params.window);
+  $("window-name").textContent = w ? (w.name || `${w.number} 号窗口`) : `${params.window} 号窗口`;
+  document.title = `服务评价 · ${params.window} 号窗口`;
+  if (state.view === "setup" && w) show("idle");
+  if (state.view !== "idle") return;
+  const staff = w && w.state !== "closed" ? w.staff : null;
+  if (!staff) {
+    fill($("staff"));
+  } else {
+    const photo = safeImageUrl(staff.photo_url);
+    fill($("staff"),
+      photo ? h("img", { class: "staff-photo", src: photo, alt: "" })
+        : h("div", { class: "staff-placeholder", "aria-hidden": "true" }, [...(staff.name || "?")][0]),
+      h("div", { class: "staff-text" },
+        h("div", { class: "staff-name" }, staff.name),
+        h("div", { class: "staff-id" }, `工号 ${staff.id}${staff.stand_in ? " · 顶岗" : ""}`)));
+  }
+  let text = "您好，欢迎办理业务";
+  if (!w || w.state === "closed") text = "本窗口暂未开放";
+  else if (w.state === "paused") text = "暂停服务，请稍候";
+  else if (w.current && w.current.status === "serving") text = `正在为 ${w.current.number} 号办理`;
+  else if (w.current) text = `请 ${w.current.number} 号到本窗口办理`;
+  $("idle-text").textContent = text;
+}
+
+// ---- start ------------------------------------------------------------------------------
+
+startClock($("date"), $("time"));
+if (!params.token) {
+  setup("本评价器未授权", "地址中缺少评价器令牌（?token=…）。请联系大厅管理人员。");
+} else if (!Number.isInteger(params.window)) {
+  setup("地址有误", "地址中缺少窗口号。");
+} else {
+  showConnection($("offline"), "connecting");
+  setup("正在连接服务器…", "");
+  screen.start();
+  loadPrompt();
+}
