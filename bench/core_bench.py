@@ -14,7 +14,6 @@ import asyncio
 import os
 import platform
 import secrets
-import statistics
 import sys
 import tempfile
 import time

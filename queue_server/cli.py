@@ -9,7 +9,6 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 from .config import Config, ConfigError, load_config
 from .domain.errors import QueueError

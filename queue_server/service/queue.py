@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import secrets
 import logging
+import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,8 +27,16 @@ from ..domain import clock as hall_clock
 from ..domain.errors import Forbidden, InvalidInput, NotFound, QueueError, Refused, Unavailable
 from ..domain.hall import HallState
 from ..domain.ledger import LedgerRow, canonical_json
-from ..domain.model import SYSTEM, Actor, Event, StaffOnDuty, Ticket, TicketNumber, TicketStatus
-from ..domain.model import StaffId
+from ..domain.model import (
+    SYSTEM,
+    Actor,
+    Event,
+    StaffId,
+    StaffOnDuty,
+    Ticket,
+    TicketNumber,
+    TicketStatus,
+)
 from . import views
 from .principal import Principal
 

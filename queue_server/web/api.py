@@ -14,7 +14,7 @@ from ..domain.civility import check_free_text
 from ..domain.errors import Forbidden, InvalidInput, RateLimited, Unauthenticated, Unavailable
 from ..service.auth import Auth, require_staff
 from ..service.principal import Principal
-from ..service.queue import WINDOW_ACTIONS, QueueService
+from ..service.queue import WINDOW_ACTIONS
 from .keys import AUTH, CONFIG, PRINTS, QUEUE, RATINGS, READY
 
 routes = web.RouteTableDef()

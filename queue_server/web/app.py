@@ -14,21 +14,21 @@ from ..adapters import migrate, store
 from ..adapters.relay import LocalAnnouncer, RedisRelay
 from ..adapters.speech import Speech
 from ..config import Config
+from ..protocol import MAX_RESYNC_EVENTS
 from ..service.appointments import AppointmentService
 from ..service.auth import Auth
 from ..service.printing import PrintService
-from ..service.ratings import RatingService
 from ..service.queue import QueueService
+from ..service.ratings import RatingService
 from . import api, openapi, pages
-from ..protocol import MAX_RESYNC_EVENTS
-from .hub import Hub
 from .appointments import routes as appointment_routes
+from .hub import Hub
 from .keys import APPOINTMENTS, AUTH, CONFIG, PRINTS, QUEUE, RATINGS, READY
 from .kiosk import add_kiosk_routes
 from .people_pages import add_people_pages
 from .printers import add_printer_routes
-from .ratings import routes as ratings_routes
 from .problem import problem_middleware
+from .ratings import routes as ratings_routes
 from .screens import add_screen_routes
 
 log = logging.getLogger(__name__)

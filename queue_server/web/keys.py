@@ -10,8 +10,8 @@ from ..config import Config
 from ..service.appointments import AppointmentService
 from ..service.auth import Auth
 from ..service.printing import PrintService
-from ..service.ratings import RatingService
 from ..service.queue import QueueService
+from ..service.ratings import RatingService
 
 CONFIG = web.AppKey("config", Config)
 QUEUE = web.AppKey("queue", QueueService)

@@ -15,8 +15,8 @@ from ..domain.errors import InvalidInput, QueueError
 from ..protocol import SUBPROTOCOL, Ping, ProtocolError
 from ..protocol.printing import JobResult, PrinterState, PrintJob, decode_printer, encode_printer
 from ..service.auth import require_staff
-from ..service.printing import require_printer
 from ..service.principal import Principal
+from ..service.printing import require_printer
 from .api import bearer, json_response, principal_of, read_json
 from .hub import Hub, SubscriptionClosed
 from .keys import AUTH, PRINTS, QUEUE

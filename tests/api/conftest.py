@@ -7,7 +7,14 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from queue_server.config import Config
 from queue_server.web.app import create_app
-from tests.support.hall import FAST_HASHER, FakeClock, Hall, prepare_database, sample_config, start_hall
+from tests.support.hall import (
+    FAST_HASHER,
+    FakeClock,
+    Hall,
+    prepare_database,
+    sample_config,
+    start_hall,
+)
 
 
 @pytest.fixture

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
-import pytest
-
 from tests.api.checks import expect_problem, ledger, ok, post
 
 NOTICES = "/api/v1/halls/gongshu/notices"
@@ -76,7 +72,6 @@ async def called_seq(h) -> int:
     return (await ledger(h))[-1]["seq"]
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 async def test_a_call_is_announced_as_a_wav_for_a_display(hall):
     seq = await called_seq(hall)
     await hall.add_device("D01", role="display")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import secrets
-from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -13,7 +12,6 @@ import asyncpg
 
 from queue_server.adapters import accounts, store
 from queue_server.config import load_config
-from queue_server.domain.model import Actor
 from queue_server.service.auth import hash_password
 from queue_server.service.principal import Principal
 from queue_server.service.queue import QueueService

@@ -23,9 +23,9 @@ async def _printer(hall):
     return await hall.client.ws_connect(f"/ws/v1/printer?token={hall.tokens['P01']}", protocols=("queue.v1",))
 
 
-async def _next_job(ws, timeout=3.0):
+async def _next_job(ws, within=3.0):
     while True:
-        msg = await asyncio.wait_for(ws.receive(), timeout)
+        msg = await asyncio.wait_for(ws.receive(), within)
         data = json.loads(msg.data)
         if data["type"] == "print_job":
             return data["job"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import struct
 from pathlib import Path
 
@@ -13,9 +12,6 @@ from display_client.speech import Speaker
 from queue_server.adapters.speech import Speech, SpeechUnavailable, fix_wav_sizes
 from queue_server.protocol import announcement
 
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
-                                  reason="espeak-ng is not installed")
-
 
 def _sizes(wav: bytes) -> tuple[int, int]:
     riff = struct.unpack_from("<I", wav, 4)[0]
@@ -23,7 +19,6 @@ def _sizes(wav: bytes) -> tuple[int, int]:
     return riff, struct.unpack_from("<I", wav, data_at + 4)[0]
 
 
-@needs_espeak
 async def test_an_announcement_renders_to_a_wav_with_true_sizes(tmp_path: Path) -> None:
     wav = await Speech(tmp_path).render(announcement("A023", 5))
     assert wav[:4] == b"RIFF" and wav[8:12] == b"WAVE"
@@ -33,7 +28,6 @@ async def test_an_announcement_renders_to_a_wav_with_true_sizes(tmp_path: Path) 
     assert len(wav) > 50_000  # a few seconds of 22 kHz speech, said twice
 
 
-@needs_espeak
 async def test_renders_are_cached_in_memory_and_on_disk(tmp_path: Path) -> None:
     text = announcement("B011", 2, 2)
     speech = Speech(tmp_path)
