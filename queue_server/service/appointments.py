@@ -85,7 +85,7 @@ class AppointmentService:
             if now < row["slot_start"] - EARLY:
                 opens = views.iso(row["slot_start"] - EARLY, self.config.timezone)
                 raise Refused(f"check-in for this appointment opens at {opens} (预约签到时间未到)",
-                              state="too_early")
+                              state="too_early", opens_at=opens)
             if now > row["slot_end"] + LATE:
                 raise Refused("the appointment's slot is over; please take an ordinary ticket (预约已过期)",
                               state="expired")

@@ -39,7 +39,9 @@ async def test_a_checked_in_appointment_goes_before_walk_ins(hall):
 async def test_check_in_too_early_or_too_late_is_refused(hall):
     early = await _book(hall, "2026-11-30T11:00:00+08:00", "2026-11-30T11:30:00+08:00")
     resp = await _check_in(hall, early["code"])
-    assert resp.status == 409 and (await resp.json())["state"] == "too_early"
+    body = await resp.json()
+    assert resp.status == 409 and body["state"] == "too_early"
+    assert body["opens_at"] == "2026-11-30T10:30:00+08:00"
     late = await _book(hall, "2026-11-30T10:00:00+08:00", "2026-11-30T10:20:00+08:00")
     hall.clock.advance(36 * 60)  # 10:36: the slot ended more than 15 minutes ago
     resp = await _check_in(hall, late["code"])

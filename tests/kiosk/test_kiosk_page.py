@@ -62,7 +62,7 @@ async def test_the_kiosk_shows_areas_then_services_with_live_waiting_counts(fres
         business = page.locator("#areas [data-area='business']")
         assert "等候 2 人" in (await business.text_content()).replace("\xa0", " ")
         appointment = page.locator("#appointment")
-        assert await appointment.is_disabled() and "预约签到" in await appointment.text_content()
+        assert await appointment.is_enabled() and "预约签到" in await appointment.text_content()
         await page.screenshot(path="/tmp/kiosk-areas-portrait.png")
 
         await _choose_area(page, "business")

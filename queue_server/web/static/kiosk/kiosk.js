@@ -1,6 +1,8 @@
 // The ticket kiosk (自助取号机): pick an area, then a service; one tap issues one ticket, shown
-// with its print status (and its QR code when the paper does not come). The kiosk endpoint is
-// the source of truth; the hall's queue.v1 socket keeps the counts and the printer live.
+// with its print status (and its QR code when the paper does not come). 预约签到 takes a booked
+// citizen's 6-digit code on an on-screen keypad and shows the ticket it issues the same way.
+// The kiosk endpoint is the source of truth; the hall's queue.v1 socket keeps the counts and
+// the printer live.
 
 const SUBPROTOCOL = "queue.v1";
 const TIME_ZONE = "Asia/Shanghai";
@@ -15,6 +17,7 @@ const IDLE_MS = 60000; // back to the first screen when nobody touches the kiosk
 const TICKET_MS = 20000; // the ticket stays on screen this long once printed
 const TICKET_QR_MS = 60000; // … and this long when it must be scanned from the screen
 const ISSUE_RETRIES = 2;
+const CODE_DIGITS = 6; // an appointment code
 
 const PRINTER_PROBLEMS = {
   paper_out: "打印机缺纸",
@@ -34,6 +37,7 @@ const state = {
   screen: "areas", // areas | services
   area: null,
   busy: null, // the service code being issued
+  appointment: null, // {code, error, wrongCode, busy} while the check-in keypad is on screen
   ticket: null,
   print: null, // {state: printing|printed|problem|late|none, error}
   live: "connecting",
@@ -231,25 +235,36 @@ function printerProblem() {
 
 // ---- taking a ticket --------------------------------------------------------------------
 
-async function take(service) {
-  // One tap, one ticket: a second tap while the first is on its way does nothing, and the
-  // first is retried with the same key, so a lost answer cannot make a second ticket either.
-  if (state.busy || state.ticket || !state.view || !state.view.open) return;
-  state.busy = service.code;
-  render();
+// One POST under one idempotency key, retried with the same key when the answer is lost (so a
+// lost answer cannot make a second ticket); null when no answer ever came.
+async function postOnce(path, body) {
   const key = newKey();
   let result = null;
-  try {
-    for (let attempt = 0; attempt <= ISSUE_RETRIES && result === null; attempt += 1) {
-      if (attempt > 0) await sleep(800 * attempt);
-      try {
-        result = await api(`/api/v1/halls/${encodeURIComponent(state.hall)}/tickets`, {
-          method: "POST", body: { service: service.code }, headers: { "Idempotency-Key": key },
-        });
-      } catch {
-        result = null;
-      }
+  for (let attempt = 0; attempt <= ISSUE_RETRIES && result === null; attempt += 1) {
+    if (attempt > 0) await sleep(800 * attempt);
+    try {
+      result = await api(path, { method: "POST", body, headers: { "Idempotency-Key": key } });
+    } catch {
+      result = null;
     }
+  }
+  return result;
+}
+
+// Nothing on its way, no ticket on screen, the hall open: a tap may issue.
+const canIssue = () => !state.busy && !(state.appointment && state.appointment.busy) && !state.ticket &&
+  state.view && state.view.open;
+
+async function take(service) {
+  // One tap, one ticket: a second tap while the first is on its way does nothing, and the
+  // first is retried with the same key.
+  if (!canIssue()) return;
+  state.busy = service.code;
+  render();
+  let result = null;
+  try {
+    result = await postOnce(`/api/v1/halls/${encodeURIComponent(state.hall)}/tickets`,
+      { service: service.code });
   } finally {
     state.busy = null;
   }
@@ -269,6 +284,113 @@ async function take(service) {
     }
   }
   render();
+}
+
+// ---- 预约签到: check in by code ----------------------------------------------------------
+
+function openAppointment() {
+  if (!canIssue()) return;
+  touch();
+  state.appointment = { code: "", error: null, wrongCode: false, busy: false };
+  render();
+}
+
+function closeAppointment() {
+  state.appointment = null;
+  render();
+}
+
+// A key of the on-screen keypad (or of a USB code scanner that types): a digit, clear, delete.
+function press(key) {
+  const appointment = state.appointment;
+  if (!appointment || appointment.busy) return;
+  touch();
+  if (key === "clear") {
+    appointment.code = "";
+  } else if (key === "delete") {
+    appointment.code = appointment.code.slice(0, -1);
+  } else if (/^[0-9]$/.test(key)) {
+    // After a refused full code the next digit starts a new one; otherwise six is the most.
+    if (appointment.code.length >= CODE_DIGITS && appointment.error) appointment.code = "";
+    if (appointment.code.length >= CODE_DIGITS) return;
+    appointment.code += key;
+  } else {
+    return;
+  }
+  appointment.error = null;
+  appointment.wrongCode = false;
+  render();
+}
+
+async function checkIn() {
+  // One submit, one ticket: 确认 does nothing while a check-in is on its way, and that one is
+  // retried under its own key; a new submit after an answer is a new key.
+  const appointment = state.appointment;
+  if (!appointment || !canIssue()) return;
+  touch();
+  if (!new RegExp(`^[0-9]{${CODE_DIGITS}}$`).test(appointment.code)) {
+    appointment.error = `预约码应为 ${CODE_DIGITS} 位数字`;
+    appointment.wrongCode = true;
+    render();
+    return;
+  }
+  appointment.busy = true;
+  appointment.error = null;
+  appointment.wrongCode = false;
+  render();
+  let result = null;
+  try {
+    result = await postOnce(`/api/v1/halls/${encodeURIComponent(state.hall)}/appointments/` +
+      `${encodeURIComponent(appointment.code)}/check-in`);
+  } finally {
+    appointment.busy = false;
+  }
+  if (result && result.ok) {
+    // Shown even if the citizen left the keypad meanwhile: the ticket exists.
+    if (state.appointment === appointment) state.appointment = null;
+    showTicket({ ...result.data, checkedIn: true });
+  } else if (result && result.status === 409 && result.data && result.data.hours) {
+    if (state.appointment === appointment) state.appointment = null;
+    refresh(); // outside business hours: the view locks the kiosk
+  } else {
+    [appointment.error, appointment.wrongCode] = checkInError(result);
+  }
+  render();
+}
+
+// What the citizen reads, and whether the code itself is at fault (it turns red) rather than
+// its time, the hall or the network.
+function checkInError(result) {
+  const WRONG_CODE = ["预约码无效或已签到", true];
+  if (result === null) return ["网络异常，暂时无法签到。请稍后再试，或到导服台签到。", false];
+  const data = result.data || {};
+  if (result.status === 400) return [`预约码应为 ${CODE_DIGITS} 位数字`, true];
+  if (result.status === 404) return WRONG_CODE;
+  if (result.status === 409) {
+    if (data.state === "too_early") {
+      const opens = opensAt(data);
+      return [opens ? `预约签到时间未到，请于 ${opens} 后签到` : "签到时间未到", false];
+    }
+    if (data.state === "expired") return ["预约已过期，请取普通号", false];
+    if (String(data.detail || "").includes("号源已满")) return ["该业务今日号源已满，请咨询导服台。", false];
+    if (data.state) return WRONG_CODE; // checked in already, by another tap (another key)
+  }
+  if (result.status === 401 || result.status === 403) return ["本机暂时无法签到，请到导服台签到。", false];
+  return [`签到失败（${result.status}），请到导服台签到。`, false];
+}
+
+// When check-in opens, as HH:MM in the hall's time (with the day if not today), or null. The
+// problem carries it in its detail: "check-in for this appointment opens at 2026-11-30T09:30:00+08:00".
+function opensAt(data) {
+  const text = [data.opens_at, data.opens, data.detail].filter((v) => typeof v === "string").join(" ");
+  const match = text.match(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})/);
+  const opens = match ? new Date(match[0]) : null;
+  if (!opens || Number.isNaN(opens.getTime())) return null;
+  const day = (d) => new Intl.DateTimeFormat("zh-CN", { timeZone: TIME_ZONE, month: "long", day: "numeric" }).format(d);
+  const time = new Intl.DateTimeFormat("zh-CN", {
+    timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  }).format(opens);
+  return day(opens) === day(new Date()) ? time : `${day(opens)} ${time}`;
 }
 
 function showTicket(ticket) {
@@ -321,6 +443,7 @@ function closeTicket() {
   state.print = null;
   state.screen = "areas";
   state.area = null;
+  state.appointment = null;
   render();
 }
 
@@ -348,6 +471,7 @@ function render() {
   $("connection").hidden = state.live !== "offline";
 
   $("closed-screen").hidden = view.open;
+  if (!view.open && state.appointment && !state.appointment.busy) state.appointment = null;
   if (!view.open) {
     const reason = view.closed_reason || "当前不在取号时间";
     $("closed-title").textContent = "暂停取号";
@@ -359,12 +483,15 @@ function render() {
   // A hall with one area goes straight to its services.
   const single = areas.length === 1;
   const area = single ? areas[0].code : state.area;
-  const screen = area ? "services" : "areas";
+  const screen = state.appointment ? "appointment" : area ? "services" : "areas";
   $("areas-screen").hidden = screen !== "areas";
   $("services-screen").hidden = screen !== "services";
+  $("appointment-screen").hidden = screen !== "appointment";
   $("back").hidden = single;
+  $("appointment-single").hidden = !single;
   if (screen === "areas") renderAreas(areas);
-  else renderServices(view.areas.find((a) => a.code === area));
+  else if (screen === "services") renderServices(view.areas.find((a) => a.code === area));
+  else renderAppointment();
 
   renderTicket();
   $("notice-screen").hidden = !state.notice;
@@ -466,6 +593,28 @@ function renderServices(area) {
   });
 }
 
+function renderAppointment() {
+  const { code, error, wrongCode, busy } = state.appointment;
+  const digits = $("code").children;
+  for (let i = 0; i < digits.length; i += 1) {
+    digits[i].textContent = code[i] || "";
+    digits[i].classList.toggle("filled", i < code.length);
+    digits[i].classList.toggle("next", i === code.length && !busy);
+  }
+  $("code").classList.toggle("refused", Boolean(error) && wrongCode);
+  $("code").setAttribute("aria-label", code ? `已输入的预约码 ${code.split("").join(" ")}` : "预约码未输入");
+  $("code-error").hidden = !error;
+  $("code-error").textContent = error || "";
+  $("code-hint").hidden = Boolean(error);
+  const submit = $("code-submit");
+  submit.textContent = busy ? "正在签到…" : "确认";
+  submit.classList.toggle("busy", busy);
+  submit.setAttribute("aria-disabled", String(busy));
+  for (const key of $("keypad").children) key.disabled = busy;
+  $("code-clear").disabled = busy || !code;
+  $("code-delete").disabled = busy || !code;
+}
+
 const PRINT_TEXT = {
   printing: "正在打印票据，请稍候…",
   printed: "票据已打印，请取走票据",
@@ -477,6 +626,9 @@ function renderTicket() {
   const ticket = state.ticket;
   $("ticket-screen").hidden = !ticket;
   if (!ticket) return;
+  const appointment = Boolean(ticket.checkedIn) || ticket.priority === "appointment";
+  $("ticket-title").textContent = appointment ? "签到成功" : "取号成功";
+  $("ticket-badge").hidden = !appointment;
   $("ticket-number").textContent = ticket.number;
   $("ticket-service").textContent = ticket.service_name;
   $("ticket-ahead").textContent = String(ticket.ahead ?? 0);
@@ -519,8 +671,10 @@ function tick() {
   if (state.ticket) {
     if (Date.now() >= state.ticketUntil) closeTicket();
     else renderCountdown();
-  } else if (state.area && Date.now() - state.lastTouch > IDLE_MS) {
+  } else if ((state.area || (state.appointment && !state.appointment.busy)) &&
+    Date.now() - state.lastTouch > IDLE_MS) {
     state.area = null;
+    state.appointment = null; // a half-typed code is not left for the next person
     state.notice = null;
     render();
   }
@@ -532,6 +686,23 @@ function start() {
     render();
   });
   $("done").addEventListener("click", closeTicket);
+  $("appointment").addEventListener("click", openAppointment);
+  $("appointment-single").addEventListener("click", openAppointment);
+  $("appointment-back").addEventListener("click", closeAppointment);
+  $("keypad").addEventListener("click", (event) => {
+    const key = event.target.closest("[data-key]");
+    if (key && !key.disabled) press(key.dataset.key);
+  });
+  $("code-submit").addEventListener("click", checkIn);
+  document.addEventListener("keydown", (event) => {
+    if (!state.appointment || state.ticket || state.notice) return;
+    if (/^[0-9]$/.test(event.key)) press(event.key);
+    else if (event.key === "Backspace") press("delete");
+    else if (event.key === "Enter") checkIn();
+    else if (event.key === "Escape") closeAppointment();
+    else return;
+    event.preventDefault();
+  });
   $("notice-ok").addEventListener("click", () => {
     state.notice = null;
     render();
