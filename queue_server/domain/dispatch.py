@@ -106,8 +106,14 @@ def estimated_wait_minutes(ahead: int, handling_minutes: float, windows_serving:
     return math.ceil(ahead * handling_minutes / max(1, windows_serving))
 
 
-def restore_rank(waiting_in_service: list[Ticket], hall: Hall, offset: int, fallback: int) -> int:
-    """Rank that puts a restored ticket `offset` places back in its service's queue, not last."""
+def restore_rank(
+    waiting_in_service: list[Ticket], hall: Hall, offset: int, fallback: int, *, seq: int
+) -> int:
+    """Rank that puts a restored ticket `offset` places back in its service's queue, not last.
+
+    `seq` is the restored ticket's own sequence: queues are ordered by (rank, seq), and
+    tickets issued in one batch are only one rank apart, so the seq may decide the place.
+    """
     queue = sorted(waiting_in_service, key=lambda t: queue_key(t, hall))
     if not queue:
         return fallback
@@ -119,4 +125,10 @@ def restore_rank(waiting_in_service: list[Ticket], hall: Hall, offset: int, fall
     place = max(0, offset - absolute)
     if len(rest) <= place:
         return queue[-1].rank + 1
-    return rest[place - 1].rank + 1 if place > 0 else rest[0].rank - 1
+    if place == 0:
+        return rest[0].rank - 1
+    before, after = rest[place - 1], rest[place]
+    for rank in (before.rank, before.rank + 1):
+        if (before.rank, before.number.seq) < (rank, seq) < (after.rank, after.number.seq):
+            return rank
+    return before.rank + 1  # no (rank, seq) fits between them: just behind `before`

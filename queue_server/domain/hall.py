@@ -494,7 +494,11 @@ class HallState:
         was = ticket.status
         others = [t for t in self.waiting(ticket.service) if t.id != ticket.id]
         ticket.rank = dispatch.restore_rank(
-            others, self.hall, self.hall.call_policy.restore_offset, dispatch.rank_of(now)
+            others,
+            self.hall,
+            self.hall.call_policy.restore_offset,
+            dispatch.rank_of(now),
+            seq=ticket.number.seq,
         )
         ticket.status = TicketStatus.WAITING
         ticket.calls = 0

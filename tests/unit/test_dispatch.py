@@ -340,6 +340,21 @@ def test_restored_ticket_goes_restore_offset_places_back_among_tickets_of_one_in
     assert call_order(state, 1, at(9)) == ["A002", "A003", "A001", "A004", "A005", "A006"]
 
 
+def test_restored_ticket_issued_after_a_batch_still_goes_restore_offset_places_back() -> None:
+    """Found by the stateful test: ranks one microsecond apart leave room only through the seq."""
+    state = new_state()
+    open_windows(state, 1)
+    for _ in range(5):
+        state.issue("A", at(0))  # A001..A005, one instant
+    state.call_number(1, "A005", "预约到场", at(1))
+    missed = miss_current(state, 1, at(1))
+
+    state.restore(missed.number_text, at(8))
+
+    assert state.ahead_of(missed) == 2
+    assert call_order(state, 1, at(9)) == ["A001", "A002", "A005", "A003", "A004"]
+
+
 def test_restored_ticket_counts_waiting_absolute_priority_tickets_as_places_back() -> None:
     """Absolute tickets go first whatever their issue time: two of them are the two places."""
     state = new_state()
@@ -422,6 +437,24 @@ def test_choose_next_skips_services_the_window_does_not_offer() -> None:
         assert chosen is not None and chosen[0].service in services
     only_a = dataclasses.replace(hall.windows[1], services=("A",))
     assert dispatch.choose_next(state.tickets.values(), hall, only_a, WindowState(1), at(5)) is None
+
+
+def test_choose_next_leaves_a_ticket_sent_to_another_window() -> None:
+    state = new_state()
+    sent, _ = state.issue("A", at(0))
+    sent.target_window = 4
+    later, _ = state.issue("A", at(1))
+    hall = state.hall
+
+    def chosen_at(number: int) -> object:
+        window = hall.windows[number]
+        found = dispatch.choose_next(
+            state.tickets.values(), hall, window, WindowState(number), at(5)
+        )
+        return found and found[0]
+
+    assert chosen_at(1) is later
+    assert chosen_at(4) is sent
 
 
 def test_choose_next_skips_tickets_that_are_not_waiting() -> None:
