@@ -12,11 +12,10 @@ import asyncpg
 
 from queue_server.adapters import accounts, store
 from queue_server.config import load_config
-from queue_server.service.auth import hash_password
 from queue_server.service.principal import Principal
 from queue_server.service.queue import QueueService
 from tests.support.configs import load_toml
-from tests.support.hall import FakeClock, prepare_database
+from tests.support.hall import FAST_HASHER, FakeClock, prepare_database
 from tests.support.servers import ServerProcess
 
 WINDOWS = 50
@@ -29,7 +28,7 @@ def _write_config(tmp_path: Path, halls: int = 1, windows: int = WINDOWS) -> Pat
 
 
 async def _add_staff(dsn: str, count: int, hall: str = "h00") -> None:
-    digest = hash_password("secret-pass-1")
+    digest = FAST_HASHER.hash("secret-pass-1")  # cheap parameters: sign-in is not under test
     conn = await asyncpg.connect(dsn)
     try:
         for i in range(count):
@@ -96,7 +95,8 @@ async def test_two_server_processes_serialise_issuing_and_calling(fresh_db, tmp_
                     assert r.status == 200, await r.text()
                     return (await r.json())["token"]
 
-            tokens = {w: await login(w) for w in range(1, WINDOWS + 1)}
+            logins = await asyncio.gather(*(login(w) for w in range(1, WINDOWS + 1)))
+            tokens = dict(zip(range(1, WINDOWS + 1), logins, strict=True))
 
             async def post(server: int, path: str, token: str, body: dict | None = None, key: str | None = None):
                 headers = {"Authorization": f"Bearer {token}"}
