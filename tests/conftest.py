@@ -24,6 +24,7 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 from tests.support import services  # noqa: E402
+from tests.support.browser import chromium  # noqa: E402
 
 _CHOSEN = pytest.StashKey[dict[str, services.Service]]()
 
@@ -68,6 +69,13 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
     prefix = f"hq-test-{secrets.token_hex(6)}:"
     yield prefix
     services.delete_keys(redis_url, prefix)
+
+
+@pytest.fixture
+async def browser():
+    """Headless Chromium (tests/support/browser.py)."""
+    async with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import aiohttp
 import pytest
 
 from tests.e2e.e2e_support import SAMPLE_CONFIG
-from tests.screens.conftest import CHROMIUM, CHROMIUM_ARGS  # the screen tests' launch settings
 from tests.support.hall import prepare_database, sample_config
 from tests.support.servers import ServerProcess
 
@@ -49,18 +48,6 @@ async def start_server(tmp_path: Path) -> AsyncIterator[StartServer]:
 
     yield start
     await asyncio.gather(*(asyncio.to_thread(s.stop) for s in started))
-
-
-@pytest.fixture
-async def browser():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 @pytest.fixture

@@ -19,11 +19,7 @@ if _root not in sys.path:
 from screens_fakes import FakeHall  # noqa: E402
 
 from queue_server.web.hub import Hub  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--autoplay-policy=user-gesture-required"]
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402,F401  (re-exported)
 
 
 @pytest.fixture
@@ -34,24 +30,6 @@ def fake() -> FakeHall:
 @pytest.fixture
 def hub() -> Hub:
     return Hub()
-
-
-def _chromium_installed() -> bool:
-    return Path(CHROMIUM).exists()
-
-
-@pytest.fixture
-async def browser():
-    if not _chromium_installed():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 @pytest.fixture
