@@ -275,9 +275,12 @@ class _Connection:
     """One screen: catch up, then take the hub's frames while answering resync and ping.
 
     After the catch-up the hub writes the hall's frames straight to the screen's socket
-    (`Subscription.attach`); `_forward` then only waits for the subscription to end, and
-    forwards frames itself (a task wake-up per frame) only when that socket is unavailable.
+    (`Subscription.attach`): no task of this screen wakes up for them, and none waits for
+    them (a task starts only to close a screen the hub dropped). Only when that socket is
+    unavailable does `_forward` take the frames from the subscription and send them.
     """
+
+    __slots__ = ("screens", "ws", "hall", "subscription", "_sending", "_closer")
 
     def __init__(self, screens: _Screens, ws: web.WebSocketResponse, hall: str,
                  subscription: Subscription) -> None:
@@ -286,6 +289,7 @@ class _Connection:
         self.hall = hall
         self.subscription = subscription
         self._sending = asyncio.Lock()
+        self._closer: asyncio.Task[None] | None = None
 
     async def run(self, after: int | None) -> None:
         forwarder: asyncio.Task[None] | None = None
@@ -293,8 +297,9 @@ class _Connection:
             await self._catch_up(after)
             transport = _raw_transport(self.ws)
             if transport is not None:
-                self.subscription.attach(transport)
-            forwarder = asyncio.create_task(self._forward())
+                self.subscription.attach(transport, on_drop=self._dropped)
+            else:
+                forwarder = asyncio.create_task(self._forward())
             async for message in self.ws:
                 if message.type == WSMsgType.TEXT:
                     await self._answer(message.data)
@@ -309,8 +314,9 @@ class _Connection:
         except ConnectionError:  # the screen went away mid-send
             pass
         finally:
-            if forwarder is not None:
-                await _cancel(forwarder)
+            for task in (forwarder, self._closer):
+                if task is not None:
+                    await _cancel(task)
 
     async def _answer(self, data: str) -> None:
         try:
@@ -360,6 +366,11 @@ class _Connection:
                 await self._drop_too_slow()
         except ConnectionError:  # the screen went away mid-send; the reader notices too
             pass
+
+    def _dropped(self) -> None:
+        """The hub dropped this screen (called from its write round)."""
+        if self._closer is None:
+            self._closer = asyncio.create_task(self._drop_too_slow())
 
     async def _drop_too_slow(self) -> None:
         """Tell the screen and close; a peer that does not read gets its socket cut, which
