@@ -36,7 +36,7 @@ async def last_finished_at_window(
         "SELECT t.id, t.prefix, t.seq, t.service, t.finished_at, r.id IS NOT NULL AS rated"
         " FROM tickets t LEFT JOIN ratings r ON r.ticket_id = t.id"
         " WHERE t.hall = $1 AND t.window_no = $2 AND t.status = 'finished' AND t.finished_at >= $3"
-        " ORDER BY t.finished_at DESC LIMIT 1",
+        " ORDER BY t.finished_at DESC, t.seq DESC LIMIT 1",
         hall, window, since,
     )
 

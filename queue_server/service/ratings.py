@@ -189,7 +189,8 @@ class RatingService:
         return {
             "rateable": rateable, "rated": rated is not None, "rate_until": until,
             "level": LEVEL_CODES[rated["level"]] if rated else None,
-            "follow_up_rateable": bool(follow and follow["citizen_level"] is None),
+            # After the call-back the citizen may add one follow-up rating (追评).
+            "follow_up_rateable": bool(follow and follow["citizen_level"] is None and follow["status"] != "open"),
         }
 
     async def follow_up_rating(self, ticket_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -197,13 +198,16 @@ class RatingService:
         level = _level(body.get("level"), "level")
         async with self.pool.acquire() as conn:
             done = await conn.fetchrow(
-                "UPDATE follow_ups SET citizen_level = $2, citizen_rated_at = now()"
-                " WHERE ticket_id = $1 AND citizen_level IS NULL RETURNING id, hall",
-                ticket_id, level)
+                "UPDATE follow_ups SET citizen_level = $2, citizen_rated_at = $3"
+                " WHERE ticket_id = $1 AND citizen_level IS NULL AND status <> 'open' RETURNING id, hall",
+                ticket_id, level, self.queue.clock())
             if done is None:
                 exists = await ratings_store.follow_up_of_ticket(conn, ticket_id)
                 if exists is None:
                     raise NotFound("this ticket has no follow-up to rate")
+                if exists["status"] == "open":
+                    raise Refused("the follow-up rating opens after the hall has called you back (回访后可追评)",
+                                  state="open")
                 raise Refused("the follow-up has already been rated (追评仅一次)", state="rated")
         await self.queue.record(done["hall"], Actor("citizen", ticket_id, "", "citizen"),
                                 "follow_up_rated", {"follow_up": done["id"], "level": LEVEL_CODES[level]})

@@ -167,11 +167,16 @@ async def issue_ticket(request: web.Request) -> web.Response:
     return json_response(result, status)
 
 
+async def public_ticket_status(app: web.Application, ticket_id: str) -> dict[str, Any]:
+    """One ticket's public status with its rating part: the API and the phone's live feed."""
+    status = await app[QUEUE].ticket_status(ticket_id)
+    status["rating"] = await app[RATINGS].ticket_rating(status)
+    return status
+
+
 @routes.get("/api/v1/tickets/{id}")
 async def ticket_status(request: web.Request) -> web.Response:
-    status = await request.app[QUEUE].ticket_status(request.match_info["id"])
-    status["rating"] = await request.app[RATINGS].ticket_rating(status)
-    return json_response(status)
+    return json_response(await public_ticket_status(request.app, request.match_info["id"]))
 
 
 @routes.post("/api/v1/tickets/{id}/cancel")

@@ -14,8 +14,9 @@ from typing import Any
 from aiohttp import web
 
 from ..domain.errors import QueueError
+from .api import public_ticket_status
 from .hub import Hub, Subscription, SubscriptionClosed
-from .keys import CONFIG, QUEUE, RATINGS
+from .keys import CONFIG
 from .problem import problem_response
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ TICKET_ID = r"[A-Za-z0-9_-]{8,64}"
 KEEPALIVE_SECONDS = 15.0
 #: At most one status computation per phone this often, however busy the hall: a status of a
 #: waiting ticket reads the hall's whole queue.
-MIN_RECOMPUTE_SECONDS = 1.0
+MIN_RECOMPUTE_SECONDS = 0.5
 
 _LIVE: web.AppKey[set[Subscription]] = web.AppKey("people_live", set)
 _HUB: web.AppKey[Hub] = web.AppKey("people_hub", Hub)
@@ -81,7 +82,7 @@ async def ticket_live(request: web.Request) -> web.StreamResponse:
     reconnects by itself."""
     ticket_id = request.match_info["id"]
     try:
-        status = await _public_status(request.app, ticket_id)
+        status = await public_ticket_status(request.app, ticket_id)
     except QueueError as exc:
         return problem_response(exc.status, exc.title, exc.detail, slug=exc.type_slug)
     subscription = request.app[_HUB].subscribe(status["hall"])
@@ -107,13 +108,16 @@ async def ticket_live(request: web.Request) -> web.StreamResponse:
                 continue
             if not _concerns(frame, status):
                 continue
-            # Coalesce a burst (a batch of calls) into one status.
+            # Coalesce a burst (a batch of calls) into one status: the frames that came
+            # meanwhile are covered by the status computed now.
             wait = MIN_RECOMPUTE_SECONDS - (loop.time() - last)
             if wait > 0:
                 await asyncio.sleep(wait)
+            while subscription.qsize():
+                await subscription.next()
             last = loop.time()
             try:
-                status = await _public_status(request.app, ticket_id)
+                status = await public_ticket_status(request.app, ticket_id)
             except QueueError as exc:
                 log.info("live status of a ticket of hall %s: %s", status["hall"], exc)
                 break
@@ -126,14 +130,6 @@ async def ticket_live(request: web.Request) -> web.StreamResponse:
     with contextlib.suppress(ConnectionResetError):
         await response.write_eof()
     return response
-
-
-async def _public_status(app: web.Application, ticket_id: str) -> dict[str, Any]:
-    """What GET /api/v1/tickets/{id} answers: the ticket's status with its rating part."""
-    status = await app[QUEUE].ticket_status(ticket_id)
-    if RATINGS in app:
-        status["rating"] = await app[RATINGS].ticket_rating(status)
-    return status
 
 
 def _concerns(frame: str, status: dict[str, Any]) -> bool:

@@ -124,7 +124,12 @@ async def test_an_overdue_follow_up_is_flagged_and_managers_move_it_on(hall):
 
 async def test_the_citizen_adds_one_follow_up_rating(hall):
     t = await _served(hall)
-    await hall.client.post(f"/api/v1/tickets/{t['id']}/rating", json={"level": "dissatisfied", "labels": ["其他"]})
+    rated = await hall.client.post(f"/api/v1/tickets/{t['id']}/rating", json={"level": "dissatisfied", "labels": ["其他"]})
+    follow_id = (await rated.json())["follow_up"]["id"]
+    early = await hall.client.post(f"/api/v1/tickets/{t['id']}/follow-up-rating", json={"level": "satisfied"})
+    assert early.status == 409, "the follow-up rating opens after the call-back"
+    await hall.client.post(f"/api/v1/halls/gongshu/follow-ups/{follow_id}", json={"action": "call_back"},
+                           headers=hall.auth("9001"))
     first = await hall.client.post(f"/api/v1/tickets/{t['id']}/follow-up-rating", json={"level": "satisfied"})
     assert first.status == 201
     second = await hall.client.post(f"/api/v1/tickets/{t['id']}/follow-up-rating", json={"level": "satisfied"})

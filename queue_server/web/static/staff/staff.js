@@ -59,8 +59,10 @@ const state = {
   unsettled: null, // {signature, key, at}: an attempt whose answer never came
   offsetMs: 0, // the server's clock minus ours (from event and snapshot times)
   recallReadyAt: null, // server time (ms) from which a recall is allowed
+  recallPending: false, // a call was just made; its recall time is not known yet
   aside: "missed",
   dialog: null, // {kind, …}
+  dialogClosedAt: 0,
   view: "login",
   actions: 0, // requests sent by action buttons (tests read it)
 };
@@ -118,10 +120,7 @@ export function explain(result) {
   const detail = typeof p.detail === "string" ? p.detail : "";
   if (status === 0) return "网络连接失败，请检查网络后重试";
   if (status === 401) return "登录已过期，请重新登录";
-  if (status === 403) {
-    if (/stand.?in|顶岗/i.test(detail)) return "无权为该人员顶岗";
-    return "无权进行此操作，请联系大厅管理人员";
-  }
+  if (status === 403) return chineseOr(detail, "无权进行此操作，请联系大厅管理人员");
   if (status === 404) {
     if (/was not issued today|no such ticket|ticket/i.test(detail)) return "未找到该号码（只能叫当日的号码）";
     if (/window/i.test(detail)) return "本大厅没有这个窗口";
@@ -175,9 +174,13 @@ function explainRefusal(p, detail) {
   return chineseOr(detail, "当前状态不允许此操作");
 }
 
-// A detail that is already Chinese is shown (without its English tail); otherwise `fallback`.
+// The Chinese of a detail, or `fallback`. Details are English with the Chinese in a closing
+// parenthesis ("… (您未在 1 号窗口签到)"), or Chinese with an English one ("窗口暂停中… (window 1 …)").
 function chineseOr(detail, fallback) {
-  if (/[\u4e00-\u9fff]/.test(detail)) return detail.replace(/\s*\([^)]*[A-Za-z][^)]*\)\s*$/, "");
+  const startsChinese = /^[^A-Za-z]*[\u4e00-\u9fff]/.test(detail);
+  const tail = detail.match(/[(（]([^()（）]*[\u4e00-\u9fff][^()（）]*)[)）]\s*$/);
+  if (tail && !startsChinese) return tail[1].trim();
+  if (startsChinese) return detail.replace(/\s*\([^)]*[A-Za-z][^)]*\)\s*$/, "");
   return fallback;
 }
 
@@ -356,9 +359,15 @@ class ConsoleScreen extends Screen {
     if (message.type === "snapshot") {
       noteServerTime(message.snapshot.at);
       refreshQueueSoon();
+      const w = myWindow();
+      if (w && w.state === "closed") confirmClosed();
     } else if (message.type === "event") {
-      noteServerTime(message.event.at);
-      if (concernsMyWindow(message.event)) refreshQueueSoon();
+      const event = message.event;
+      noteServerTime(event.at);
+      if (concernsMyWindow(event)) refreshQueueSoon();
+      if (event.kind === "window_closed" && event.window && event.window.number === state.window) {
+        confirmClosed();
+      }
     }
   }
 }
@@ -501,6 +510,7 @@ function refusal(action) {
   switch (action) {
     case "recall": {
       if (current.status === "serving") return "正在办理中，无需重呼";
+      if (state.recallPending) return "请稍候";
       if (maxCalls() !== null && current.calls >= maxCalls()) {
         return `已呼叫 ${current.calls} 次，请按过号处理`;
       }
@@ -545,20 +555,21 @@ function noteClick(signature) {
   state.lastClick = { signature, at: Date.now() };
 }
 
-async function runAction(id, element) {
-  if (state.busy || state.dialog) return;
-  if (repeatedClick(`action:${id}`)) return;
+async function runAction(id, element, { pointer = true } = {}) {
+  if (state.busy || state.dialog || repeatedClick(`action:${id}`)) return;
+  // The second click of a double click on a dialog's button lands on what lay beneath it.
+  if (pointer && Date.now() - state.dialogClosedAt < SAME_CLICK_MS) return;
   const action = actionId(id);
   const why = refusal(action);
   if (why) {
     bubble(element, why);
     return;
   }
-  noteClick(`action:${id}`);
   if (action === "transfer" || action === "suspend" || action === "pause" || action === "call") {
-    openDialog(action);
+    openDialog(action); // while it is open, nothing else is clicked
     return;
   }
+  noteClick(`action:${id}`);
   const result = await send(action, {}, element);
   if (result && result.ok && action === "call-next" && !result.data.ticket) {
     bubble(element, "当前没有等候的号码", "info");
@@ -592,7 +603,7 @@ async function send(action, body, element, { path = null, quiet = false } = {}) 
     hideBubble();
     if (result.data && result.data.window) patchWindow(result.data.window);
     if (action === "call-next" || action === "call" || action === "recall") {
-      state.recallReadyAt = null; // the queue answer brings the new one
+      state.recallPending = true; // until the queue answer brings the next allowed time
     }
     refreshQueueSoon(0);
   } else if (result.status !== 401 && !quiet) {
@@ -705,6 +716,7 @@ function openDialog(kind, extra = {}) {
 
 function closeDialog() {
   state.dialog = null;
+  state.dialogClosedAt = Date.now();
   if ($("dialog").open) $("dialog").close();
 }
 
@@ -751,6 +763,7 @@ async function submitDialog(event) {
     return;
   }
   error.textContent = "";
+  noteClick(`dialog:${kind}`);
   const result = await send(kind, body, ok, { quiet: true });
   if (!result) return;
   if (result.ok) {
@@ -798,6 +811,7 @@ function show(view) {
 function showConsole() {
   state.queue = null;
   state.recallReadyAt = null;
+  state.recallPending = false;
   show("console");
   refreshQueueSoon(0);
 }
@@ -813,14 +827,25 @@ function render() {
   if (state.view === "console") renderConsole();
 }
 
+// The window was closed elsewhere (the manager, the end of the day), or a snapshot read just
+// before this clerk opened it says so: ask the server, and go back to the window list only
+// when it is really closed.
+async function confirmClosed() {
+  if (state.view !== "console" || state.busy) return;
+  const number = state.window;
+  await loadSnapshot();
+  const w = state.snapshot && state.snapshot.windows.find((x) => x.number === number);
+  if (state.view === "console" && state.window === number && w && w.state === "closed") {
+    leaveWindow();
+  } else if (w) {
+    patchWindow(w);
+    render();
+  }
+}
+
 function renderConsole() {
   const w = myWindow();
   if (!w) return;
-  if (w.state === "closed" && !state.busy) {
-    // Closed elsewhere (the manager, the end of the day): back to the window list.
-    leaveWindow();
-    return;
-  }
   document.title = `${w.number} 号窗口 · 窗口工作台`;
   $("window-title").textContent = w.name || `${w.number} 号窗口`;
   const chip = $("window-state");
@@ -966,9 +991,7 @@ function renderQueue(w) {
       h("td", {}, serviceName(t.service)),
       h("td", { class: "tabular" + (t.waited_minutes >= LONG_WAIT_MINUTES ? " long" : "") },
         `${t.waited_minutes} 分钟`),
-      h("td", {},
-        t.priority ? h("span", { class: "tag priority" }, t.priority_name || t.priority) : h("span", { class: "muted" }, "普通"),
-        t.appointment ? h("span", { class: "tag appointment" }, "预约") : null),
+      h("td", { class: "class" }, classTag(t)),
       h("td", {}, h("button", { type: "button", class: "row-action", dataset: { call: t.number } }, "叫此号")))));
   }
   $("missed-count").textContent = q ? String(q.missed.length) : "";
@@ -983,9 +1006,18 @@ function renderQueue(w) {
     fill(aside, list.map((t) => h("div", { class: "aside-row", dataset: { number: t.number } },
       h("span", { class: "number" }, t.number),
       h("span", { class: "aside-service" }, serviceName(t.service)),
-      h("span", { class: "muted" }, t.reason || t.note || ""),
+      h("span", { class: "muted" }, state.aside === "missed"
+        ? `已过号 ${t.misses || 1} 次` : t.note || ""),
       h("button", { type: "button", class: "secondary", dataset: { restore: t.number } }, "恢复"))));
   }
+}
+
+// The ticket's priority class, short (the full name on hover): "老年人（70 周岁以上）" → 老年人.
+function classTag(t) {
+  if (t.appointment) return h("span", { class: "tag appointment", title: t.priority_name || "预约" }, "预约");
+  if (!t.priority) return h("span", { class: "muted" }, "普通");
+  const name = t.priority_name || t.priority;
+  return h("span", { class: "tag priority", title: name }, name.replace(/[（(].*$/, ""));
 }
 
 // ---- the window's queue -----------------------------------------------------------------
@@ -1017,8 +1049,10 @@ async function loadQueue() {
       state.queueError = null;
       const at = Date.parse(result.data.recall_available_at || "");
       state.recallReadyAt = Number.isNaN(at) ? null : at;
+      state.recallPending = false;
     } else if (result.status !== 401) {
       state.queueError = result.status === 404 ? "队列暂不可用" : explain(result);
+      state.recallPending = false; // the server decides
     }
     render();
   }
@@ -1061,9 +1095,9 @@ function bubble(element, text, kind = "error") {
   box.className = `bubble ${kind}`;
   box.hidden = false;
   const anchor = element && element.getBoundingClientRect ? element.getBoundingClientRect() : null;
-  const width = Math.min(360, window.innerWidth - 16);
-  box.style.maxWidth = `${width}px`;
+  box.style.maxWidth = `${Math.min(420, window.innerWidth - 16)}px`;
   if (anchor) {
+    const width = box.offsetWidth; // as laid out with this text
     const left = Math.min(Math.max(8, anchor.left + anchor.width / 2 - width / 2), window.innerWidth - width - 8);
     let top = anchor.bottom + 8;
     if (top + 80 > window.innerHeight) top = Math.max(8, anchor.top - 8 - 64);
@@ -1140,14 +1174,17 @@ function wire() {
   });
   $("dialog-form").addEventListener("submit", submitDialog);
   $("dialog-cancel").addEventListener("click", closeDialog);
-  $("dialog").addEventListener("close", () => { state.dialog = null; });
+  $("dialog").addEventListener("close", () => {
+    state.dialog = null;
+    state.dialogClosedAt = Date.now();
+  });
   document.addEventListener("keydown", (event) => {
     if (state.view !== "console" || state.dialog || event.repeat) return;
     if (event.ctrlKey || event.altKey || event.metaKey || isTyping(event.target)) return;
     const action = ACTIONS.find((a) => a.key === event.key);
     if (!action) return;
     event.preventDefault();
-    runAction(action.id, actionButtons && actionButtons.get(action.id));
+    runAction(action.id, actionButtons && actionButtons.get(action.id), { pointer: false });
   });
   document.addEventListener("pointerdown", (event) => {
     if (!event.target.closest || !event.target.closest("button")) hideBubble();

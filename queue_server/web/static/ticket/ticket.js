@@ -29,6 +29,7 @@ const state = {
   lastAlert: null,
   live: "connecting", // connecting | live | polling
   thanks: null,
+  touched: false, // the person has touched the page: vibration is allowed
 };
 window.hallQueue = { state };
 
@@ -107,6 +108,14 @@ function alertCall(status) {
   banner.classList.remove("flash");
   void banner.offsetWidth;
   banner.classList.add("flash");
+}
+
+function canVibrate() {
+  return typeof navigator.vibrate === "function";
+}
+
+function touched() {
+  return state.touched;
 }
 
 // ---- the live channel -------------------------------------------------------------------
@@ -264,8 +273,11 @@ function render() {
   $("facts").hidden = !waiting;
   if (waiting) {
     $("ahead").textContent = Number.isInteger(status.ahead) ? String(status.ahead) : "—";
-    $("wait").textContent = Number.isInteger(status.estimated_wait_minutes)
-      ? String(status.estimated_wait_minutes) : "—";
+    const minutes = status.estimated_wait_minutes;
+    $("wait").textContent = Number.isInteger(minutes) ? String(minutes) : "—";
+    // "约 0 分钟" reads oddly: say it is about to come.
+    $("wait-fact").hidden = minutes === 0;
+    $("soon-fact").hidden = minutes !== 0;
   }
 
   const called = status.status === "called";
@@ -283,6 +295,8 @@ function render() {
   const issued = Date.parse(status.issued_at || "");
   $("issued").textContent = Number.isNaN(issued) ? "" : `取号时间 ${timeFormat.format(new Date(issued))}`;
   $("cancel").hidden = !waiting;
+  // Browsers let a page vibrate only after the person has touched it once.
+  $("vibrate").hidden = !(waiting && canVibrate() && !touched());
   renderRating(status);
 }
 
@@ -320,8 +334,10 @@ async function renderRating(status) {
     $("rated-text").textContent = state.thanks || "您已评价，感谢您的参与！";
     $("rated-note").textContent = "";
   }
-  $("follow-up").hidden = !rating.follow_up_rateable;
-  if (rating.follow_up_rateable && !$("follow-up-levels").childElementCount) {
+  // The follow-up rating is for later (after the hall has called back), not for the moment
+  // this page has just sent the rating.
+  $("follow-up").hidden = !rating.follow_up_rateable || state.thanks !== null;
+  if (!$("follow-up").hidden && !$("follow-up-levels").childElementCount) {
     const form = await ratingFormData();
     if (form) {
       fill($("follow-up-levels"), form.levels.map((level) => h("button", {
@@ -341,6 +357,20 @@ async function renderRating(status) {
 // ---- start ------------------------------------------------------------------------------
 
 $("cancel").addEventListener("click", askCancel);
+// Any touch of the page lets it vibrate later: the offer to "touch here" goes with the next
+// update (not at once: the page must not move under the finger between press and click).
+document.addEventListener("pointerdown", () => {
+  state.touched = true;
+});
+$("vibrate").addEventListener("click", () => {
+  state.touched = true;
+  try {
+    navigator.vibrate(60); // a short buzz: it works
+  } catch {
+    // not allowed after all: the banner still shows
+  }
+  $("vibrate").hidden = true;
+});
 $("confirm-no").addEventListener("click", () => $("confirm").close());
 $("confirm-yes").addEventListener("click", confirmCancel);
 $("follow-up-levels").addEventListener("click", (event) => {
