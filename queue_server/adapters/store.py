@@ -196,6 +196,29 @@ async def load_state(conn: asyncpg.Connection, hall: Hall, day: date) -> HallSta
     return state
 
 
+async def refresh_state(conn: asyncpg.Connection, state: HallState, since: int) -> None:
+    """Bring a cached state from hall seq `since` up to date with what other processes wrote."""
+    hall = state.hall
+    for r in await conn.fetch(
+        "SELECT * FROM tickets WHERE hall = $1 AND changed_seq > $2", hall.id, since
+    ):
+        state.put_ticket(_ticket_from_row(r))
+    for r in await conn.fetch(
+        "SELECT * FROM windows WHERE hall = $1 AND changed_seq > $2", hall.id, since
+    ):
+        if r["number"] in hall.windows:
+            state.windows[r["number"]] = _window_from_row(r)
+    missing = [w.current for w in state.windows.values() if w.current and w.current not in state.tickets]
+    if missing:
+        for r in await conn.fetch("SELECT * FROM tickets WHERE id = ANY($1::text[])", missing):
+            state.tickets[TicketId(r["id"])] = _ticket_from_row(r)
+    counter_rows = await conn.fetch(
+        "SELECT service, last_seq FROM service_counters WHERE hall = $1 AND business_day = $2",
+        hall.id, state.day,
+    )
+    state.counters = {r["service"]: r["last_seq"] for r in counter_rows}
+
+
 async def load_stale_tickets(conn: asyncpg.Connection, hall: str, before: date) -> list[Ticket]:
     rows = await conn.fetch(
         "SELECT * FROM tickets WHERE hall = $1 AND business_day < $2 AND status = ANY($3::text[])",
@@ -215,14 +238,16 @@ WITH t AS (
         target_window = EXCLUDED.target_window, calls = EXCLUDED.calls,
         first_called_at = EXCLUDED.first_called_at, last_called_at = EXCLUDED.last_called_at,
         started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at,
-        misses = EXCLUDED.misses, staff_id = EXCLUDED.staff_id, note = EXCLUDED.note
+        misses = EXCLUDED.misses, staff_id = EXCLUDED.staff_id, note = EXCLUDED.note,
+        changed_seq = EXCLUDED.changed_seq
 ), w AS (
     INSERT INTO windows SELECT * FROM unnest($2::windows[])
     ON CONFLICT (hall, number) DO UPDATE SET status = EXCLUDED.status,
         staff_id = EXCLUDED.staff_id, staff_name = EXCLUDED.staff_name,
         photo_url = EXCLUDED.photo_url, stand_in_for = EXCLUDED.stand_in_for,
         pause_reason = EXCLUDED.pause_reason, current_ticket = EXCLUDED.current_ticket,
-        since = EXCLUDED.since, normal_streak = EXCLUDED.normal_streak, message = EXCLUDED.message
+        since = EXCLUDED.since, normal_streak = EXCLUDED.normal_streak, message = EXCLUDED.message,
+        changed_seq = EXCLUDED.changed_seq
 ), c AS (
     INSERT INTO service_counters SELECT * FROM unnest($3::service_counters[])
     ON CONFLICT (hall, business_day, service) DO UPDATE SET last_seq = EXCLUDED.last_seq
@@ -260,8 +285,8 @@ async def save_state(
         return True
     stored = await conn.fetchval(
         _SAVE,
-        [_ticket_args(state.tickets[t]) for t in state.dirty_tickets],
-        [_window_args(hall, state.windows[n]) for n in state.dirty_windows],
+        [(*_ticket_args(state.tickets[t]), head.seq) for t in state.dirty_tickets],
+        [(*_window_args(hall, state.windows[n]), head.seq) for n in state.dirty_windows],
         [(hall, state.day, s, state.counters[s]) for s in state.dirty_counters],
         [
             (

@@ -183,6 +183,15 @@ class HallState:
             self.windows_serving(service_code),
         )
 
+    def put_ticket(self, ticket: Ticket) -> None:
+        """Take in a ticket as another process left it: kept while live today, else let go."""
+        if ticket.business_day == self.day and ticket.status not in FINAL_STATUSES:
+            self.tickets[ticket.id] = ticket
+        else:
+            self.tickets.pop(ticket.id, None)
+        if self._indexed:
+            self._place(ticket)
+
     def _touch(self, ticket: Ticket) -> None:
         """Record a change of `ticket`; call after its status, service and rank are final."""
         self.dirty_tickets.add(ticket.id)

@@ -202,9 +202,7 @@ class QueueService:
             now = self.clock()
             day = self.today(now)
             head = await store.lock_hall(conn, hall_id)
-            state = self._cached_state(hall_id, head.seq, day)
-            if state is None:
-                state = await store.load_state(conn, hall, day)
+            state = await self._state(conn, hall, head, day)
             state.dirty_tickets.clear()
             state.dirty_windows.clear()
             state.dirty_counters.clear()
@@ -259,11 +257,16 @@ class QueueService:
                 p.future.set_result(res)
         return [dict(r.public) for r in rows]
 
-    def _cached_state(self, hall_id: str, seq: int, day: date) -> HallState | None:
-        cached = self._cache.get(hall_id)
-        if cached and cached[0] == seq and cached[1] == day:
-            return cached[2]
-        return None
+    async def _state(self, conn: store.Connection, hall: Hall, head: store.HallHead, day: date) -> HallState:
+        """The hall's live state: this process's copy when current, brought up to date with
+        what other processes changed since, or read whole from the store."""
+        cached = self._cache.get(hall.id)
+        if cached is not None and cached[1] == day == head.business_day and cached[0] <= head.seq:
+            state = cached[2]
+            if cached[0] < head.seq:
+                await store.refresh_state(conn, state, cached[0])
+            return state
+        return await store.load_state(conn, hall, day)
 
     @staticmethod
     def _replay(p: _Pending, fingerprint: str, res: tuple[int, dict[str, Any]] | QueueError) -> Any:

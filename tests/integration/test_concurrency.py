@@ -149,3 +149,56 @@ async def test_two_server_processes_serialise_issuing_and_calling(fresh_db, tmp_
     finally:
         for s in servers:
             s.stop()
+
+
+def _live_view(state) -> tuple:
+    tickets = sorted((t.id, t.status.value, t.service, t.rank, t.calls, t.window)
+                     for t in state.tickets.values() if t.status.value in ("waiting", "called", "serving", "missed", "suspended"))
+    windows = sorted((w.number, w.status.value, w.current, w.staff.id if w.staff else None)
+                     for w in state.windows.values())
+    return tickets, windows, dict(state.counters)
+
+
+async def test_a_process_catches_up_with_what_another_process_changed(fresh_db, tmp_path):
+    """Commands alternating between two processes: each brings its cached hall up to date with
+    the rows the other changed, and ends equal to a fresh read of the whole hall."""
+    config = load_config(_write_config(tmp_path, windows=4), env={})
+    await prepare_database(fresh_db, config)
+    clock = FakeClock()
+    pools = [await store.create_pool(fresh_db, min_size=1, max_size=2) for _ in range(2)]
+    services = [QueueService(config, p, clock=clock, ignore_hours=True) for p in pools]
+    kiosk = Principal("device", "K01", "K01", "kiosk", "h00")
+    try:
+        step = 0
+
+        async def run(coro_factory):
+            nonlocal step
+            await coro_factory(services[step % 2])
+            step += 1
+
+        for i in range(6):
+            await run(lambda s, i=i: s.issue("h00", kiosk, service="AB"[i % 2], priority=None,
+                                             priority_reason=None, channel="kiosk", key=None))
+        for w in (1, 2):
+            await run(lambda s, w=w: s.window_action("h00", w, "open", _staff(w), {}, None))
+        for action in ("call-next", "start", "finish", "call-next"):
+            for w in (1, 2):
+                await run(lambda s, w=w, a=action: s.window_action("h00", w, a, _staff(w), {}, None))
+        await run(lambda s: s.issue("h00", kiosk, service="C", priority=None, priority_reason=None,
+                                    channel="kiosk", key=None))
+        # One more command through each, so both caches are brought up to date.
+        await services[0].window_action("h00", 3, "open", _staff(3), {}, None)
+        await services[1].window_action("h00", 3, "pause", _staff(3), {"reason": "午休"}, None)
+        async with pools[0].acquire() as conn:
+            head = await store.read_head(conn, "h00")
+            fresh = await store.load_state(conn, config.halls["h00"], services[0].today())
+        for s in services:
+            seq, _day, cached = s._cache["h00"]
+            if seq < head.seq:
+                async with pools[0].acquire() as conn:
+                    await store.refresh_state(conn, cached, seq)
+            assert _live_view(cached) == _live_view(fresh)
+            assert [t.id for t in cached.waiting()] == [t.id for t in fresh.waiting()]
+    finally:
+        for p in pools:
+            await p.close()
