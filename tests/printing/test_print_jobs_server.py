@@ -133,3 +133,20 @@ async def test_a_failed_job_waits_for_the_printer_to_be_ready_before_it_is_sent_
     again = await _next_job(ws)
     assert again["id"] == ticket["print_job"]["id"]
     await ws.close()
+
+
+async def test_a_job_not_printed_in_time_is_reported_once_in_the_ledger(hall):
+    from queue_server.web.keys import PRINTS
+
+    ticket = await hall.issue("A", by="K01")  # no printer connected: the job waits
+    prints = hall.client.server.app[PRINTS]
+    assert await prints.report_overdue() == 0, "not late yet"
+    hall.clock.advance(hall.config.printing.job_timeout_seconds + 1)
+    assert await prints.report_overdue() == 1
+    assert await prints.report_overdue() == 0, "reported once, not on every check"
+    events = (await (await hall.client.get("/api/v1/halls/gongshu/events", headers=hall.auth("1001"))).json())["events"]
+    overdue = [e for e in events if e["kind"] == "print_job_overdue"]
+    assert [e["payload"]["number"] for e in overdue] == [ticket["number"]]
+    assert overdue[0]["payload"]["kiosk"] == "K01"
+    job = await (await hall.client.get(f"/api/v1/print-jobs/{ticket['print_job']['id']}", headers=hall.auth("K01"))).json()
+    assert job["status"] == "pending", "a late job is reported, never dropped"
