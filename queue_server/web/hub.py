@@ -300,14 +300,15 @@ class Hub:
         hall = subscription.hall
         if subscription._transport is not None:
             raise RuntimeError(f"a subscription to hall {hall!r} is already attached")
-        # The hall's pending frames will reach this socket with the next flush; of the
-        # frames buffered here, only the ones before those are written now.
+        # Write the hall's pending round now, to the screens attached before this one: this
+        # screen then gets exactly what its own buffer holds — nothing published before it
+        # subscribed, nothing it already took with next(), nothing twice.
+        if self._pending.get(hall):
+            self._flush(hall)
         frames = subscription._frames
-        earlier = len(frames) - len(self._pending.get(hall, ()))
         try:
-            if earlier > 0:
-                transport.write(b"".join(websocket_text_frame(frames[i])
-                                         for i in range(earlier)))
+            if frames:
+                transport.write(b"".join(websocket_text_frame(frame) for frame in frames))
         except Exception:
             subscription.close()
             return

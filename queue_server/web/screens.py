@@ -230,9 +230,8 @@ class _Screens:
         sockets = list(self.sockets)
         for subscription in self.sockets.values():
             subscription.close()
-        await asyncio.gather(
-            *(ws.close(code=CLOSE_GOING_AWAY, message=b"server shutting down")
-              for ws in sockets), return_exceptions=True)
+        await asyncio.gather(*(_close_within(ws, CLOSE_WITHIN) for ws in sockets),
+                             return_exceptions=True)
 
     # -- pages -----------------------------------------------------------------------------
 
@@ -413,6 +412,23 @@ async def _cancel(task: asyncio.Task[Any]) -> None:
         current = asyncio.current_task()
         if current is not None and current.cancelling():
             raise
+
+
+#: Seconds a screen gets to take its close frame at shutdown before its socket is cut.
+CLOSE_WITHIN = 2.0
+
+
+async def _close_within(ws: web.WebSocketResponse, seconds: float) -> None:
+    """Close a screen, but never wait on it for long: a screen that stopped reading (whose
+    socket the hub's raw writes left full) would keep aiohttp's close, and the shutdown,
+    waiting for the buffer to drain."""
+    transport = _raw_transport(ws)
+    try:
+        async with asyncio.timeout(seconds):
+            await ws.close(code=CLOSE_GOING_AWAY, message=b"server shutting down")
+    except TimeoutError:
+        if transport is not None:
+            transport.abort()
 
 
 def _raw_transport(ws: web.WebSocketResponse) -> asyncio.WriteTransport | None:
