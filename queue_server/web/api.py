@@ -55,6 +55,18 @@ async def principal_of(request: web.Request) -> Principal:
     return await request.app[AUTH].authenticate(bearer(request))
 
 
+async def staff_of_hall(request: web.Request, *roles: str) -> tuple[str, Principal]:
+    """The route's hall (404 if unknown) and the signed-in staff member acting in it (401/403);
+    with `roles`, only those roles may."""
+    hall = request.match_info["hall"]
+    request.app[QUEUE].hall(hall)
+    principal = await principal_of(request)
+    require_staff(principal, hall)
+    if roles:
+        principal.require_role(hall, *roles)
+    return hall, principal
+
+
 def idempotency_key(request: web.Request) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
@@ -216,10 +228,7 @@ async def window_action(request: web.Request) -> web.Response:
 @routes.post("/api/v1/halls/{hall}/tickets/{number}/{action:restore|cancel}")
 async def ticket_action(request: web.Request) -> web.Response:
     svc = request.app[QUEUE]
-    hall_id = request.match_info["hall"]
-    svc.hall(hall_id)
-    principal = await principal_of(request)
-    require_staff(principal, hall_id)
+    hall_id, principal = await staff_of_hall(request)
     body = await read_json(request)
     _text_field(body, "reason", required=False)
     status, result = await svc.ticket_action(
@@ -232,10 +241,7 @@ async def ticket_action(request: web.Request) -> web.Response:
 @routes.get("/api/v1/halls/{hall}/events")
 async def ledger_events(request: web.Request) -> web.Response:
     svc = request.app[QUEUE]
-    hall_id = request.match_info["hall"]
-    svc.hall(hall_id)
-    principal = await principal_of(request)
-    require_staff(principal, hall_id)
+    hall_id, _principal = await staff_of_hall(request)
     after = _query_int(request, "after", 0, 0, 2**62)
     limit = _query_int(request, "limit", 100, 1, 1000)
     events = await svc.ledger(hall_id, after, limit)
@@ -245,11 +251,7 @@ async def ledger_events(request: web.Request) -> web.Response:
 @routes.post("/api/v1/halls/{hall}/notices")
 async def post_notices(request: web.Request) -> web.Response:
     svc = request.app[QUEUE]
-    hall_id = request.match_info["hall"]
-    svc.hall(hall_id)
-    principal = await principal_of(request)
-    require_staff(principal, hall_id)
-    principal.require_role(hall_id, "manager", "admin")
+    hall_id, principal = await staff_of_hall(request, "manager", "admin")
     body = await read_json(request)
     notices = body.get("notices")
     if not isinstance(notices, list) or not all(isinstance(n, str) for n in notices):

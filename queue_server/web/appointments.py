@@ -7,8 +7,7 @@ from datetime import datetime
 from aiohttp import web
 
 from ..domain.errors import InvalidInput
-from ..service.auth import require_staff
-from .api import idempotency_key, json_response, principal_of, read_json
+from .api import idempotency_key, json_response, principal_of, read_json, staff_of_hall
 from .keys import APPOINTMENTS, PRINTS, QUEUE
 
 routes = web.RouteTableDef()
@@ -28,10 +27,7 @@ def _instant(body: dict, name: str) -> datetime:
 
 @routes.post("/api/v1/halls/{hall}/appointments")
 async def book(request: web.Request) -> web.Response:
-    hall = request.match_info["hall"]
-    request.app[QUEUE].hall(hall)
-    principal = await principal_of(request)
-    require_staff(principal, hall)
+    hall, _principal = await staff_of_hall(request)
     body = await read_json(request)
     service = body.get("service")
     if not isinstance(service, str) or not service:

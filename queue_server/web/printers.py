@@ -14,12 +14,11 @@ from aiohttp import WSMsgType, web
 from ..domain.errors import InvalidInput, QueueError
 from ..protocol import SUBPROTOCOL, Ping, ProtocolError
 from ..protocol.printing import JobResult, PrinterState, PrintJob, decode_printer, encode_printer
-from ..service.auth import require_staff
 from ..service.principal import Principal
 from ..service.printing import require_printer
-from .api import bearer, json_response, principal_of, read_json
+from .api import bearer, json_response, principal_of, read_json, staff_of_hall
 from .hub import Hub, SubscriptionClosed
-from .keys import AUTH, PRINTS, QUEUE
+from .keys import AUTH, PRINTS
 from .problem import from_error, problem_response
 
 log = logging.getLogger(__name__)
@@ -159,10 +158,7 @@ async def print_job(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/halls/{hall}/tickets/{number}/reprint")
 async def reprint(request: web.Request) -> web.Response:
-    hall = request.match_info["hall"]
-    request.app[QUEUE].hall(hall)
-    principal = await principal_of(request)
-    require_staff(principal, hall)
+    hall, principal = await staff_of_hall(request)
     body = await read_json(request)
     kiosk = body.get("kiosk")
     if not isinstance(kiosk, str) or not kiosk.strip():

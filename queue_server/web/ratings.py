@@ -5,9 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..domain.errors import Forbidden, InvalidInput
-from ..service.auth import require_staff
 from ..service.ratings import form
-from .api import bearer, json_response, principal_of, read_json, window_number
+from .api import bearer, json_response, principal_of, read_json, staff_of_hall, window_number
 from .keys import CONFIG, QUEUE, RATINGS
 
 routes = web.RouteTableDef()
@@ -66,11 +65,7 @@ async def follow_up_rating(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/halls/{hall}/follow-ups")
 async def list_follow_ups(request: web.Request) -> web.Response:
-    hall = request.match_info["hall"]
-    request.app[QUEUE].hall(hall)
-    principal = await principal_of(request)
-    require_staff(principal, hall)
-    principal.require_role(hall, "manager", "admin")
+    hall, principal = await staff_of_hall(request, "manager", "admin")
     items = await request.app[RATINGS].list_follow_ups(
         hall, request.query.get("status"), request.query.get("overdue") in ("1", "true"))
     return json_response({"hall": hall, "follow_ups": items})
@@ -78,11 +73,7 @@ async def list_follow_ups(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/halls/{hall}/follow-ups/{id}")
 async def update_follow_up(request: web.Request) -> web.Response:
-    hall = request.match_info["hall"]
-    request.app[QUEUE].hall(hall)
-    principal = await principal_of(request)
-    require_staff(principal, hall)
-    principal.require_role(hall, "manager", "admin")
+    hall, principal = await staff_of_hall(request, "manager", "admin")
     body = await read_json(request)
     action = body.get("action")
     note = body.get("note")
@@ -94,11 +85,8 @@ async def update_follow_up(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/halls/{hall}/windows/{window}/queue")
 async def window_queue(request: web.Request) -> web.Response:
-    hall, window = request.match_info["hall"], window_number(request)
-    request.app[QUEUE].hall(hall)
-    principal = await principal_of(request)
-    require_staff(principal, hall)
-    return json_response(await request.app[QUEUE].window_queue(hall, window))
+    hall, _principal = await staff_of_hall(request)
+    return json_response(await request.app[QUEUE].window_queue(hall, window_number(request)))
 
 
 def _require_evaluator(principal, hall: str, window: int) -> None:
