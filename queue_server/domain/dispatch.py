@@ -93,6 +93,8 @@ def queue_key(ticket: Ticket, hall: Hall) -> tuple[int, int, int, str]:
 
 
 def people_ahead(ticket: Ticket, waiting_same_service: Iterable[Ticket], hall: Hall) -> int:
+    """What "people ahead" means, as a plain scan; HallState.ahead_of answers the same from its
+    sorted queues (the stateful test holds the two equal)."""
     mine = queue_key(ticket, hall)
     return sum(
         1
