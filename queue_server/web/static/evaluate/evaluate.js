@@ -6,6 +6,7 @@
 
 import { Screen, fill, h, safeImageUrl, showConnection, startClock } from "/display/static/display.js";
 import { ratingForm, ratingProblem } from "./rating.js";
+import { requestJson } from "/display/static/http.js";
 
 const THANKS_MS = 6000;
 const RETRY_MS = 5000;
@@ -66,23 +67,8 @@ function noteServerTime(at) {
 
 const serverNow = () => Date.now() + state.offsetMs;
 
-async function api(path, { method = "GET", body } = {}) {
-  const headers = { Accept: "application/json, application/problem+json", Authorization: `Bearer ${params.token}` };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  try {
-    const response = await fetch(path, {
-      method, headers, cache: "no-store", body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    let data = null;
-    try {
-      data = await response.json();
-    } catch {
-      data = null;
-    }
-    return { ok: response.ok, status: response.status, data };
-  } catch {
-    return { ok: false, status: 0, data: null };
-  }
+function api(path, { method = "GET", body } = {}) {
+  return requestJson(path, { method, body, headers: { Authorization: `Bearer ${params.token}` } });
 }
 
 const windowPath = () =>

@@ -9,6 +9,7 @@
 // of the attempt that may have acted.
 
 import { Screen, fill, h, showConnection, startClock } from "/display/static/display.js";
+import { requestJson } from "/display/static/http.js";
 import { civilityMoment } from "/display/static/reducer.js";
 
 const SESSION_KEY = "hallQueue.staff";
@@ -84,29 +85,14 @@ function newKey() {
 }
 
 async function api(path, { method = "GET", body, key } = {}) {
-  const headers = { Accept: "application/json, application/problem+json" };
+  const headers = {};
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
   if (key) headers["Idempotency-Key"] = key;
-  let response;
-  try {
-    response = await fetch(path, {
-      method, headers, cache: "no-store",
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch {
-    return { ok: false, status: 0, data: null };
-  }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
-  if (response.status === 401 && state.token && !path.endsWith("/auth/login")) {
+  const result = await requestJson(path, { method, body, headers });
+  if (result.status === 401 && state.token && !path.endsWith("/auth/login")) {
     sessionExpired();
   }
-  return { ok: response.ok, status: response.status, data };
+  return result;
 }
 
 const hallPath = () => `/api/v1/halls/${encodeURIComponent(state.hall)}`;

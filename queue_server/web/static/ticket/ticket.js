@@ -5,6 +5,7 @@
 // rating form once the service is finished; and lets the citizen cancel a waiting ticket.
 
 import { fill, h } from "/display/static/display.js";
+import { requestJson } from "/display/static/http.js";
 import { ratingForm, ratingProblem } from "/evaluate/static/rating.js";
 
 const POLL_MS = 15000; // only without the live channel
@@ -35,24 +36,8 @@ window.hallQueue = { state };
 
 const $ = (id) => document.getElementById(id);
 
-async function api(path, { method = "GET", body, key } = {}) {
-  const headers = { Accept: "application/json, application/problem+json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (key) headers["Idempotency-Key"] = key;
-  try {
-    const response = await fetch(path, {
-      method, headers, cache: "no-store", body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    let data = null;
-    try {
-      data = await response.json();
-    } catch {
-      data = null;
-    }
-    return { ok: response.ok, status: response.status, data };
-  } catch {
-    return { ok: false, status: 0, data: null };
-  }
+function api(path, { method = "GET", body, key } = {}) {
+  return requestJson(path, { method, body, headers: key ? { "Idempotency-Key": key } : {} });
 }
 
 function newKey() {
