@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import time
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -28,6 +30,8 @@ from ..domain.model import (
 )
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
+
+log = logging.getLogger(__name__)
 
 # What the service layer may name without importing the driver.
 Pool = asyncpg.Pool
@@ -57,14 +61,162 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     session state, and asyncpg still rolls back a transaction left open."""
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+#: How long a database command, a connection attempt or the wait for a pooled connection
+#: may take by default ([database] command_timeout_seconds overrides it).
+DEFAULT_COMMAND_TIMEOUT = 5.0
+
+#: SQLSTATE classes and codes that say "the database cannot serve now", not "this command is
+#: wrong": connection exceptions, insufficient resources, operator intervention (shutdown,
+#: cannot connect now, a cancelled statement), system errors, serialization and deadlock.
+_UNAVAILABLE_CLASSES = ("08", "53", "57", "58")
+_UNAVAILABLE_CODES = ("40001", "40P01")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` is a failure of the database itself (down, unreachable, hung, shutting
+    down) rather than a refusal of one command's data: the first is 503 and retried by the
+    client, the second is the command's own error."""
+    if isinstance(exc, (OSError, TimeoutError, asyncpg.exceptions.ConnectionDoesNotExistError)):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        code = getattr(exc, "sqlstate", None) or ""
+        return code[:2] in _UNAVAILABLE_CLASSES or code in _UNAVAILABLE_CODES
+    if isinstance(exc, asyncpg.InterfaceError) and not isinstance(exc, asyncpg.exceptions.DataError):
+        return "connection" in str(exc) and ("closed" in str(exc) or "lost" in str(exc))
+    return False
+
+
+def unavailable(exc: BaseException, what: str = "the database") -> Unavailable:
+    """The domain error for a failure of the database (see `is_unavailable`)."""
+    detail = str(exc).strip() or type(exc).__name__
+    return Unavailable(f"{what} is unavailable ({type(exc).__name__}: {detail}); retry shortly",
+                       retry_after=2)
+
+
+class GuardedPool(asyncpg.Pool):
+    """An asyncpg pool whose `acquire()` is bounded in time and speaks the domain's errors.
+
+    - waiting for a connection (including connecting) takes at most `acquire_timeout`;
+    - with `hold_timeout`, a connection held longer than that is terminated (a database
+      that accepts and never answers would otherwise keep the request, its transaction's
+      rollback and the cancel request waiting one command timeout each);
+    - failures of the database itself, raised while acquiring or inside the `async with`
+      block, leave it as `Unavailable` (503 with Retry-After); every other error (a rule, a
+      refused row) passes through unchanged.
+
+    It also remembers since when the database has been failing (`unavailable_for()`), for
+    an honest /healthz.
+    """
+
+    def __init__(self, *args: Any, acquire_timeout: float | None = None,
+                 hold_timeout: float | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.acquire_timeout = acquire_timeout
+        self.hold_timeout = hold_timeout
+        self._failing_since: float | None = None
+
+    def acquire(self, *, timeout: float | None = None) -> _GuardedAcquire:  # type: ignore[override]
+        return _GuardedAcquire(self, timeout if timeout is not None else self.acquire_timeout)
+
+    def unavailable_for(self) -> float:
+        """Seconds since the database last failed without a success since; 0 when it works."""
+        since = self._failing_since
+        return 0.0 if since is None else time.monotonic() - since
+
+    def _failed(self) -> None:
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
+
+    def _succeeded(self) -> None:
+        self._failing_since = None
+
+    async def probe(self) -> str | None:
+        """None when the database answers SELECT 1 in time, else why not."""
+        try:
+            async with self.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+        except Unavailable as exc:
+            return exc.detail
+        return None
+
+
+class _GuardedAcquire:
+    __slots__ = ("pool", "timeout", "conn", "expired", "_watchdog")
+
+    def __init__(self, pool: GuardedPool, timeout: float | None) -> None:
+        self.pool = pool
+        self.timeout = timeout
+        self.conn: Any = None
+        self.expired = False
+        self._watchdog: asyncio.TimerHandle | None = None
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        try:
+            self.conn = await asyncpg.Pool.acquire(self.pool, timeout=self.timeout)
+        except Exception as exc:
+            if is_unavailable(exc):
+                self.pool._failed()
+                raise unavailable(exc) from exc
+            raise
+        if self.pool.hold_timeout is not None:
+            self._watchdog = asyncio.get_running_loop().call_later(
+                self.pool.hold_timeout, self._expire)
+        return self.conn
+
+    def _expire(self) -> None:
+        self.expired = True
+        log.warning("terminating a database connection held for more than %.1f s "
+                    "(the database does not answer)", self.pool.hold_timeout)
+        try:
+            self.conn.terminate()
+        except Exception:  # already gone
+            log.debug("terminating an expired connection", exc_info=True)
+
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        try:
+            await self.pool.release(self.conn)
+        except Exception as release_error:
+            if exc is None:
+                if is_unavailable(release_error) or self.expired:
+                    self.pool._failed()
+                    raise unavailable(release_error) from release_error
+                raise
+            log.debug("releasing a connection after %r failed", exc, exc_info=True)
+        if exc is None:
+            self.pool._succeeded()
+            return
+        if isinstance(exc, Exception) and (self.expired or is_unavailable(exc)):
+            self.pool._failed()
+            if self.expired:
+                raise Unavailable(
+                    f"the database did not answer within {self.pool.hold_timeout:g} s; retry shortly",
+                    retry_after=2) from exc
+            raise unavailable(exc) from exc
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 2, max_size: int = 10,
+    command_timeout: float = DEFAULT_COMMAND_TIMEOUT, guard_holds: bool = False,
+) -> GuardedPool:
+    """A pool whose connections, commands and waits are bounded by `command_timeout`; with
+    `guard_holds` (the server) a connection held longer than that is cut too. Raises
+    `Unavailable` when the database cannot be reached."""
+    pool = GuardedPool(
+        dsn, min_size=min_size, max_size=max_size, max_queries=50000,
+        max_inactive_connection_lifetime=300.0, init=_init_connection, reset=_keep_session,
+        loop=None, connection_class=asyncpg.Connection, record_class=asyncpg.Record,
+        command_timeout=command_timeout, timeout=command_timeout,
+        acquire_timeout=command_timeout,
+        hold_timeout=command_timeout if guard_holds else None,
+    )
     try:
-        return await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30,
-            reset=_keep_session,
-        )
-    except (OSError, asyncpg.PostgresError) as exc:
-        raise Unavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+        return await pool
+    except Exception as exc:
+        if is_unavailable(exc) or isinstance(exc, asyncpg.PostgresError):
+            raise Unavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+        raise
 
 
 def _ticket_from_row(r: asyncpg.Record) -> Ticket:
@@ -90,6 +242,7 @@ def _ticket_from_row(r: asyncpg.Record) -> Ticket:
         misses=r["misses"],
         staff_id=StaffId(r["staff_id"]) if r["staff_id"] else None,
         note=r["note"],
+        holder_secret=r["holder_secret"],
     )
 
 
@@ -285,7 +438,8 @@ async def save_state(
         return True
     stored = await conn.fetchval(
         _SAVE,
-        [(*_ticket_args(state.tickets[t]), head.seq) for t in state.dirty_tickets],
+        [(*_ticket_args(state.tickets[t]), head.seq, state.tickets[t].holder_secret)
+         for t in state.dirty_tickets],
         [(*_window_args(hall, state.windows[n]), head.seq) for n in state.dirty_windows],
         [(hall, state.day, s, state.counters[s]) for s in state.dirty_counters],
         [
@@ -378,6 +532,12 @@ async def ticket_by_id(conn: asyncpg.Connection, ticket_id: str) -> Ticket | Non
     return _ticket_from_row(r) if r else None
 
 
+async def ticket_by_holder_secret(conn: asyncpg.Connection, secret: str) -> Ticket | None:
+    """The ticket whose holder has `secret` (an exact match on a unique index)."""
+    r = await conn.fetchrow("SELECT * FROM tickets WHERE holder_secret = $1", secret)
+    return _ticket_from_row(r) if r else None
+
+
 async def ticket_by_number(
     conn: asyncpg.Connection, hall: str, day: date, number: TicketNumber
 ) -> Ticket | None:
@@ -395,3 +555,11 @@ async def notices(conn: asyncpg.Connection, hall: str) -> list[str]:
 
 def set_notices_sql(hall: str, items: list[str]) -> tuple[str, tuple[Any, ...]]:
     return ("UPDATE halls SET notices = $2 WHERE id = $1", (hall, items))
+
+
+def refused_data(exc: BaseException) -> bool:
+    """Whether PostgreSQL refused what was written (bad data, a broken constraint) rather than
+    the connection or the server failing: SQLSTATE classes 22 (data exception) and 23
+    (integrity constraint violation). Such a failure belongs to one command, not the batch."""
+    state = getattr(exc, "sqlstate", None)
+    return isinstance(exc, asyncpg.PostgresError) and isinstance(state, str) and state[:2] in ("22", "23")

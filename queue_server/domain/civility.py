@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+
+import opencc
+
+
+# Characters t2s keeps as they are because both forms are standard in simplified text; folded
+# together on both sides of the comparison (等著 is 等着).
+_VARIANTS = str.maketrans({"著": "着"})
+
+
+@functools.cache
+def _to_simplified() -> Callable[[str], str]:
+    """Traditional → simplified characters (OpenCC's t2s tables), built once on first use."""
+    return opencc.OpenCC("t2s").convert
 
 
 def _folded(text: str) -> str:
-    """Text as compared: NFKC (full-width → half-width), case-folded, without punctuation,
-    symbols or whitespace, so "急什么？" and "急 什么" both match "急什么"."""
-    text = unicodedata.normalize("NFKC", text).casefold()
+    """Text as compared: NFKC (full-width → half-width), simplified characters, case-folded,
+    without punctuation, symbols or whitespace, so "急什么？", "急 什么" and "急什麼" all match
+    "急什么"."""
+    text = _to_simplified()(unicodedata.normalize("NFKC", text)).translate(_VARIANTS).casefold()
     return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "PZSC")
 
 

@@ -49,6 +49,12 @@ class Refused(QueueError):
     type_slug = "refused"
 
 
+class UnsupportedMediaType(QueueError):
+    status = 415
+    title = "请求格式不支持"
+    type_slug = "unsupported-media-type"
+
+
 class RateLimited(QueueError):
     status = 429
     title = "操作过于频繁"

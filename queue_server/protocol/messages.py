@@ -26,6 +26,7 @@ CLOSE_GOING_AWAY: Final = 1001  # server shutting down: reconnect with backoff
 CLOSE_UNSUPPORTED_DATA: Final = 1003  # a binary frame
 CLOSE_BAD_MESSAGE: Final = 1008  # a frame that is not a valid queue.v1 client message
 CLOSE_TRY_AGAIN: Final = 1013  # snapshot or ledger unavailable: reconnect with backoff
+MAX_SEQ: Final = 2**62  # a ledger sequence number fits PostgreSQL's bigint with room to spare
 CLOSE_TOO_SLOW: Final = 4000  # the screen fell behind and was dropped: reconnect with after=SEQ
 
 
@@ -170,8 +171,8 @@ def _show(value: object) -> str:
 def _seq(body: Mapping[str, Any], key: str) -> int:
     value = body.get(key)
     # bool is an int in Python; a seq of `true` is a bug on the other side.
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ProtocolError(f"'{key}' must be a non-negative integer, got {_show(value)}")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SEQ:
+        raise ProtocolError(f"'{key}' must be an integer from 0 to {MAX_SEQ}, got {_show(value)}")
     return value
 
 

@@ -37,6 +37,7 @@ from ..domain.model import (
     TicketNumber,
     TicketStatus,
 )
+from ..domain.text import clean_text
 from . import views
 from .principal import Principal
 
@@ -145,45 +146,59 @@ class QueueService:
         queue = self._queues[hall_id]
         while queue:
             batch = [queue.popleft() for _ in range(min(MAX_BATCH, len(queue)))]
+            await self._settle(hall_id, batch)
+
+    async def _settle(self, hall_id: str, batch: list[_Pending]) -> None:
+        """Run a batch and answer each of its commands.
+
+        A batch never fails a command that would have succeeded alone: when the database refuses
+        what the batch wrote (not a lost connection: the data of one command), the halves run
+        apart, down to the one command at fault, which alone gets the error."""
+        try:
             try:
-                try:
-                    announcements = await self._run_batch(hall_id, batch, look_up_keys=False)
-                except _KeyTaken:
-                    # A retry met its original: run the batch again, answering it from the store.
-                    self._cache.pop(hall_id, None)
-                    announcements = await self._run_batch(hall_id, batch, look_up_keys=True)
-            except QueueError as exc:
+                announcements = await self._run_batch(hall_id, batch, look_up_keys=False)
+            except _KeyTaken:
+                # A retry met its original: run the batch again, answering it from the store.
                 self._cache.pop(hall_id, None)
-                for p in batch:
-                    if not p.future.done():
-                        p.future.set_exception(exc)
-                continue
-            except store.DatabaseError as exc:
-                self._cache.pop(hall_id, None)
-                log.warning("hall %s: batch of %d failed: %s", hall_id, len(batch), exc)
-                err = Unavailable(f"the database did not accept the change: {exc}", retry_after=1)
-                for p in batch:
-                    if not p.future.done():
-                        p.future.set_exception(err)
-                continue
-            except Exception as exc:  # a bug: fail this batch loudly, keep serving the hall
-                self._cache.pop(hall_id, None)
-                log.exception("hall %s: batch of %d failed", hall_id, len(batch))
-                for p in batch:
-                    if not p.future.done():
-                        p.future.set_exception(exc)
-                continue
-            except BaseException:
-                self._cache.pop(hall_id, None)
-                for p in batch:
-                    if not p.future.done():
-                        p.future.set_exception(Unavailable("the server is stopping; retry"))
-                raise
-            if announcements:
-                try:
-                    await self.announcer.announce(hall_id, announcements)
-                except Exception:  # screens resynchronise from the ledger; the commit stands
-                    log.exception("hall %s: announcing %d events failed", hall_id, len(announcements))
+                announcements = await self._run_batch(hall_id, batch, look_up_keys=True)
+        except QueueError as exc:
+            self._cache.pop(hall_id, None)
+            _fail(batch, exc)
+            return
+        except store.DatabaseError as exc:
+            self._cache.pop(hall_id, None)
+            if store.refused_data(exc):
+                if len(batch) > 1:
+                    middle = len(batch) // 2
+                    await self._settle(hall_id, batch[:middle])
+                    await self._settle(hall_id, batch[middle:])
+                    return
+                log.warning("hall %s: the database refused a command's data: %s", hall_id, exc)
+                _fail(batch, InvalidInput(
+                    f"the database refused this request's data: {exc} (数据库拒绝了请求中的内容)"))
+                return
+            log.warning("hall %s: batch of %d failed: %s", hall_id, len(batch), exc)
+            _fail(batch, Unavailable(f"the database did not accept the change: {exc}", retry_after=1))
+            return
+        except Exception as exc:  # a bug: isolate the command at fault, keep serving the hall
+            self._cache.pop(hall_id, None)
+            if len(batch) > 1:
+                middle = len(batch) // 2
+                await self._settle(hall_id, batch[:middle])
+                await self._settle(hall_id, batch[middle:])
+                return
+            log.exception("hall %s: a command failed", hall_id)
+            _fail(batch, exc)
+            return
+        except BaseException:
+            self._cache.pop(hall_id, None)
+            _fail(batch, Unavailable("the server is stopping; retry"))
+            raise
+        if announcements:
+            try:
+                await self.announcer.announce(hall_id, announcements)
+            except Exception:  # screens resynchronise from the ledger; the commit stands
+                log.exception("hall %s: announcing %d events failed", hall_id, len(announcements))
 
     async def _run_batch(
         self, hall_id: str, batch: list[_Pending], *, look_up_keys: bool
@@ -342,7 +357,7 @@ class QueueService:
             ticket, events = state.issue(
                 service, now, channel=channel, priority=priority, priority_reason=priority_reason
             )
-            body = views.ticket_status(state, ticket, hall, self.tz, base)
+            body = views.ticket_status(state, ticket, hall, self.tz, base, holder=True)
             writes = []
             if print_kiosk is not None:
                 job_id = new_job_id()
@@ -409,7 +424,10 @@ class QueueService:
                 ticket, events = state.restore(ticket.number_text, now)
             else:
                 events = state.cancel(ticket, now, reason)
-            return Outcome(200, {"ticket": views.ticket_status(state, ticket, hall, self.tz, self.config.public_url)},
+            # The citizen (who proved the secret) gets their own view back; staff never see it.
+            view = views.ticket_status(state, ticket, hall, self.tz, self.config.public_url,
+                                       holder=ticket_id is not None)
+            return Outcome(200, {"ticket": view},
                            [(e, ticket) for e in events])
 
         actor = principal.actor if principal else Actor("citizen", ticket_id or "?", "", "citizen")
@@ -525,7 +543,9 @@ class QueueService:
             rows = await store.ledger_rows(conn, hall_id, after, limit)
         return [dict(r.public) for r in rows]
 
-    async def ledger(self, hall_id: str, after: int, limit: int) -> list[dict[str, Any]]:
+    async def ledger(self, hall_id: str, after: int, limit: int, *, personal: bool = False) -> list[dict[str, Any]]:
+        """Ledger rows as staff read them; free text that may carry a citizen's personal data
+        (views.PERSONAL_FIELDS) only with `personal` (managers), else masked."""
         self.hall(hall_id)
         async with self.pool.acquire() as conn:
             rows = await store.ledger_rows(conn, hall_id, after, limit)
@@ -533,22 +553,47 @@ class QueueService:
             {
                 "seq": r.seq, "at": views.iso(r.at, self.tz), "kind": r.kind, "actor": dict(r.actor),
                 "ticket_id": r.ticket_id, "ticket": r.ticket_number, "window": r.window,
-                "payload": dict(r.payload), "hash": r.hash.hex(), "prev_hash": r.prev_hash.hex(),
+                "payload": dict(r.payload) if personal else views.without_personal(r.payload),
+                "hash": r.hash.hex(), "prev_hash": r.prev_hash.hex(),
             }
             for r in rows
         ]
 
-    async def ticket_status(self, ticket_id: str) -> dict[str, Any]:
+    async def ticket_status(self, ticket_id: str, *, holder: bool = False) -> dict[str, Any]:
+        """A ticket's status by its id (staff and devices know it); `holder` adds the holder's
+        secret and link, for printing the ticket — never answer a request with that."""
         async with self.pool.acquire() as conn:
             t = await store.ticket_by_id(conn, ticket_id)
-            if t is None or t.hall not in self.config.halls:
-                raise NotFound("no such ticket")
+        return await self._status(t, holder=holder)
+
+    async def holder_ticket(self, secret: str) -> Ticket:
+        """The ticket whose holder has `secret`: the only key for acting as the citizen."""
+        async with self.pool.acquire() as conn:
+            t = await store.ticket_by_holder_secret(conn, secret)
+        if t is None or t.hall not in self.config.halls:
+            raise NotFound("no such ticket (没有这张号票)")
+        return t
+
+    async def holder_status(self, secret: str) -> dict[str, Any]:
+        """The holder's view of their ticket (phone page, QR code), found by the secret."""
+        return await self._status(await self.holder_ticket(secret), holder=True)
+
+    async def _status(self, t: Ticket | None, *, holder: bool) -> dict[str, Any]:
+        if t is None or t.hall not in self.config.halls:
+            raise NotFound("no such ticket (没有这张号票)")
+        async with self.pool.acquire() as conn:
             hall = self.config.halls[t.hall]
             state = None
             if t.status is TicketStatus.WAITING:
                 state = await store.load_state(conn, hall, t.business_day)
                 t = state.tickets.get(t.id, t)
-        return views.ticket_status(state, t, hall, self.tz, self.config.public_url)
+        return views.ticket_status(state, t, hall, self.tz, self.config.public_url, holder=holder)
+
+
+def _fail(batch: list[_Pending], exc: BaseException) -> None:
+    for p in batch:
+        if not p.future.done():
+            p.future.set_exception(exc)
 
 
 def new_job_id() -> str:
@@ -560,22 +605,13 @@ def _fingerprint(principal: Principal | None, *parts: object) -> str:
     return hashlib.sha256(canonical_json([who, *[str(p) for p in parts]]).encode()).hexdigest()
 
 
-def _optional_text(body: dict[str, Any], name: str, *, limit: int = 200) -> str | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"{name} must be a string, got {type(value).__name__}", field=name)
-    value = value.strip()
-    if len(value) > limit:
-        raise InvalidInput(f"{name} is longer than {limit} characters", field=name)
-    return value or None
+def _optional_text(body: dict[str, Any], name: str) -> str | None:
+    return clean_text(body.get(name), name)
 
 
 def _required_text(body: dict[str, Any], name: str) -> str:
-    value = _optional_text(body, name)
-    if not value:
-        raise InvalidInput(f"{name} is required", field=name)
+    value = clean_text(body.get(name), name, required=True)
+    assert value is not None
     return value
 
 
@@ -583,8 +619,9 @@ def _optional_int(body: dict[str, Any], name: str) -> int | None:
     value = body.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{name} must be an integer, got {value!r}", field=name)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9999:
+        raise InvalidInput(f"{name} must be a whole number from 0 to 9999, got {str(value)[:40]!r}",
+                           field=name)
     return value
 
 
@@ -672,7 +709,7 @@ _WINDOW_ACTIONS: dict[str, _WindowAction] = {
                                    to_window=a["window"])),
     ),
     "message": _WindowAction(
-        lambda b: {"text": _optional_text(b, "text", limit=60)},
+        lambda b: {"text": _optional_text(b, "text")},
         lambda s, st, now, w, p, a: _window_outcome(st, w, st.set_message(w, a["text"], now)),
     ),
     "suspend": _WindowAction(

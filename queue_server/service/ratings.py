@@ -51,8 +51,9 @@ def form(config: Config) -> dict[str, Any]:
 
 
 def _level(value: Any, field: str) -> int:
-    if value not in LEVELS:
-        raise InvalidInput(f"{field} must be one of {', '.join(LEVELS)}, got {value!r}", field=field)
+    if not isinstance(value, str) or value not in LEVELS:
+        raise InvalidInput(f"{field} must be one of {', '.join(LEVELS)}, got {str(value)[:40]!r}",
+                           field=field)
     return LEVELS[value][0]
 
 

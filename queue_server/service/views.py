@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -125,15 +126,19 @@ def public_event(
     }
 
 
-def ticket_status(state: HallState | None, t: Ticket, hall: Hall, tz: ZoneInfo, base_url: str) -> dict[str, Any]:
-    """One ticket's public status, for its owner's phone (the unguessable id is the key)."""
+def ticket_status(
+    state: HallState | None, t: Ticket, hall: Hall, tz: ZoneInfo, base_url: str, *, holder: bool = False,
+) -> dict[str, Any]:
+    """One ticket's status. With `holder`, the holder's view: it adds the holder's secret and the
+    phone link built from it (the QR code) — only for whoever proved the secret or was just
+    given the ticket (the issuing kiosk, phone or desk); staff and device views never carry it."""
     ahead = None
     wait = None
     if state is not None and t.status is TicketStatus.WAITING:
         ahead = state.ahead_of(t)
         wait = state.estimated_wait(t)
     svc = hall.services.get(t.service)
-    return {
+    view = {
         "id": t.id,
         "hall": hall.id,
         "hall_name": hall.name,
@@ -150,8 +155,16 @@ def ticket_status(state: HallState | None, t: Ticket, hall: Hall, tz: ZoneInfo, 
         "calls": t.calls,
         "called_at": iso(t.last_called_at, tz),
         "finished_at": iso(t.finished_at, tz),
-        "status_url": f"{base_url.rstrip('/')}/t/{t.id}",
     }
+    if holder:
+        view["holder_secret"] = t.holder_secret
+        view["status_url"] = holder_url(base_url, t)
+    return view
+
+
+def holder_url(base_url: str, t: Ticket) -> str:
+    """The ticket holder's phone page: the link in the QR code."""
+    return f"{base_url.rstrip('/')}/t/{t.holder_secret}"
 
 
 def print_content(status: dict[str, Any]) -> dict[str, Any]:
@@ -165,3 +178,13 @@ def print_content(status: dict[str, Any]) -> dict[str, Any]:
         "issued_at": status["issued_at"],
         "status_url": status["status_url"],
     }
+
+
+# Free text in ledger payloads that may carry a citizen's personal data (e.g. "80岁，行动不便"
+# as a priority reason): every staff member reads /events, only managers read these fields.
+PERSONAL_FIELDS = frozenset({"priority_reason"})
+MASK = "（已隐去）"
+
+
+def without_personal(payload: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (MASK if k in PERSONAL_FIELDS and v else v) for k, v in payload.items()}

@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 import re
 import time
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiohttp import web
 
 from ..domain.civility import check_free_text
-from ..domain.errors import Forbidden, InvalidInput, RateLimited, Unauthenticated, Unavailable
+from ..domain.errors import (
+    Forbidden,
+    InvalidInput,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+    UnsupportedMediaType,
+)
+from ..domain.text import MAX_JSON_DEPTH, clean_json, clean_text
 from ..service.auth import Auth, require_staff
 from ..service.principal import Principal
 from ..service.queue import WINDOW_ACTIONS
-from .keys import AUTH, CONFIG, PRINTS, QUEUE, RATINGS, READY
+from .keys import AUTH, CONFIG, HEALTH, PRINTS, QUEUE, RATINGS, READY
 
 routes = web.RouteTableDef()
 
 _IDEM_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+_ASCII_DIGITS = re.compile(r"[0-9]{1,18}")
 CHANNELS = ("kiosk", "staff", "phone", "guide", "online")
 
 
@@ -30,18 +43,31 @@ def json_response(body: Any, status: int = 200) -> web.Response:
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object, parsed strictly: application/json only (415), valid JSON (400),
+    nested at most MAX_JSON_DEPTH, every string free of control characters and NFC-normalised."""
     if not request.body_exists:
         return {}
     raw = await request.read()
     if not raw.strip():
         return {}
+    if not _is_json_type(request.content_type):
+        raise UnsupportedMediaType(
+            f"the body must be application/json, got {request.content_type!r} (请求体须为 JSON)",
+            field="Content-Type")
     try:
         body = json.loads(raw)
+    except RecursionError:
+        raise InvalidInput(f"the body is nested deeper than {MAX_JSON_DEPTH} levels", field="body") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"the body is not valid JSON: {exc}", field="body") from None
     if not isinstance(body, dict):
         raise InvalidInput(f"the body must be a JSON object, got {type(body).__name__}", field="body")
-    return body
+    return clean_json(body)
+
+
+def _is_json_type(content_type: str) -> bool:
+    return content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json"))
 
 
 def bearer(request: web.Request) -> str | None:
@@ -77,25 +103,27 @@ def idempotency_key(request: web.Request) -> str | None:
 
 
 def window_number(request: web.Request) -> int:
-    text = request.match_info["window"]
-    if not text.isdigit():
-        raise InvalidInput(f"window must be a number, got {text!r}", field="window")
+    return path_int(request, "window", high=9999)
+
+
+def path_int(request: web.Request, name: str, *, high: int) -> int:
+    """A number in the path: ASCII digits only ("²" and "١" are not numbers here), at most `high`."""
+    text = request.match_info[name]
+    if not _ASCII_DIGITS.fullmatch(text) or int(text) > high:
+        raise InvalidInput(f"{name} must be a number from 0 to {high}, got {text!r}", field=name)
     return int(text)
 
 
 def _text_field(body: dict[str, Any], name: str, *, required: bool) -> str | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise InvalidInput(f"{name} is required", field=name)
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"{name} must be a string, got {json.dumps(value, ensure_ascii=False)}", field=name)
-    return value.strip()
+    return clean_text(body.get(name), name, required=required)
 
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
+    health = request.app.get(HEALTH)
+    problem = health() if health is not None else None
+    if problem:
+        raise Unavailable(problem, retry_after=5)
     return json_response({"status": "ok"})
 
 
@@ -179,13 +207,16 @@ async def issue_ticket(request: web.Request) -> web.Response:
     return json_response(result, status)
 
 
-async def public_ticket_status(app: web.Application, ticket_id: str) -> dict[str, Any]:
-    """One ticket's public status with its rating part: the API and the phone's live feed."""
-    status = await app[QUEUE].ticket_status(ticket_id)
+async def public_ticket_status(app: web.Application, secret: str) -> dict[str, Any]:
+    """The holder's view of their ticket with its rating part: the API and the phone's live
+    feed. `secret` is the holder's secret (the QR code's link), never the ticket's id."""
+    status = await app[QUEUE].holder_status(secret)
     status["rating"] = await app[RATINGS].ticket_rating(status)
     return status
 
 
+# In /api/v1/tickets/{id}/… and /t/{id}, `id` is the holder's secret: only the ticket's
+# holder has it. The ticket's id (what staff, devices and the ledger see) answers 404 there.
 @routes.get("/api/v1/tickets/{id}")
 async def ticket_status(request: web.Request) -> web.Response:
     return json_response(await public_ticket_status(request.app, request.match_info["id"]))
@@ -193,12 +224,12 @@ async def ticket_status(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/tickets/{id}/cancel")
 async def citizen_cancel(request: web.Request) -> web.Response:
-    """A citizen cancels their own waiting ticket; the unguessable id is the key."""
+    """A citizen cancels their own waiting ticket; the holder's secret is the key."""
     svc = request.app[QUEUE]
-    current = await svc.ticket_status(request.match_info["id"])
+    ticket = await svc.holder_ticket(request.match_info["id"])
     status, result = await svc.ticket_action(
-        current["hall"], current["number"], "cancel", None, {"reason": "本人取消"},
-        idempotency_key(request), ticket_id=current["id"],
+        ticket.hall, ticket.number_text, "cancel", None, {"reason": "本人取消"},
+        idempotency_key(request), ticket_id=ticket.id,
     )
     return json_response(result, status)
 
@@ -241,10 +272,10 @@ async def ticket_action(request: web.Request) -> web.Response:
 @routes.get("/api/v1/halls/{hall}/events")
 async def ledger_events(request: web.Request) -> web.Response:
     svc = request.app[QUEUE]
-    hall_id, _principal = await staff_of_hall(request)
+    hall_id, principal = await staff_of_hall(request)
     after = _query_int(request, "after", 0, 0, 2**62)
     limit = _query_int(request, "limit", 100, 1, 1000)
-    events = await svc.ledger(hall_id, after, limit)
+    events = await svc.ledger(hall_id, after, limit, personal=principal.role in ("manager", "admin"))
     return json_response({"hall": hall_id, "events": events, "next_after": events[-1]["seq"] if events else after})
 
 
@@ -254,12 +285,10 @@ async def post_notices(request: web.Request) -> web.Response:
     hall_id, principal = await staff_of_hall(request, "manager", "admin")
     body = await read_json(request)
     notices = body.get("notices")
-    if not isinstance(notices, list) or not all(isinstance(n, str) for n in notices):
-        raise InvalidInput("notices must be a list of strings", field="notices")
-    cleaned = [n.strip() for n in notices if n.strip()]
+    if not isinstance(notices, list) or len(notices) > 20:
+        raise InvalidInput("notices must be a list of at most 20 strings", field="notices")
+    cleaned = [text for i, n in enumerate(notices) if (text := clean_text(n, f"notices[{i}]"))]
     for i, text in enumerate(cleaned):
-        if len(text) > 200:
-            raise InvalidInput("a notice is at most 200 characters", field=f"notices[{i}]")
         taboo = check_free_text(text, request.app[CONFIG].civility.taboo)
         if taboo:
             raise InvalidInput(f"公告含有服务忌语「{taboo}」，不能发布", field=f"notices[{i}]", taboo=taboo)
@@ -268,34 +297,65 @@ async def post_notices(request: web.Request) -> web.Response:
 
 
 class LoginThrottle:
-    """Failed sign-ins per client address: past the limit, that address waits (429).
+    """Failed sign-ins per client address: past `limit` failures within `window_seconds`
+    the address is slowed down, never shut out.
 
-    The per-account lock (5 failures → 15 minutes) stops guessing one password; this stops
-    one address from trying many staff numbers. In-process: each server process counts its own."""
+    A hall's staff share one NAT address, so one account's failures must not keep another
+    from signing in: a slowed address still has every password checked (one at a time, so
+    it costs at most one hashing thread), and a correct password of an unlocked account
+    signs in; a failure from it is answered only after `delay` seconds, with 429 and
+    Retry-After. Guessing one account's password is stopped by the account lock (5 failures,
+    counted in the database). In-process and bounded: at most `max_addresses` addresses."""
 
-    def __init__(self, limit: int = 20, window_seconds: float = 600.0) -> None:
+    def __init__(self, limit: int = 20, window_seconds: float = 600.0, *, delay: float = 1.0,
+                 max_addresses: int = 10_000) -> None:
         self.limit = limit
         self.window = window_seconds
-        self.failures: dict[str, deque[float]] = {}
+        self.delay = delay
+        self.max_addresses = max_addresses
+        self.failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._gates: dict[str, list[Any]] = {}  # address -> [lock, requests using it]
 
-    def _recent(self, address: str) -> deque[float]:
+    def _recent(self, address: str) -> deque[float] | None:
+        times = self.failures.get(address)
+        if times is None:
+            return None
         now = time.monotonic()
-        times = self.failures.setdefault(address, deque())
         while times and now - times[0] > self.window:
             times.popleft()
+        if not times:
+            del self.failures[address]
+            return None
         return times
 
-    def check(self, address: str) -> None:
+    def slowed(self, address: str) -> bool:
         times = self._recent(address)
-        if len(times) >= self.limit:
-            wait = int(self.window - (time.monotonic() - times[0])) + 1
-            raise RateLimited(f"too many failed sign-ins from this address; try again in {wait} s "
-                              f"(登录失败次数过多，请 {wait} 秒后再试)", retry_after=wait)
+        return times is not None and len(times) >= self.limit
 
     def failed(self, address: str) -> None:
-        self._recent(address).append(time.monotonic())
-        if len(self.failures) > 10_000:
-            self.failures.clear()
+        times = self._recent(address)
+        if times is None:
+            times = self.failures[address] = deque(maxlen=self.limit)
+            while len(self.failures) > self.max_addresses:
+                self.failures.popitem(last=False)
+        self.failures.move_to_end(address)
+        times.append(time.monotonic())
+
+    @asynccontextmanager
+    async def gate(self, address: str, slowed: bool) -> AsyncIterator[None]:
+        """One password check at a time from a slowed address; no wait otherwise."""
+        if not slowed:
+            yield
+            return
+        gate = self._gates.setdefault(address, [asyncio.Lock(), 0])
+        gate[1] += 1  # requests using this gate; the last one out removes it
+        try:
+            async with gate[0]:
+                yield
+        finally:
+            gate[1] -= 1
+            if not gate[1]:
+                del self._gates[address]
 
 
 THROTTLE = web.AppKey("login-throttle", LoginThrottle)
@@ -305,18 +365,26 @@ THROTTLE = web.AppKey("login-throttle", LoginThrottle)
 async def login(request: web.Request) -> web.Response:
     address = request.remote or "?"
     throttle = request.app[THROTTLE]
-    throttle.check(address)
     body = await read_json(request)
     staff_id = _text_field(body, "staff_id", required=True)
     password = body.get("password")
     if not isinstance(password, str) or not password:
         raise InvalidInput("password is required", field="password")
     auth: Auth = request.app[AUTH]
+    slowed = throttle.slowed(address)
     try:
-        token, expires, principal = await auth.login(staff_id or "", password)
-    except Unauthenticated:
+        async with throttle.gate(address, slowed):
+            token, expires, principal = await auth.login(staff_id or "", password)
+    except Unauthenticated as exc:
         throttle.failed(address)
-        raise
+        if not slowed:
+            raise
+        await asyncio.sleep(throttle.delay)
+        wait = max(1, math.ceil(throttle.delay))
+        raise RateLimited(
+            f"{exc.detail}; too many failed sign-ins from this address, so failures are answered "
+            f"slowly (此地址登录失败次数过多，请 {wait} 秒后再试)", retry_after=wait,
+        ) from None
     if principal.hall:
         await request.app[QUEUE].record(principal.hall, principal.actor, "staff_signed_in", {"staff_id": principal.id})
     return json_response(
@@ -349,10 +417,6 @@ def _query_int(request: web.Request, name: str, default: int, low: int, high: in
     text = request.query.get(name)
     if text is None:
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise InvalidInput(f"{name} must be an integer, got {text!r}", field=name) from None
-    if not low <= value <= high:
-        raise InvalidInput(f"{name} must be between {low} and {high}, got {value}", field=name)
-    return value
+    if not _ASCII_DIGITS.fullmatch(text) or not low <= int(text) <= high:
+        raise InvalidInput(f"{name} must be a whole number from {low} to {high}, got {text[:40]!r}", field=name)
+    return int(text)

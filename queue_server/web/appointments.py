@@ -7,6 +7,7 @@ from datetime import datetime
 from aiohttp import web
 
 from ..domain.errors import InvalidInput
+from ..domain.text import clean_text
 from .api import idempotency_key, json_response, principal_of, read_json, staff_of_hall
 from .keys import APPOINTMENTS, PRINTS, QUEUE
 
@@ -14,13 +15,13 @@ routes = web.RouteTableDef()
 
 
 def _instant(body: dict, name: str) -> datetime:
-    value = body.get(name)
+    value = clean_text(body.get(name), name)
     try:
         instant = datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         instant = None
-    if instant is None or instant.tzinfo is None:
-        raise InvalidInput(f"{name} must be an ISO 8601 time with its offset, e.g. 2026-11-30T10:00:00+08:00",
+    if instant is None or instant.tzinfo is None or not 2000 <= instant.year <= 2099:
+        raise InvalidInput(f"{name} must be an ISO 8601 time with its offset, e.g. 2026-11-30T10:00:00+08:00, in the years 2000-2099",
                            field=name)
     return instant
 
@@ -29,9 +30,8 @@ def _instant(body: dict, name: str) -> datetime:
 async def book(request: web.Request) -> web.Response:
     hall, _principal = await staff_of_hall(request)
     body = await read_json(request)
-    service = body.get("service")
-    if not isinstance(service, str) or not service:
-        raise InvalidInput("service is required", field="service")
+    service = clean_text(body.get("service"), "service", required=True)
+    assert service is not None
     booked = await request.app[APPOINTMENTS].book(
         hall, service.upper(), _instant(body, "slot_start"), _instant(body, "slot_end"))
     return json_response(booked, 201)

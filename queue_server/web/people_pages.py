@@ -35,7 +35,8 @@ _PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",  # the phone page's URL is the ticket's key
 }
 
-#: Ticket ids are `secrets.token_urlsafe(16)`: 22 URL-safe characters.
+#: The path's key is the ticket holder's secret (`secrets.token_urlsafe(24)`: 32 URL-safe
+#: characters), never the ticket's id: only the holder has it.
 TICKET_ID = r"[A-Za-z0-9_-]{8,64}"
 
 #: A comment line this often keeps proxies and phones from closing a quiet stream.
@@ -80,9 +81,9 @@ async def ticket_live(request: web.Request) -> web.StreamResponse:
     Events of the ticket's service (its people-ahead count) or of the ticket itself trigger
     a fresh status; the stream ends when the hub drops it, and the browser's EventSource
     reconnects by itself."""
-    ticket_id = request.match_info["id"]
+    secret = request.match_info["id"]  # the holder's secret
     try:
-        status = await public_ticket_status(request.app, ticket_id)
+        status = await public_ticket_status(request.app, secret)
     except QueueError as exc:
         return problem_response(exc.status, exc.title, exc.detail, slug=exc.type_slug)
     subscription = request.app[_HUB].subscribe(status["hall"])
@@ -117,7 +118,7 @@ async def ticket_live(request: web.Request) -> web.StreamResponse:
                 await subscription.next()
             last = loop.time()
             try:
-                status = await public_ticket_status(request.app, ticket_id)
+                status = await public_ticket_status(request.app, secret)
             except QueueError as exc:
                 log.info("live status of a ticket of hall %s: %s", status["hall"], exc)
                 break
@@ -163,7 +164,7 @@ def add_people_pages(app: web.Application, hub: Hub | None = None) -> None:
     (without it the phone page polls)."""
     app.router.add_get("/staff", staff_page)
     app.router.add_static("/staff/static/", STATIC / "staff")
-    app.router.add_get(r"/evaluate/{hall}/{window:\d+}", evaluate_page)
+    app.router.add_get(r"/evaluate/{hall}/{window:[0-9]{1,4}}", evaluate_page)
     app.router.add_static("/evaluate/static/", STATIC / "evaluate")
     app.router.add_get("/t/{id:" + TICKET_ID + "}", ticket_page)
     app.router.add_static("/ticket/static/", STATIC / "ticket")

@@ -48,9 +48,12 @@ async def problem_middleware(request: web.Request, handler: Any) -> web.StreamRe
     except web.HTTPException as exc:
         if exc.status < 400 or request.path.startswith(("/display", "/static", "/kiosk", "/staff", "/t/")):
             raise
-        return problem_response(
+        response = problem_response(
             exc.status, exc.reason, exc.text or exc.reason, slug="http-" + str(exc.status)
         )
+        if "Allow" in exc.headers:  # a 405 names the methods the resource takes
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(500, "内部错误", "an unexpected server error; the server log has the details", slug="internal")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..domain.errors import Forbidden, InvalidInput
+from ..domain.errors import Forbidden
+from ..domain.text import clean_text
 from ..service.ratings import form
 from .api import bearer, json_response, principal_of, read_json, staff_of_hall, window_number
 from .keys import CONFIG, QUEUE, RATINGS
@@ -19,15 +20,15 @@ async def rating_form(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/tickets/{id}/rating")
 async def rate_from_phone(request: web.Request) -> web.Response:
-    """The citizen rates from the ticket's page; the unguessable id is the key."""
+    """The citizen rates from the ticket's page; the holder's secret (`id` in the path) is the
+    key, never the ticket's id that staff see."""
     if bearer(request):
         principal = await principal_of(request)
         raise Forbidden(f"{principal.role} {principal.id} cannot rate a service; only the citizen can")
-    svc = request.app[QUEUE]
-    ticket = await svc.ticket_status(request.match_info["id"])
+    ticket = await request.app[QUEUE].holder_ticket(request.match_info["id"])
     body = await read_json(request)
     status, result = await request.app[RATINGS].rate(
-        ticket_id=ticket["id"], hall_id=ticket["hall"], number=None, channel="phone", device=None, body=body)
+        ticket_id=ticket.id, hall_id=ticket.hall, number=None, channel="phone", device=None, body=body)
     return json_response(result, status)
 
 
@@ -38,9 +39,7 @@ async def rate_from_tablet(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     _require_evaluator(principal, hall, window)
     body = await read_json(request)
-    number = body.get("number")
-    if not isinstance(number, str) or not number:
-        raise InvalidInput("number (the ticket being rated) is required", field="number")
+    number = clean_text(body.get("number"), "number", required=True)
     status, result = await request.app[RATINGS].rate(
         ticket_id=None, hall_id=hall, number=number, channel="tablet", device=principal, body=body)
     return json_response(result, status)
@@ -59,8 +58,9 @@ async def rating_prompt(request: web.Request) -> web.Response:
 async def follow_up_rating(request: web.Request) -> web.Response:
     if bearer(request):
         raise Forbidden("only the citizen can add the follow-up rating")
+    ticket = await request.app[QUEUE].holder_ticket(request.match_info["id"])  # the holder's secret
     body = await read_json(request)
-    return json_response(await request.app[RATINGS].follow_up_rating(request.match_info["id"], body), 201)
+    return json_response(await request.app[RATINGS].follow_up_rating(ticket.id, body), 201)
 
 
 @routes.get("/api/v1/halls/{hall}/follow-ups")
@@ -75,12 +75,10 @@ async def list_follow_ups(request: web.Request) -> web.Response:
 async def update_follow_up(request: web.Request) -> web.Response:
     hall, principal = await staff_of_hall(request, "manager", "admin")
     body = await read_json(request)
-    action = body.get("action")
-    note = body.get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > 500):
-        raise InvalidInput("note must be a string of at most 500 characters", field="note")
+    action = clean_text(body.get("action"), "action")
+    note = clean_text(body.get("note"), "note")
     return json_response(await request.app[RATINGS].update_follow_up(
-        hall, request.match_info["id"], principal, action if isinstance(action, str) else "", note))
+        hall, request.match_info["id"], principal, action or "", note))
 
 
 @routes.get("/api/v1/halls/{hall}/windows/{window}/queue")

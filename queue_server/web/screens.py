@@ -27,6 +27,7 @@ from queue_server.protocol import (
     CLOSE_TRY_AGAIN,
     CLOSE_UNSUPPORTED_DATA,
     MAX_RESYNC_EVENTS,
+    MAX_SEQ,
     SUBPROTOCOL,
     Error,
     Event,
@@ -87,10 +88,10 @@ def add_screen_routes(
     heartbeats = Heartbeats(hub, latest_seq, screens.clock, interval=heartbeat_interval)
     app.router.add_get("/ws/v1/halls/{hall}", screens.websocket)
     app.router.add_get("/display/hall/{hall}", screens.hall_page)
-    app.router.add_get(r"/display/window/{hall}/{window:\d+}", screens.window_page)
+    app.router.add_get(r"/display/window/{hall}/{window:[0-9]{1,4}}", screens.window_page)
     app.router.add_static("/display/static/", STATIC_DIR)
     if speech is not None:
-        app.router.add_get(r"/api/v1/halls/{hall}/announcements/{seq:\d+}.wav",
+        app.router.add_get(r"/api/v1/halls/{hall}/announcements/{seq}.wav",
                            screens.announcement)
 
     async def run_heartbeats(_app: web.Application) -> AsyncIterator[None]:
@@ -106,10 +107,13 @@ def _shanghai_now() -> datetime:
     return datetime.now(HALL_TIMEZONE)
 
 
-def problem(status: int, title: str, detail: str, **headers: str) -> web.Response:
+def problem(status: int, title: str, detail: str, *, field: str | None = None, **headers: str) -> web.Response:
     """An `application/problem+json` answer (RFC 9457)."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if field is not None:
+        body["field"] = field
     return web.json_response(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail},
+        body,
         status=status, content_type="application/problem+json", headers=headers or None)
 
 
@@ -140,10 +144,12 @@ class _Screens:
         if refusal is not None:
             return refusal
         try:
+            field = "window"
             window = _optional_int(request.query, "window", minimum=1)
+            field = "after"
             after = _optional_int(request.query, "after", minimum=0)
         except ValueError as exc:
-            return problem(400, "Bad query parameter", str(exc))
+            return problem(400, "Bad query parameter", str(exc), field=field)
         area = request.query.get("area") or None
 
         ws = web.WebSocketResponse(
@@ -249,7 +255,12 @@ class _Screens:
 
     async def announcement(self, request: web.Request) -> web.StreamResponse:
         assert self.speech is not None
-        hall, seq = request.match_info["hall"], int(request.match_info["seq"])
+        hall = request.match_info["hall"]
+        try:
+            seq = _optional_int(request.match_info, "seq", minimum=1)
+        except ValueError as exc:
+            return problem(400, "Bad announcement number", str(exc), field="seq")
+        assert seq is not None
         if not self.hall_exists(hall):
             return problem(404, "No such hall", f"hall {hall!r} does not exist")
         refusal = await self._unauthenticated(request, hall)
@@ -484,13 +495,10 @@ def _optional_int(query: Any, name: str, *, minimum: int) -> int | None:
     raw = query.get(name)
     if raw is None or raw == "":
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return value
+    # ASCII digits only: int() would take "١" (Arabic-Indic one) and "1_000".
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or not minimum <= int(raw) <= MAX_SEQ:
+        raise ValueError(f"{name} must be a whole number from {minimum} to {MAX_SEQ}, got {raw[:40]!r}")
+    return int(raw)
 
 
 def _page(path: Path) -> web.FileResponse:

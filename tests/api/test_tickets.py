@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -62,7 +63,7 @@ async def test_issue_answers_201_with_number_wait_and_status_url(hall):
     assert ticket["issued_at"] == "2026-11-30T10:00:00+08:00"
     assert ticket["ahead"] == 0
     assert ticket["estimated_wait_minutes"] == 0
-    assert ticket["status_url"].endswith(f"/t/{ticket['id']}")
+    assert ticket["status_url"].endswith(f"/t/{ticket['holder_secret']}")
 
 
 async def test_issue_counts_people_ahead_and_estimates_the_wait(hall):
@@ -74,12 +75,15 @@ async def test_issue_counts_people_ahead_and_estimates_the_wait(hall):
     assert second["estimated_wait_minutes"] == 4
 
 
-async def test_ticket_ids_are_unguessable(hall):
-    ids = [(await hall.issue("A"))["id"] for _ in range(3)]
-    assert len(set(ids)) == 3
-    for ticket_id in ids:
-        assert re.fullmatch(r"[A-Za-z0-9_-]{20,}", ticket_id), ticket_id
-        assert "A00" not in ticket_id
+async def test_ticket_ids_and_holder_secrets_are_unguessable_and_distinct(hall):
+    tickets = [await hall.issue("A") for _ in range(3)]
+    ids = [t["id"] for t in tickets]
+    secrets = [t["holder_secret"] for t in tickets]
+    assert len(set(ids) | set(secrets)) == 6
+    for key in ids + secrets:
+        assert re.fullmatch(r"[A-Za-z0-9_-]{20,}", key), key
+        assert "A00" not in key
+    assert all(len(s) >= 32 for s in secrets)
 
 
 async def test_numbering_is_per_service(hall):
@@ -96,13 +100,22 @@ async def test_staff_of_the_hall_may_issue(hall):
 async def test_staff_grant_the_green_channel_with_a_reason(hall):
     ticket = await hall.issue("A", by="1001", priority="green", priority_reason="重病家属陪同")
     assert ticket["priority"] == "green"
-    event = (await issued_events(hall))[0]
+    await hall.add_staff("9001", role="manager", name="王经理")
+    event = [e for e in await ledger(hall, by="9001") if e["kind"] == "ticket_issued"][0]
     assert event["payload"]["priority_reason"] == "重病家属陪同"
+
+
+async def test_a_clerk_reading_the_ledger_sees_the_priority_reason_masked(hall):
+    """A priority reason may carry a citizen's personal data: only managers read it in /events."""
+    await hall.issue("A", by="1001", priority="green", priority_reason="重病家属陪同")
+    event = (await issued_events(hall))[0]
+    assert event["payload"]["priority_reason"] == "（已隐去）"
+    assert "重病家属陪同" not in json.dumps(await ledger(hall), ensure_ascii=False)
 
 
 async def test_the_public_status_does_not_reveal_the_priority_reason(hall):
     ticket = await hall.issue("A", by="1001", priority="green", priority_reason="重病家属陪同")
-    resp = await hall.client.get(f"/api/v1/tickets/{ticket['id']}")
+    resp = await hall.client.get(f"/api/v1/tickets/{ticket['holder_secret']}")
     await ok(resp)
     assert "重病家属陪同" not in await resp.text()
     snapshot = await hall.client.get("/api/v1/halls/gongshu/queue")
@@ -311,16 +324,16 @@ async def test_ignore_hours_issues_on_a_sunday(make_hall):
 async def test_ticket_status_is_public_and_follows_the_ticket(hall):
     first = await hall.issue("A")
     second = await hall.issue("A")
-    status = await ok(await hall.client.get(f"/api/v1/tickets/{second['id']}"))
+    status = await ok(await hall.client.get(f"/api/v1/tickets/{second['holder_secret']}"))
     assert status["number"] == "A002" and status["status"] == "waiting" and status["ahead"] == 1
     await hall.act(1, "open")
     await hall.act(1, "call-next")
-    called = await ok(await hall.client.get(f"/api/v1/tickets/{first['id']}"))
+    called = await ok(await hall.client.get(f"/api/v1/tickets/{first['holder_secret']}"))
     assert called["status"] == "called" and called["window"] == 1 and called["calls"] == 1
-    assert (await ok(await hall.client.get(f"/api/v1/tickets/{second['id']}")))["ahead"] == 0
+    assert (await ok(await hall.client.get(f"/api/v1/tickets/{second['holder_secret']}")))["ahead"] == 0
     await hall.act(1, "start")
     await hall.act(1, "finish")
-    done = await ok(await hall.client.get(f"/api/v1/tickets/{first['id']}"))
+    done = await ok(await hall.client.get(f"/api/v1/tickets/{first['holder_secret']}"))
     assert done["status"] == "finished" and done["finished_at"] == "2026-11-30T10:00:00+08:00"
     assert done["ahead"] is None
 
@@ -440,11 +453,11 @@ async def test_cancel_of_a_finished_ticket_is_409_naming_its_state(hall):
 
 async def test_a_citizen_cancels_their_own_ticket_by_its_id(hall):
     ticket = await hall.issue("A")
-    body = await ok(await hall.client.post(f"/api/v1/tickets/{ticket['id']}/cancel"))
+    body = await ok(await hall.client.post(f"/api/v1/tickets/{ticket['holder_secret']}/cancel"))
     assert body["ticket"]["status"] == "cancelled"
     event = (await ledger(hall))[-1]
     assert event["kind"] == "ticket_cancelled" and event["actor"]["kind"] == "citizen"
-    again = await hall.client.post(f"/api/v1/tickets/{ticket['id']}/cancel")
+    again = await hall.client.post(f"/api/v1/tickets/{ticket['holder_secret']}/cancel")
     await expect_problem(again, 409)
 
 
@@ -502,7 +515,7 @@ async def test_yesterdays_unserved_tickets_are_closed_not_deleted(hall):
     hall.clock.advance(24 * 3600)
     await hall.issue("B")
     await sign_in_again(hall)  # yesterday's token has expired
-    status = await ok(await hall.client.get(f"/api/v1/tickets/{waiting['id']}"))
+    status = await ok(await hall.client.get(f"/api/v1/tickets/{waiting['holder_secret']}"))
     assert status["status"] == "closed"
     assert sorted(r["status"] for r in await fetch(hall, "SELECT status FROM tickets")) == [
         "closed",

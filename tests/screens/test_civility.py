@@ -33,3 +33,18 @@ def test_a_taboo_entry_that_is_only_punctuation_matches_nothing() -> None:
 
 def test_full_width_letters_are_folded() -> None:
     assert check_free_text("ＯＫ吗", ["ok"]) == "ok"
+
+
+@pytest.mark.parametrize("text, found", [
+    ("你這人真笨", "你这人真笨。"),  # traditional characters
+    ("急什麼？", "急什么？"),
+    ("網絡壞了，我有什麼辦法，等著", "网络坏了，我有什么办法，等着。"),
+    ("你這人真笨！", "你这人真笨。"),  # full-width punctuation as well
+])
+def test_traditional_characters_are_caught_as_their_simplified_taboo_phrase(text, found) -> None:
+    taboo = ["你这人真笨。", "急什么？", "网络坏了，我有什么办法，等着。"]
+    assert check_free_text(text, taboo) == found
+
+
+def test_a_clean_traditional_text_passes() -> None:
+    assert check_free_text("請稍候，我馬上為您辦理。", ["你这人真笨。"]) is None
