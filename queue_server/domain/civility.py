@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterable
 
 import opencc
 
-
 # Characters t2s keeps as they are because both forms are standard in simplified text; folded
 # together on both sides of the comparison (等著 is 等着).
 _VARIANTS = str.maketrans({"著": "着"})

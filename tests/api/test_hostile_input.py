@@ -4,7 +4,6 @@ a 400 (or 415) naming the field, never a 500 and never a traceback in the log.""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -164,8 +163,8 @@ async def test_a_body_that_is_not_json_is_415(hall):
 
 @pytest.mark.parametrize("level", [[], {}, 5, None, True, "x" * 500])
 async def test_a_rating_level_of_the_wrong_type_is_400(hall, level):
-    from queue_server.service.ratings import parse_rating
     from queue_server.domain.errors import InvalidInput
+    from queue_server.service.ratings import parse_rating
 
     with pytest.raises(InvalidInput) as refused:
         parse_rating({"level": level}, hall.config)
