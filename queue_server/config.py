@@ -116,7 +116,7 @@ class PrinterSettings:
 class Printing:
     default: PrinterSettings = field(default_factory=PrinterSettings)
     printers: dict[tuple[str, str], PrinterSettings] = field(default_factory=dict)  # (hall, name)
-    job_timeout_seconds: int = 60  # a job not printed by then is reported
+    job_ttl_seconds: int = 120  # a job not printed by then expires (ledgered, never printed)
 
     def for_printer(self, hall: str, name: str | None) -> PrinterSettings:
         return self.printers.get((hall, name or ""), self.default)
@@ -137,6 +137,21 @@ class Ratings:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What one client address may ask of the public routes, and how long a client may take
+    to send a request ([limits] in config.toml)."""
+
+    header_timeout_seconds: float = 10.0  # connection (or last answer) to complete headers
+    body_timeout_seconds: float = 30.0  # headers to complete body
+    ticket_status_per_minute: int = 120  # GET /api/v1/tickets/{id}, per address
+    live_feed_per_minute: int = 30  # /t/{id}/live connections, per address
+    login_per_minute: int = 60  # POST /api/v1/auth/login, per address (a hall's NAT included)
+    rating_per_minute: int = 20  # citizen ratings, per address
+    login_failures_per_address: int = 20  # past this many failures in 10 min, answered slowly
+    login_failure_delay_seconds: float = 1.0  # how slowly
+
+
+@dataclass(frozen=True)
 class Config:
     halls: dict[str, Hall]
     timezone: ZoneInfo
@@ -152,6 +167,7 @@ class Config:
     source: str = "config.toml"
     printing: Printing = field(default_factory=Printing)
     ratings: Ratings = field(default_factory=Ratings)
+    limits: Limits = field(default_factory=Limits)
 
 
 # --- Loading ---------------------------------------------------------------------------------
@@ -198,7 +214,9 @@ REDIS_URL_ENV = "QUEUE_REDIS_URL"
 _TOP_KEYS = (
     "server", "database", "redis", "auth", "time",
     "call_policy", "priority_classes", "civility", "halls", "printing", "ratings",
+    "limits",
 )  # fmt: skip
+_LIMITS_KEYS = tuple(Limits.__dataclass_fields__)
 _RATINGS_KEYS = ("window_minutes", "labels", "callback_days", "rectify_days")
 _PRINTING_KEYS = ("paper_mm", "chinese", "qr", "job_timeout_seconds", "printers")
 _PRINTER_KEYS = ("hall", "name", "paper_mm", "chinese", "qr")
@@ -573,6 +591,18 @@ def _read_config(
     business_day_starts: time | None = None
     if clock is not None:
         timezone = clock.optional("timezone", _timezone, ZoneInfo("Asia/Shanghai"))
+    app_database_url = (
+        database.optional("app_url", _url(DATABASE_SCHEMES), None) if database is not None else None
+    )
+    app_database_url = _env_url(top, env, APP_DATABASE_URL_ENV, DATABASE_SCHEMES, app_database_url)
+    anchors = top.table("anchors", _ANCHORS_KEYS, required=False)
+    anchor_key: Path | None = None
+    anchor_log: Path | None = None
+    if anchors is not None:
+        key_text = anchors.optional("key_file", _string, "./var/anchor-key.pem")
+        log_text = anchors.optional("log_file", _string, "./var/anchors.jsonl")
+        anchor_key = base_dir / Path(key_text).expanduser() if key_text is not None else None
+        anchor_log = base_dir / Path(log_text).expanduser() if log_text is not None else None
         business_day_starts = clock.optional("business_day_starts", _clock, time(4, 0))
 
     policy_table = top.table("call_policy", _CALL_POLICY_KEYS, required=False)
@@ -585,6 +615,7 @@ def _read_config(
     halls = _read_halls(top, default_policy, default_classes)
     printing = _read_printing(top.table("printing", _PRINTING_KEYS, required=False), halls)
     ratings = _read_ratings(top.table("ratings", _RATINGS_KEYS, required=False))
+    limits = _read_limits(top.table("limits", _LIMITS_KEYS, required=False))
 
     if top.problems.lines:
         return None
@@ -603,6 +634,7 @@ def _read_config(
         source=source,
         printing=_got(printing),
         ratings=_got(ratings),
+        limits=_got(limits),
     )
 
 
@@ -662,6 +694,19 @@ def _read_ratings(table: _Table | None) -> Ratings | None:
     if table.problems.since(mark):
         return None
     return Ratings(_got(minutes), tuple(map(_got, _got(labels))), _got(callback), _got(rectify))
+
+
+def _read_limits(table: _Table | None) -> Limits | None:
+    if table is None:
+        return Limits()
+    mark = len(table.problems.lines)
+    values: dict[str, Any] = {}
+    for name, spec in Limits.__dataclass_fields__.items():
+        parse = _positive_number if spec.type == "float" else _positive_int
+        values[name] = table.optional(name, parse, spec.default)
+    if table.problems.since(mark):
+        return None
+    return Limits(**values)
 
 
 def _paper(value: Any) -> int:

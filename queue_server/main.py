@@ -55,7 +55,10 @@ def serve(config: Config, *, host: str | None, port: int | None, ignore_hours: b
         gc.collect()
         gc.freeze()
         gc.set_threshold(10_000, 10, 100)
-        web.run_app(app, host=host, port=port, print=None, access_log=access_log)
+        from .web.limits import handler_args
+
+        web.run_app(app, host=host, port=port, print=None, access_log=access_log,
+                    **handler_args(config.limits))
     return 0
 
 

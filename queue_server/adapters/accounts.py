@@ -73,15 +73,26 @@ async def set_password(conn: asyncpg.Connection, staff_id: str, password_hash: s
     return done.endswith(" 1")
 
 
-async def record_login_failure(
-    conn: asyncpg.Connection, staff_id: str, *, lock_after: int, lock_until: datetime
-) -> int:
-    return await conn.fetchval(
-        "UPDATE staff SET failed_logins = failed_logins + 1,"
-        " locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END"
-        " WHERE id = $1 RETURNING failed_logins",
-        staff_id, lock_after, lock_until,
+async def reserve_login_attempt(
+    conn: asyncpg.Connection, staff_id: str, *, now: datetime, lock_after: int, lock_until: datetime
+) -> StaffRecord | None:
+    """Count one sign-in attempt of an active, unlocked account *before* its password is
+    checked; the attempt that reaches `lock_after` also locks the account until `lock_until`.
+
+    One UPDATE takes the row lock, and a concurrent attempt re-reads the row once the first
+    commits (READ COMMITTED re-checks the WHERE clause), so however many attempts arrive at
+    once, in one process or several, at most `lock_after` of them are let through to the
+    password check. None: unknown, inactive or locked (the caller answers all three alike).
+    A lock that has run out starts a fresh count. `record_login_success` clears the count."""
+    # The SET expressions read the row as locked (the latest version), never a stale copy.
+    attempt = "CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_logins + 1 END"
+    r = await conn.fetchrow(
+        f"UPDATE staff SET failed_logins = {attempt},"
+        f" locked_until = CASE WHEN {attempt} >= $3 THEN $4::timestamptz END"
+        " WHERE id = $1 AND active AND (locked_until IS NULL OR locked_until <= $2) RETURNING *",
+        staff_id, now, lock_after, lock_until,
     )
+    return _staff(r) if r else None
 
 
 async def record_login_success(conn: asyncpg.Connection, staff_id: str) -> None:

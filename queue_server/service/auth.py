@@ -13,11 +13,18 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ..adapters import accounts, store
-from ..domain.errors import Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
+from ..domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from .principal import DEVICE_ROLES, STAFF_ROLES, Principal
 
 LOCK_AFTER_FAILURES = 5
 LOCK_MINUTES = 15
+#: The one answer to a failed sign-in: wrong password, unknown or inactive staff number, and
+#: locked account alike.
+WRONG_CREDENTIALS = (
+    f"staff number or password is wrong; after {LOCK_AFTER_FAILURES} failures an account is "
+    f"locked for {LOCK_MINUTES} minutes (工号或密码错误；连续失败 {LOCK_AFTER_FAILURES} 次的账号"
+    f"将锁定 {LOCK_MINUTES} 分钟)"
+)
 CACHE_SECONDS = 5.0  # a revoked token stops working in other processes within this time
 
 _hasher = PasswordHasher()
@@ -48,34 +55,37 @@ class Auth:
         # token hash -> (cache deadline, principal, token expiry); a hit past the token's own
         # expiry is a miss, so an expired token never outlives its time through the cache.
         self._cache: dict[bytes, tuple[float, Principal | None, datetime | None]] = {}
+        self._dummy: str | None = None
 
     async def login(self, staff_id: str, password: str) -> tuple[str, datetime, Principal]:
+        """A new session token for a correct password of an active, unlocked account.
+
+        The attempt is counted in the database before the password is checked, so the lock
+        holds at exactly LOCK_AFTER_FAILURES under any concurrency. Unknown, inactive and
+        locked accounts and a wrong password all get the same answer after one password
+        check each (against a dummy hash when there is no account to check): nothing tells
+        which staff numbers exist or are locked."""
         now = self.clock()
         async with self.pool.acquire() as conn:
-            staff = await accounts.get_staff(conn, staff_id)
-            if staff is None or not staff.active:
-                # Same answer as a wrong password: do not reveal which staff numbers exist.
-                await asyncio.to_thread(self.hasher.hash, password)
-                raise Unauthenticated("staff number or password is wrong (工号或密码错误)")
-            if staff.locked_until and staff.locked_until > now:
-                minutes = int((staff.locked_until - now).total_seconds() // 60) + 1
-                raise RateLimited(
-                    f"too many failed sign-ins; account {staff_id} is locked for {minutes} more "
-                    f"minutes (登录失败次数过多，请 {minutes} 分钟后再试)",
-                    locked_until=staff.locked_until.isoformat(),
-                )
-            ok = await asyncio.to_thread(_verify, staff.password_hash, password)
-            if not ok:
-                await accounts.record_login_failure(
-                    conn, staff_id, lock_after=LOCK_AFTER_FAILURES,
-                    lock_until=now + timedelta(minutes=LOCK_MINUTES),
-                )
-                raise Unauthenticated("staff number or password is wrong (工号或密码错误)")
+            staff = await accounts.reserve_login_attempt(
+                conn, staff_id, now=now, lock_after=LOCK_AFTER_FAILURES,
+                lock_until=now + timedelta(minutes=LOCK_MINUTES),
+            )
+            digest = staff.password_hash if staff is not None else await self._dummy_hash()
+            ok = await asyncio.to_thread(_verify, digest, password)
+            if staff is None or not ok:
+                raise Unauthenticated(WRONG_CREDENTIALS)
             await accounts.record_login_success(conn, staff_id)
             token = new_token("hqs")
             expires = now + self.ttl
             await accounts.add_session(conn, token_hash(token), staff_id, now, expires)
         return token, expires, _staff_principal(staff)
+
+    async def _dummy_hash(self) -> str:
+        """A hash with this server's parameters, for checking a password that has no account."""
+        if self._dummy is None:
+            self._dummy = await asyncio.to_thread(self.hasher.hash, secrets.token_urlsafe(16))
+        return self._dummy
 
     async def logout(self, token: str) -> str | None:
         h = token_hash(token)
