@@ -37,8 +37,13 @@ FINAL_STATUSES = (
 
 
 def new_ticket_id() -> TicketId:
-    """Unguessable: the id is the only key to a ticket's public page."""
+    """The ticket's identity for staff, devices and the ledger; it grants nothing."""
     return TicketId(secrets.token_urlsafe(16))
+
+
+def new_holder_secret() -> str:
+    """The ticket holder's key (the QR code / phone link): 192 random bits, URL-safe."""
+    return secrets.token_urlsafe(24)
 
 
 @dataclass
@@ -249,6 +254,7 @@ class HallState:
             channel=channel,
             priority=priority,
             priority_reason=(priority_reason or None) if cls else None,
+            holder_secret=new_holder_secret(),
         )
         self.counters[service] = seq
         self.dirty_counters.add(service)

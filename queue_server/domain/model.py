@@ -107,6 +107,9 @@ class Ticket:
     misses: int = 0
     staff_id: StaffId | None = None  # the staff member who served it
     note: str | None = None  # reason of the last suspend/transfer/specific call
+    # The key to acting as the citizen (the secret in the QR code / phone link); never shown to
+    # staff, devices or the ledger, which know the ticket by `id`. Kept out of repr (logs).
+    holder_secret: str = field(default="", repr=False)
 
     @property
     def number_text(self) -> str:

@@ -104,7 +104,7 @@ class PrintService:
             ticket = await store.ticket_by_number(conn, hall, self.queue.today(), parsed)
         if ticket is None:
             raise NotFound(f"ticket {parsed} was not issued today in hall {hall}")
-        status = await self.queue.ticket_status(ticket.id)
+        status = await self.queue.ticket_status(ticket.id, holder=True)  # the paper carries the link
         if status["status"] not in ("waiting", "called", "suspended", "missed"):
             raise Refused(f"ticket {parsed} is {status['status']}; there is nothing to print",
                           state=status["status"])
@@ -168,10 +168,11 @@ class PrintService:
             "printer": printer, "seq": snapshot["seq"],
         }
 
-    async def preview_png(self, ticket_id: str, paper_mm: int | None = None) -> bytes:
+    async def preview_png(self, secret: str, paper_mm: int | None = None) -> bytes:
+        """The holder's paper ticket as a PNG: it shows the holder's link, so the secret is the key."""
         from printer_client.layout import PrinterProfile, TicketContent, render_preview_png
 
-        status = await self.queue.ticket_status(ticket_id)
+        status = await self.queue.holder_status(secret)
         settings = self.config.printing.default
         content = views.print_content(status)
         ticket = TicketContent(

@@ -32,8 +32,9 @@ async def kiosk_page(request: web.Request) -> web.StreamResponse:
 
 
 async def ticket_qr(request: web.Request) -> web.Response:
-    """The ticket's status link as a QR code, for a citizen whose ticket was not printed."""
-    status = await request.app[QUEUE].ticket_status(request.match_info["id"])
+    """The holder's link as a QR code, for a citizen whose ticket was not printed; the path
+    carries the holder's secret (the issuing answer gave it to the kiosk), not the ticket's id."""
+    status = await request.app[QUEUE].holder_status(request.match_info["id"])
     return web.Response(
         text=qr_svg(status["status_url"]), content_type="image/svg+xml",
         headers={"Cache-Control": "private, max-age=86400"},

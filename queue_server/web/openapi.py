@@ -11,6 +11,10 @@ from ..service.queue import WINDOW_ACTIONS
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 _ERRORS = {str(code): _PROBLEM for code in (400, 401, 403, 404, 409, 503)}
 
+#: Citizen routes: no token; the path's {id} is the ticket holder's secret (in the link of the
+#: ticket's QR code and in the issuing answer's holder_secret), never the ticket's id.
+_HOLDER = "the ticket holder: {id} is the holder's secret from the QR code link (holder_secret), not the ticket's id"
+
 # (method, path, summary, auth, request body schema or None, success status)
 _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
     ("get", "/healthz", "Liveness", "public", None, 200),
@@ -23,8 +27,8 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
          "priority": {"type": ["string", "null"], "example": None},
          "priority_reason": {"type": ["string", "null"]},
          "channel": {"type": "string", "enum": ["kiosk", "staff", "phone", "guide", "online"]}}}, 201),
-    ("get", "/api/v1/tickets/{id}", "Public status of one ticket", "public (the id is the key)", None, 200),
-    ("post", "/api/v1/tickets/{id}/cancel", "The citizen cancels their waiting ticket", "public (the id is the key)", None, 200),
+    ("get", "/api/v1/tickets/{id}", "Public status of one ticket", _HOLDER, None, 200),
+    ("post", "/api/v1/tickets/{id}/cancel", "The citizen cancels their waiting ticket", _HOLDER, None, 200),
     ("post", "/api/v1/halls/{hall}/tickets/{number}/restore", "Restore a missed or suspended ticket", "staff of the hall",
      {"type": "object", "properties": {"reason": {"type": "string"}}}, 200),
     ("post", "/api/v1/halls/{hall}/tickets/{number}/cancel", "Cancel a ticket", "staff of the hall",
@@ -44,14 +48,14 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
          "slot_end": {"type": "string", "format": "date-time"}}}, 201),
     ("post", "/api/v1/halls/{hall}/appointments/{code}/check-in", "Check in by code: issues an appointment-priority ticket", "kiosk or staff of the hall", None, 201),
     ("get", "/api/v1/ratings/form", "Levels, dimensions and reason labels of the rating form", "public", None, 200),
-    ("post", "/api/v1/tickets/{id}/rating", "The citizen rates a finished service (once, within the time window)", "public (the id is the key); staff tokens are refused",
+    ("post", "/api/v1/tickets/{id}/rating", "The citizen rates a finished service (once, within the time window)", _HOLDER + "; staff tokens are refused",
      {"type": "object", "required": ["level"], "properties": {
          "level": {"type": "string", "enum": ["very_satisfied", "satisfied", "basically_satisfied", "dissatisfied", "very_dissatisfied"]},
          "dimensions": {"type": "object"}, "labels": {"type": "array", "items": {"type": "string"}}}}, 201),
     ("post", "/api/v1/halls/{hall}/windows/{window}/rating", "The counter tablet submits a rating", "evaluator device of that window",
      {"type": "object", "required": ["number", "level"], "properties": {"number": {"type": "string"}, "level": {"type": "string"}}}, 201),
     ("get", "/api/v1/halls/{hall}/windows/{window}/rating-prompt", "The ticket the tablet should ask about, if any", "evaluator device of that window", None, 200),
-    ("post", "/api/v1/tickets/{id}/follow-up-rating", "The citizen's one follow-up rating after a bad rating", "public (the id is the key)",
+    ("post", "/api/v1/tickets/{id}/follow-up-rating", "The citizen's one follow-up rating after a bad rating", _HOLDER,
      {"type": "object", "required": ["level"], "properties": {"level": {"type": "string"}}}, 201),
     ("get", "/api/v1/halls/{hall}/follow-ups", "Follow-ups of bad ratings (?status=&overdue=1)", "manager of the hall", None, 200),
     ("post", "/api/v1/halls/{hall}/follow-ups/{id}", "Record a call-back, a rectification or the closing", "manager of the hall",
@@ -61,8 +65,8 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
     ("get", "/api/v1/print-jobs/{id}", "One print job's state", "kiosk or staff of the hall", None, 200),
     ("post", "/api/v1/halls/{hall}/tickets/{number}/reprint", "Print a ticket again on a kiosk's printer", "staff of the hall",
      {"type": "object", "required": ["kiosk"], "properties": {"kiosk": {"type": "string", "example": "K01"}}}, 201),
-    ("get", "/api/v1/tickets/{id}/qr.svg", "The QR code of the ticket's status page, for screens", "public (the id is the key)", None, 200),
-    ("get", "/api/v1/tickets/{id}/preview.png", "The paper ticket as a PNG, from the printer's own layout (?paper=58|80)", "public (the id is the key)", None, 200),
+    ("get", "/api/v1/tickets/{id}/qr.svg", "The QR code of the ticket's status page, for screens", _HOLDER, None, 200),
+    ("get", "/api/v1/tickets/{id}/preview.png", "The paper ticket as a PNG, from the printer's own layout (?paper=58|80)", _HOLDER, None, 200),
     ("get", "/api/v1/halls/{hall}/announcements/{seq}.wav",
      "A call announcement rendered offline (espeak-ng, Mandarin) for screens without a voice", "public", None, 200),
 ]
@@ -91,6 +95,8 @@ def build() -> dict[str, Any]:
             {"name": name, "in": "path", "required": True, "schema": {"type": "integer" if name == "window" else "string"}}
             for name in ("hall", "window", "number", "id", "seq", "code") if "{" + name + "}" in path
         ]
+        if path.startswith("/api/v1/tickets/{id}"):
+            params[0]["description"] = "the ticket holder's secret (holder_secret), not the ticket's id"
         if method == "post" and path.startswith("/api/v1/halls"):
             params.append({"name": "Idempotency-Key", "in": "header", "required": False,
                            "schema": {"type": "string", "maxLength": 200},

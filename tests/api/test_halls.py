@@ -99,12 +99,12 @@ async def test_queue_snapshot_seq_grows_with_every_change(hall):
 
 
 async def test_queue_snapshot_does_not_reveal_ticket_ids(hall):
-    """The id is the only key to a ticket's own page; screens never show it."""
+    """Screens never show a ticket's id, nor its holder's secret (the key to its own page)."""
     ticket = await hall.issue("A")
     await hall.act(1, "open")
     await hall.act(1, "call-next")
     text = await (await hall.client.get("/api/v1/halls/gongshu/queue")).text()
-    assert ticket["id"] not in text
+    assert ticket["id"] not in text and ticket["holder_secret"] not in text
     for token in hall.tokens.values():
         assert token not in text
 

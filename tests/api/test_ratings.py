@@ -42,7 +42,7 @@ async def test_the_tablet_rates_the_finished_ticket_once(hall):
     assert resp.status == 201, await resp.text()
     second = await _rate_tablet(hall, t["number"])
     assert second.status == 409
-    phone = await hall.client.post(f"/api/v1/tickets/{t['id']}/rating", json={"level": "satisfied"})
+    phone = await hall.client.post(f"/api/v1/tickets/{t['holder_secret']}/rating", json={"level": "satisfied"})
     assert phone.status == 409, "one rating per ticket, whichever comes first"
     prompt = await (await hall.client.get("/api/v1/halls/gongshu/windows/1/rating-prompt", headers=hall.auth("E01"))).json()
     assert prompt["ticket"] is None
@@ -51,26 +51,26 @@ async def test_the_tablet_rates_the_finished_ticket_once(hall):
 async def test_a_rating_after_the_time_window_is_refused(hall):
     t = await _served(hall)
     hall.clock.advance(11 * 60)
-    resp = await hall.client.post(f"/api/v1/tickets/{t['id']}/rating", json={"level": "satisfied"})
+    resp = await hall.client.post(f"/api/v1/tickets/{t['holder_secret']}/rating", json={"level": "satisfied"})
     assert resp.status == 409
     assert "时限" in (await resp.json())["detail"]
 
 
 async def test_a_ticket_not_finished_cannot_be_rated(hall):
     t = await hall.issue("A")
-    resp = await hall.client.post(f"/api/v1/tickets/{t['id']}/rating", json={"level": "satisfied"})
+    resp = await hall.client.post(f"/api/v1/tickets/{t['holder_secret']}/rating", json={"level": "satisfied"})
     assert resp.status == 409
 
 
 async def test_a_rating_is_never_defaulted(hall):
     t = await _served(hall)
-    resp = await hall.client.post(f"/api/v1/tickets/{t['id']}/rating", json={})
+    resp = await hall.client.post(f"/api/v1/tickets/{t['holder_secret']}/rating", json={})
     assert resp.status == 400 and (await resp.json())["field"] == "level"
 
 
 async def test_staff_tokens_cannot_rate(hall):
     t = await _served(hall)
-    resp = await hall.client.post(f"/api/v1/tickets/{t['id']}/rating", json={"level": "very_satisfied"},
+    resp = await hall.client.post(f"/api/v1/tickets/{t['holder_secret']}/rating", json={"level": "very_satisfied"},
                                   headers=hall.auth("1001"))
     assert resp.status == 403
     resp = await _rate_tablet(hall, t["number"], by="1001")
@@ -124,15 +124,15 @@ async def test_an_overdue_follow_up_is_flagged_and_managers_move_it_on(hall):
 
 async def test_the_citizen_adds_one_follow_up_rating(hall):
     t = await _served(hall)
-    rated = await hall.client.post(f"/api/v1/tickets/{t['id']}/rating", json={"level": "dissatisfied", "labels": ["其他"]})
+    rated = await hall.client.post(f"/api/v1/tickets/{t['holder_secret']}/rating", json={"level": "dissatisfied", "labels": ["其他"]})
     follow_id = (await rated.json())["follow_up"]["id"]
-    early = await hall.client.post(f"/api/v1/tickets/{t['id']}/follow-up-rating", json={"level": "satisfied"})
+    early = await hall.client.post(f"/api/v1/tickets/{t['holder_secret']}/follow-up-rating", json={"level": "satisfied"})
     assert early.status == 409, "the follow-up rating opens after the call-back"
     await hall.client.post(f"/api/v1/halls/gongshu/follow-ups/{follow_id}", json={"action": "call_back"},
                            headers=hall.auth("9001"))
-    first = await hall.client.post(f"/api/v1/tickets/{t['id']}/follow-up-rating", json={"level": "satisfied"})
+    first = await hall.client.post(f"/api/v1/tickets/{t['holder_secret']}/follow-up-rating", json={"level": "satisfied"})
     assert first.status == 201
-    second = await hall.client.post(f"/api/v1/tickets/{t['id']}/follow-up-rating", json={"level": "satisfied"})
+    second = await hall.client.post(f"/api/v1/tickets/{t['holder_secret']}/follow-up-rating", json={"level": "satisfied"})
     assert second.status == 409
 
 
@@ -143,7 +143,7 @@ async def test_the_rating_is_in_the_ledger_with_window_and_staff(hall):
     rated = [e for e in events if e["kind"] == "ticket_rated"]
     assert rated and rated[0]["ticket"] == t["number"] and rated[0]["window"] == 1
     assert rated[0]["payload"]["staff_id"] == "1001" and rated[0]["actor"]["id"] == "E01"
-    status = await (await hall.client.get(f"/api/v1/tickets/{t['id']}")).json()
+    status = await (await hall.client.get(f"/api/v1/tickets/{t['holder_secret']}")).json()
     assert status["rating"]["rated"] and status["rating"]["level"] == "very_satisfied"
 
 

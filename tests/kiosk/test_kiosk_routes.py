@@ -32,7 +32,7 @@ async def test_an_unknown_hall_is_a_404_problem(fresh_db):
 async def test_a_tickets_qr_code_is_an_svg_of_its_status_link(fresh_db):
     async with kiosk_hall(fresh_db, printer=False) as hall:
         ticket = await hall.issue("A", by="K01")
-        resp = await hall.client.get(f"/api/v1/tickets/{ticket['id']}/qr.svg")
+        resp = await hall.client.get(f"/api/v1/tickets/{ticket['holder_secret']}/qr.svg")
         assert resp.status == 200 and resp.content_type == "image/svg+xml"
         svg = await resp.text()
         assert svg == qr_svg(ticket["status_url"])

@@ -33,7 +33,7 @@ async def test_a_day_in_the_life_of_window_1(hall: Hall, new_page):
     await screen.wait_for_function("window.hallQueue && window.hallQueue.board.seq !== null")
 
     phone = await new_page(PHONE, mobile=True)
-    await phone.goto(f"{base}/t/{third['id']}")
+    await phone.goto(f"{base}/t/{third['holder_secret']}")
     await phone.wait_for_function(text_is("#ahead", "2"))
 
     tablet = await new_page(TABLET)

@@ -9,7 +9,7 @@ from tests.people.conftest import CONSOLE, PHONE, TABLET, base_url
 
 async def test_the_pages_are_served_with_a_strict_policy_and_unknown_ones_are_404(hall):
     ticket = await hall.issue("A")
-    for path in ("/staff", "/evaluate/gongshu/1", f"/t/{ticket['id']}"):
+    for path in ("/staff", "/evaluate/gongshu/1", f"/t/{ticket['holder_secret']}"):
         resp = await hall.client.get(path)
         assert resp.status == 200, path
         assert resp.content_type == "text/html"
@@ -31,7 +31,7 @@ async def test_the_pages_run_under_their_content_security_policy(hall, new_page)
     for viewport, path, ready in (
         (CONSOLE, "/staff", "#login-screen:not([hidden])"),
         (TABLET, f"/evaluate/gongshu/1?token={hall.tokens['E01']}", "#idle:not([hidden])"),
-        (PHONE, f"/t/{ticket['id']}", "#ticket:not([hidden])"),
+        (PHONE, f"/t/{ticket['holder_secret']}", "#ticket:not([hidden])"),
     ):
         page = await new_page(viewport, csp=True)
         page.on("console", lambda message: violations.append(message.text)

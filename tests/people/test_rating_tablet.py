@@ -79,7 +79,7 @@ async def test_a_ticket_rated_on_the_phone_first_is_not_asked_again_on_the_table
     await page.wait_for_selector("#idle:not([hidden])")
     ticket = await serve_one(hall)
     await page.wait_for_selector("#prompt:not([hidden])")
-    resp = await hall.client.post(f"/api/v1/tickets/{ticket['id']}/rating", json={"level": "satisfied"})
+    resp = await hall.client.post(f"/api/v1/tickets/{ticket['holder_secret']}/rating", json={"level": "satisfied"})
     assert resp.status == 201, await resp.text()
     await page.wait_for_selector("#idle:not([hidden])")  # one rating per ticket
 

@@ -1,4 +1,4 @@
-"""The citizen's phone ticket page (/t/{id}) in headless Chromium, and its live channel.
+"""The citizen's phone ticket page (/t/{secret}) in headless Chromium, and its live channel.
 Screenshots go to /tmp/people-phone-*.png."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from tests.support.hall import Hall
 pytestmark = pytest.mark.browser
 
 
-async def open_ticket(page, hall: Hall, ticket_id: str) -> None:
-    await page.goto(f"{base_url(hall)}/t/{ticket_id}")
+async def open_ticket(page, hall: Hall, secret: str) -> None:
+    await page.goto(f"{base_url(hall)}/t/{secret}")
     await page.wait_for_selector("#ticket:not([hidden])")
 
 
@@ -23,7 +23,7 @@ async def test_the_phone_page_follows_a_ticket_until_it_is_called_then_rates_it(
     await hall.issue("A")
     mine = await hall.issue("A")
     page = await new_page(PHONE, mobile=True)
-    await open_ticket(page, hall, mine["id"])
+    await open_ticket(page, hall, mine["holder_secret"])
     assert await page.text_content("#number") == mine["number"]
     assert await page.text_content("#service") == "企业开办"
     assert await page.text_content("#status") == "等候中"
@@ -77,7 +77,7 @@ async def test_a_citizen_cancels_their_own_waiting_ticket_and_an_unknown_one_is_
     await page.wait_for_selector("#missing:not([hidden])")
     assert await page.text_content(".message-title") == "未找到该号码"
 
-    await open_ticket(page, hall, mine["id"])
+    await open_ticket(page, hall, mine["holder_secret"])
     await page.click("#cancel")
     await page.wait_for_selector("#confirm[open]")
     assert mine["number"] in await page.text_content("#confirm-text")
@@ -103,7 +103,7 @@ async def read_status(stream) -> dict:
 async def test_the_live_channel_sends_the_status_again_when_the_queue_moves(hall):
     await hall.issue("A")
     mine = await hall.issue("A")
-    resp = await hall.client.get(f"/t/{mine['id']}/live")
+    resp = await hall.client.get(f"/t/{mine['holder_secret']}/live")
     assert resp.status == 200
     assert resp.headers["Content-Type"].startswith("text/event-stream")
     async with asyncio.timeout(10):

@@ -95,7 +95,7 @@ async def test_staff_reprint_a_ticket_on_the_kiosk_printer(hall):
 
 async def test_the_preview_is_a_png_of_the_ticket(hall):
     ticket = await hall.issue("A", by="K01")
-    resp = await hall.client.get(f"/api/v1/tickets/{ticket['id']}/preview.png")
+    resp = await hall.client.get(f"/api/v1/tickets/{ticket['holder_secret']}/preview.png")
     assert resp.status == 200 and resp.content_type == "image/png"
     assert (await resp.read())[:8] == b"\x89PNG\r\n\x1a\n"
 

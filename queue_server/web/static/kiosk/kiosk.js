@@ -643,7 +643,8 @@ function renderTicket() {
   $("ticket-qr").hidden = !showQr;
   $("ticket-card").classList.toggle("with-qr", showQr);
   const image = $("ticket-qr-image");
-  const source = `/api/v1/tickets/${encodeURIComponent(ticket.id)}/qr.svg`;
+  // The QR code is the holder's link: keyed by the holder's secret, not the ticket's id.
+  const source = `/api/v1/tickets/${encodeURIComponent(ticket.holder_secret)}/qr.svg`;
   if (showQr && image.getAttribute("src") !== source) image.setAttribute("src", source);
   renderCountdown();
 }

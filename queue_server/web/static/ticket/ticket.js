@@ -1,8 +1,9 @@
-// The citizen's phone ticket page (/t/{id}, the paper ticket's QR code): no sign-in, the
-// unguessable id is the key. It shows the number, the service, the state, the people ahead
-// and the estimated wait, live from /t/{id}/live (server-sent events; polling when that is
-// unavailable); a large "请到 N 号窗口" banner with vibration when the number is called; the
-// rating form once the service is finished; and lets the citizen cancel a waiting ticket.
+// The citizen's phone ticket page (/t/{secret}, the paper ticket's QR code): no sign-in, the
+// holder's secret in the link is the key (never the ticket's id, which staff see). It shows
+// the number, the service, the state, the people ahead and the estimated wait, live from
+// /t/{secret}/live (server-sent events; polling when that is unavailable); a large
+// "请到 N 号窗口" banner with vibration when the number is called; the rating form once the
+// service is finished; and lets the citizen cancel a waiting ticket.
 
 import { fill, h } from "/display/static/display.js";
 import { requestJson } from "/display/static/http.js";
@@ -19,10 +20,11 @@ const STATUS = {
 };
 const FINAL = new Set(["finished", "cancelled", "void", "closed"]);
 
-const ticketId = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] || "");
+// The holder's secret, from the page's own link.
+const ticketKey = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] || "");
 
 const state = {
-  status: null, // GET /api/v1/tickets/{id}
+  status: null, // GET /api/v1/tickets/{secret}
   missing: false,
   form: null, // GET /api/v1/ratings/form
   formFor: null, // the ticket whose rating form is on the page
@@ -45,7 +47,7 @@ function newKey() {
   return "phone-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-const ticketPath = (suffix = "") => `/api/v1/tickets/${encodeURIComponent(ticketId)}${suffix}`;
+const ticketPath = (suffix = "") => `/api/v1/tickets/${encodeURIComponent(ticketKey)}${suffix}`;
 
 // ---- status -----------------------------------------------------------------------------
 
@@ -114,7 +116,7 @@ function startLive() {
     startPolling();
     return;
   }
-  source = new EventSource(`/t/${encodeURIComponent(ticketId)}/live`);
+  source = new EventSource(`/t/${encodeURIComponent(ticketKey)}/live`);
   source.addEventListener("status", (event) => {
     try {
       apply(JSON.parse(event.data));
@@ -367,7 +369,7 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible" && state.status && !finished(state.status)) load();
 });
 
-if (!ticketId) {
+if (!ticketKey) {
   state.missing = true;
   render();
 } else {
