@@ -218,7 +218,7 @@ _TOP_KEYS = (
 )  # fmt: skip
 _LIMITS_KEYS = tuple(Limits.__dataclass_fields__)
 _RATINGS_KEYS = ("window_minutes", "labels", "callback_days", "rectify_days")
-_PRINTING_KEYS = ("paper_mm", "chinese", "qr", "job_timeout_seconds", "printers")
+_PRINTING_KEYS = ("paper_mm", "chinese", "qr", "job_ttl_seconds", "printers")
 _PRINTER_KEYS = ("hall", "name", "paper_mm", "chinese", "qr")
 _SERVER_KEYS = ("host", "port", "public_url")
 _DATABASE_KEYS = ("url", "pgdata")
@@ -662,7 +662,7 @@ def _read_printing(table: _Table | None, halls: dict[str, Hall] | None) -> Print
     paper = table.optional("paper_mm", _paper, 80)
     chinese = table.optional("chinese", _one_of("native", "image"), "native")
     qr = table.optional("qr", _one_of("native", "image"), "native")
-    timeout = table.optional("job_timeout_seconds", _positive_int, 60)
+    ttl = table.optional("job_ttl_seconds", _positive_int, 120)
     default = PrinterSettings(_got(paper), _got(chinese), _got(qr)) if not table.problems.since(mark) else None
     printers: dict[tuple[str, str], PrinterSettings] = {}
     if table.has("printers") and default is not None:
@@ -680,7 +680,7 @@ def _read_printing(table: _Table | None, halls: dict[str, Hall] | None) -> Print
                 printers[(hall, name)] = settings
     if table.problems.since(mark) or default is None:
         return None
-    return Printing(default, printers, _got(timeout))
+    return Printing(default, printers, _got(ttl))
 
 
 def _read_ratings(table: _Table | None) -> Ratings | None:

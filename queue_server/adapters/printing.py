@@ -28,11 +28,23 @@ async def printer_of_kiosk(conn: asyncpg.Connection, hall: str, kiosk: str) -> s
     )
 
 
-async def pending_jobs(conn: asyncpg.Connection, hall: str, kiosk: str, limit: int = 50) -> list[dict[str, Any]]:
+async def printable_jobs(
+    conn: asyncpg.Connection, hall: str, kiosk: str, since: datetime, now: datetime, limit: int = 50,
+) -> list[dict[str, Any]]:
+    """The kiosk's jobs to print now: pending, created at or after `since` (older ones are
+    left to expire), and their ticket still waiting. A pending job whose ticket no longer
+    waits (called, served, cancelled, missed...) is cancelled in the same statement: it is
+    never printed. A reprint is a new job, made by staff on purpose."""
     rows = await conn.fetch(
-        "SELECT id, content, attempts, created_at FROM print_jobs"
-        " WHERE hall = $1 AND kiosk = $2 AND status = 'pending' ORDER BY created_at, id LIMIT $3",
-        hall, kiosk, limit,
+        "WITH gone AS (UPDATE print_jobs j SET status = 'cancelled', finished_at = $4,"
+        " error = '票号已不在等候中，不再打印' FROM tickets t"
+        " WHERE t.id = j.ticket_id AND j.hall = $1 AND j.kiosk = $2 AND j.status = 'pending'"
+        " AND t.status <> 'waiting' RETURNING j.id)"
+        " SELECT j.id, j.content, j.attempts, j.created_at FROM print_jobs j"
+        " JOIN tickets t ON t.id = j.ticket_id"
+        " WHERE j.hall = $1 AND j.kiosk = $2 AND j.status = 'pending' AND j.created_at >= $3"
+        " AND t.status = 'waiting' ORDER BY j.created_at, j.id LIMIT $5",
+        hall, kiosk, since, now, limit,
     )
     return [dict(r) for r in rows]
 
@@ -50,10 +62,12 @@ async def record_result(
 ) -> str | None:
     """Apply a printer's report; returns the job's status after it, None for an unknown job."""
     if printed:
+        # The paper is out: that is recorded even if the job expired or its ticket was called
+        # meanwhile (it was sent before); nothing is sent again either way.
         return await conn.fetchval(
             "UPDATE print_jobs SET status = 'printed', finished_at = $4, error = NULL,"
             " attempts = attempts + 1 WHERE id = $1 AND hall = $2 AND kiosk = $3"
-            " AND status <> 'cancelled' RETURNING status",
+            " RETURNING status",
             job_id, hall, kiosk, now,
         )
     # A failure keeps the job pending: it is printed when the printer is back.
@@ -73,15 +87,27 @@ async def job(conn: asyncpg.Connection, job_id: str) -> dict[str, Any] | None:
     return dict(r) if r else None
 
 
-async def overdue_jobs(conn: asyncpg.Connection, before: datetime, now: datetime) -> list[dict[str, Any]]:
-    """Pending jobs older than `before` not reported yet; marks them reported (once, any process)."""
+async def halls_with_stale_jobs(conn: asyncpg.Connection, before: datetime) -> list[str]:
     rows = await conn.fetch(
-        "UPDATE print_jobs SET overdue_reported_at = $2 WHERE status = 'pending'"
-        " AND created_at < $1 AND overdue_reported_at IS NULL"
-        " RETURNING id, hall, kiosk, ticket_id, content->>'number' AS number, attempts, error",
-        before, now,
+        "SELECT DISTINCT hall FROM print_jobs WHERE status = 'pending' AND created_at < $1", before
     )
-    return [dict(r) for r in rows]
+    return [r["hall"] for r in rows]
+
+
+async def expire_jobs(
+    conn: asyncpg.Connection, hall: str, before: datetime, now: datetime, limit: int,
+) -> list[dict[str, Any]]:
+    """Expire up to `limit` of a hall's pending jobs created before `before`; the jobs
+    expired, oldest first. Run inside the hall's command transaction: whoever comes next
+    (another command of the batch, another process) finds them expired already."""
+    rows = await conn.fetch(
+        "UPDATE print_jobs SET status = 'expired', finished_at = $3 WHERE id IN ("
+        " SELECT id FROM print_jobs WHERE hall = $1 AND status = 'pending' AND created_at < $2"
+        " ORDER BY created_at, id LIMIT $4 FOR UPDATE)"
+        " RETURNING id, kiosk, ticket_id, content->>'number' AS number, attempts, error, created_at",
+        hall, before, now, limit,
+    )
+    return sorted((dict(r) for r in rows), key=lambda r: (r["created_at"], r["id"]))
 
 
 async def save_device_status(

@@ -14,15 +14,20 @@ from ..adapters import store
 from ..config import Config
 from ..domain import clock as hall_clock
 from ..domain.errors import Forbidden, NotFound, Refused
-from ..domain.model import Actor, TicketNumber
+from ..domain.hall import HallState
+from ..domain.model import Actor, Event, TicketNumber
 from ..protocol.printing import PrinterState
 from . import views
 from .principal import Principal
-from .queue import QueueService, new_job_id
+from .queue import Outcome, QueueService, new_job_id
 
 log = logging.getLogger(__name__)
 
 PRINTER_CACHE_SECONDS = 10.0
+EXPIRE_BATCH = 200  # jobs expired (and ledgered) per hall transaction
+PRINT_MONITOR = Actor("system", "printing", "打印监控", "system")
+# The job's state in words, for the kiosk and staff.
+STATUS_TEXT = {"pending": "待打印", "printed": "已打印", "expired": "已过期", "cancelled": "已取消"}
 
 
 class PrintService:
@@ -47,13 +52,19 @@ class PrintService:
         p = self.config.printing.for_printer(hall, printer)
         return {"paper_mm": p.paper_mm, "chinese": p.chinese, "qr": p.qr}
 
+    @property
+    def ttl(self) -> timedelta:
+        return timedelta(seconds=self.config.printing.job_ttl_seconds)
+
     async def pending(self, printer: Principal) -> list[dict[str, Any]]:
-        """The printer's jobs not printed yet, oldest first, as sent on the wire."""
+        """The printer's jobs to print now, oldest first, as sent on the wire: not older than
+        the TTL and their ticket still waiting (checked on every send, not only at expiry)."""
         assert printer.hall is not None and printer.kiosk is not None
+        now = self.clock()
         async with self.pool.acquire() as conn:
-            rows = await jobs_store.pending_jobs(conn, printer.hall, printer.kiosk)
+            rows = await jobs_store.printable_jobs(conn, printer.hall, printer.kiosk, now - self.ttl, now)
             if rows:
-                await jobs_store.mark_delivered(conn, [r["id"] for r in rows], self.clock())
+                await jobs_store.mark_delivered(conn, [r["id"] for r in rows], now)
         profile = self.profile(printer.hall, printer.id)
         return [{"id": r["id"], "ticket": r["content"], "profile": profile, "attempts": r["attempts"]} for r in rows]
 
@@ -83,12 +94,22 @@ class PrintService:
                 conn, printer.hall, printer.id, "printer", printer.kiosk, new, now)
 
     async def job(self, job_id: str, principal: Principal) -> dict[str, Any]:
+        """A job's state for its kiosk, its printer and the hall's staff; never the ticket's
+        printed content (its QR link belongs to the ticket holder and goes to the printer only)."""
         async with self.pool.acquire() as conn:
             row = await jobs_store.job(conn, job_id)
         if row is None or not principal.may_enter(row["hall"]):
             raise NotFound(f"no print job {job_id}")
+        own_device = principal.kind == "device" and (
+            (principal.role == "kiosk" and principal.id == row["kiosk"])
+            or (principal.role == "printer" and principal.kiosk == row["kiosk"]))
+        staff = principal.kind == "staff" and principal.role in ("staff", "manager", "admin")
+        if not (own_device or staff):
+            raise Forbidden(
+                f"{principal.role} {principal.id} may not read print jobs of kiosk {row['kiosk']}")
         return {
-            "id": row["id"], "kiosk": row["kiosk"], "status": row["status"], "attempts": row["attempts"],
+            "id": row["id"], "kiosk": row["kiosk"], "status": row["status"],
+            "status_text": STATUS_TEXT.get(row["status"], row["status"]), "attempts": row["attempts"],
             "error": row["error"], "created_at": views.iso(row["created_at"], self.config.timezone),
             "finished_at": views.iso(row["finished_at"], self.config.timezone),
             "reprint_of": row["reprint_of"],
@@ -105,9 +126,10 @@ class PrintService:
         if ticket is None:
             raise NotFound(f"ticket {parsed} was not issued today in hall {hall}")
         status = await self.queue.ticket_status(ticket.id, holder=True)  # the paper carries the link
-        if status["status"] not in ("waiting", "called", "suspended", "missed"):
-            raise Refused(f"ticket {parsed} is {status['status']}; there is nothing to print",
-                          state=status["status"])
+        if status["status"] != "waiting":
+            # A job prints only while its ticket waits (the printer is never sent another).
+            raise Refused(f"ticket {parsed} is {status['status']}, not waiting; there is nothing to "
+                          "print (票号已不在等候中，无需补打)", state=status["status"])
         job_id = new_job_id()
         now = self.clock()
         async with self.pool.acquire() as conn:
@@ -117,30 +139,53 @@ class PrintService:
                                 {"number": str(parsed), "kiosk": kiosk, "job": job_id})
         return {"id": job_id, "status": "pending", "kiosk": kiosk, "number": str(parsed)}
 
-    async def report_overdue(self) -> int:
-        """Jobs not printed in time become a ledger event each, once (any process may find them)."""
-        now = self.clock()
-        before = now - timedelta(seconds=self.config.printing.job_timeout_seconds)
+    async def expire_stale(self) -> int:
+        """Pending jobs older than the TTL expire: each becomes one ledger event of its hall,
+        in the hall's command pipeline, so two sweeps (two processes) expire a job once."""
+        before = self.clock() - self.ttl
         async with self.pool.acquire() as conn:
-            late = await jobs_store.overdue_jobs(conn, before, now)
-        for job in late:
-            if job["hall"] not in self.config.halls:
+            halls = await jobs_store.halls_with_stale_jobs(conn, before)
+        expired = 0
+        for hall in halls:
+            if hall not in self.config.halls:
                 continue
-            await self.queue.record(
-                job["hall"], Actor("system", "printing", "打印监控", "system"), "print_job_overdue",
-                {"job": job["id"], "kiosk": job["kiosk"], "number": job["number"],
-                 "attempts": job["attempts"], "error": job["error"]},
-            )
-        return len(late)
+            while True:
+                count = await self._expire_in_hall(hall)
+                expired += count
+                if count < EXPIRE_BATCH:
+                    break
+        return expired
 
-    async def run_overdue_reports(self, interval: float = 10.0) -> None:
+    async def _expire_in_hall(self, hall: str) -> int:
+        found: list[dict[str, Any]] = []
+
+        async def prepare(conn: store.Connection, now: datetime) -> None:
+            # Under the hall's lock and in the batch's transaction: a second sweep (this
+            # process or another) finds these jobs expired already; a rollback undoes both.
+            found[:] = await jobs_store.expire_jobs(conn, hall, now - self.ttl, now, EXPIRE_BATCH)
+
+        def apply(state: HallState, now: datetime) -> Outcome:
+            events = [
+                (Event("print_job_expired", None, None, {
+                    "job": job["id"], "kiosk": job["kiosk"], "number": job["number"],
+                    "attempts": job["attempts"], "error": job["error"],
+                    "ttl_seconds": self.config.printing.job_ttl_seconds,
+                 }), state.tickets.get(job["ticket_id"]))
+                for job in found
+            ]
+            return Outcome(200, {"expired": len(found)}, events)
+
+        _, body = await self.queue.execute(hall, apply, PRINT_MONITOR, prepare=prepare)
+        return int(body["expired"])
+
+    async def run_expiry(self, interval: float = 10.0) -> None:
         while True:
             try:
-                await self.report_overdue()
+                await self.expire_stale()
             except asyncio.CancelledError:
                 raise
             except Exception:  # the database is away: try again next round
-                log.warning("cannot check for overdue print jobs", exc_info=True)
+                log.warning("cannot expire stale print jobs", exc_info=True)
             await asyncio.sleep(interval)
 
     async def kiosk_view(self, hall_id: str, principal: Principal) -> dict[str, Any]:

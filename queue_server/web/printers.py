@@ -186,7 +186,7 @@ def add_printer_routes(app: web.Application, hub: Hub) -> None:
     app.add_routes(routes)
 
     async def overdue(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(app[PRINTS].run_overdue_reports(), name="overdue print jobs")
+        task = asyncio.create_task(app[PRINTS].run_expiry(), name="expire stale print jobs")
         yield
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

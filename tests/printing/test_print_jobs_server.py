@@ -135,18 +135,18 @@ async def test_a_failed_job_waits_for_the_printer_to_be_ready_before_it_is_sent_
     await ws.close()
 
 
-async def test_a_job_not_printed_in_time_is_reported_once_in_the_ledger(hall):
+async def test_a_job_not_printed_in_time_expires_once_in_the_ledger_and_is_not_kept(hall):
     from queue_server.web.keys import PRINTS
 
     ticket = await hall.issue("A", by="K01")  # no printer connected: the job waits
     prints = hall.client.server.app[PRINTS]
-    assert await prints.report_overdue() == 0, "not late yet"
-    hall.clock.advance(hall.config.printing.job_timeout_seconds + 1)
-    assert await prints.report_overdue() == 1
-    assert await prints.report_overdue() == 0, "reported once, not on every check"
+    assert await prints.expire_stale() == 0, "not late yet"
+    hall.clock.advance(hall.config.printing.job_ttl_seconds + 1)
+    assert await prints.expire_stale() == 1
+    assert await prints.expire_stale() == 0, "expired once, not on every check"
     events = (await (await hall.client.get("/api/v1/halls/gongshu/events", headers=hall.auth("1001"))).json())["events"]
-    overdue = [e for e in events if e["kind"] == "print_job_overdue"]
-    assert [e["payload"]["number"] for e in overdue] == [ticket["number"]]
-    assert overdue[0]["payload"]["kiosk"] == "K01"
+    expired = [e for e in events if e["kind"] == "print_job_expired"]
+    assert [e["payload"]["number"] for e in expired] == [ticket["number"]]
+    assert expired[0]["ticket"] == ticket["number"] and expired[0]["payload"]["kiosk"] == "K01"
     job = await (await hall.client.get(f"/api/v1/print-jobs/{ticket['print_job']['id']}", headers=hall.auth("K01"))).json()
-    assert job["status"] == "pending", "a late job is reported, never dropped"
+    assert (job["status"], job["status_text"]) == ("expired", "已过期")

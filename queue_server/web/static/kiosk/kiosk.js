@@ -39,7 +39,7 @@ const state = {
   busy: null, // the service code being issued
   appointment: null, // {code, error, wrongCode, busy} while the check-in keypad is on screen
   ticket: null,
-  print: null, // {state: printing|printed|problem|late|none, error}
+  print: null, // {state: printing|printed|problem|late|expired|none, error}
   live: "connecting",
   setup: { title: "正在连接服务器…", detail: "" },
   notice: null,
@@ -216,6 +216,11 @@ function applyEvent(event) {
   if (event.kind === "printer_status_changed" && state.view.printer &&
     payload.printer === state.view.printer.name) {
     state.view.printer.status = payload.status;
+  }
+  // The server gave up on this ticket's paper (not printed in time): say so at once.
+  if (event.kind === "print_job_expired" && payload.kiosk === state.view.kiosk && state.ticket &&
+    state.ticket.print_job && event.ticket && event.ticket.number === state.ticket.number) {
+    setPrint({ state: "expired" });
   }
 }
 
@@ -415,6 +420,11 @@ async function watchPrint(ticket) {
       result = null;
     }
     if (state.ticket !== ticket) return;
+    if (result && result.ok && result.data.status === "expired") {
+      setPrint({ state: "expired" });
+      return;
+    }
+    if (result && result.ok && result.data.status === "cancelled") return; // called meanwhile
     if (result && result.ok && result.data.status === "printed") {
       state.print = { state: "printed" };
       state.ticketUntil = Math.min(state.ticketUntil, Date.now() + TICKET_MS);
@@ -619,6 +629,7 @@ const PRINT_TEXT = {
   printing: "正在打印票据，请稍候…",
   printed: "票据已打印，请取走票据",
   late: "票据暂未打印出来。请用手机扫描二维码查看排队进度，或记下您的号码。",
+  expired: "打印超时，请到导服台补打。也可用手机扫描二维码查看排队进度，或记下您的号码。",
   none: "本机不打印票据。请用手机扫描二维码查看排队进度，或记下您的号码。",
 };
 
