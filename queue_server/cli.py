@@ -1,4 +1,4 @@
-"""`queue-server`: serve, migrate, check-config, staff, device, verify-ledger."""
+"""`queue-server`: serve, migrate, check-config, staff, device, verify-ledger, anchor, anchor-key."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 from .config import Config, ConfigError, load_config
 from .domain.errors import QueueError
@@ -63,6 +64,19 @@ def _parser() -> argparse.ArgumentParser:
 
     verify = with_config(sub.add_parser("verify-ledger", help="recompute the ledger hash chains"))
     verify.add_argument("--hall")
+    verify.add_argument("--anchors", metavar="FILE",
+                        help="also check the ledger against this anchor log (JSON lines)")
+    verify.add_argument("--public-key", metavar="FILE",
+                        help="the anchors' public key (default: derived from the configured key file)")
+    anchor = with_config(sub.add_parser(
+        "anchor", help="sign every hall's ledger head and append it to the anchor log"))
+    anchor.add_argument("--hall")
+    anchor.add_argument("--key", metavar="FILE", help="the signing key (default: [anchors] key_file)")
+    anchor.add_argument("--log", metavar="FILE", help="the anchor log (default: [anchors] log_file)")
+    anchor_key = with_config(sub.add_parser(
+        "anchor-key", help="the anchor signing key: created when missing; --public prints its public key"))
+    anchor_key.add_argument("--key", metavar="FILE", help="the key file (default: [anchors] key_file)")
+    anchor_key.add_argument("--public", action="store_true", help="print the public key (PEM)")
     return p
 
 
@@ -83,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             from .main import serve
 
             return serve(config, host=args.host, port=args.port, ignore_hours=args.ignore_hours)
+        if command == "anchor-key":
+            return _anchor_key(args, config)
         return asyncio.run(_run_admin(command, args, config))
     except QueueError as exc:
         print(f"queue-server {command}: {exc.detail}", file=sys.stderr)
@@ -173,6 +189,8 @@ async def _run_admin(command: str, args: argparse.Namespace, config: Config) -> 
                 return await _device(args, config, auth)
             if command == "verify-ledger":
                 return await _verify(args, config, pool)
+            if command == "anchor":
+                return await _anchor(args, config, pool)
     return 2
 
 
@@ -227,16 +245,54 @@ async def _device(args: argparse.Namespace, config: Config, auth: object) -> int
 
 
 async def _verify(args: argparse.Namespace, config: Config, pool: object) -> int:
-    from .service.verify import verify_hall
+    from .service.verify import AnchorCheck, check_anchor_log, verify_hall
 
     _require_hall(config, args.hall)
     halls = [args.hall] if args.hall else list(config.halls)
     bad = 0
+    anchors: dict[str, list[AnchorCheck]] = {}
+    if args.anchors:
+        from .adapters import anchors as anchor_files
+
+        public = anchor_files.load_public_key(Path(args.public_key or config.anchor_key))
+        anchors, problems = check_anchor_log(anchor_files.read_log(Path(args.anchors)), public, halls)
+        for line in problems:
+            print(line)
+        bad += len(problems)
     for hall in halls:
-        result = await verify_hall(pool, hall)  # type: ignore[arg-type]
+        result = await verify_hall(pool, hall, anchors.get(hall))  # type: ignore[arg-type]
         print(result.line)
         bad += not result.ok
     return 1 if bad else 0
+
+
+async def _anchor(args: argparse.Namespace, config: Config, pool: object) -> int:
+    from datetime import UTC, datetime
+
+    from .adapters import anchors as anchor_files
+    from .service.anchors import Anchorer
+
+    _require_hall(config, args.hall)
+    halls = [args.hall] if args.hall else list(config.halls)
+    key = anchor_files.load_or_create_key(Path(args.key or config.anchor_key))
+    anchorer = Anchorer(key, Path(args.log or config.anchor_log))
+    done = await anchorer.anchor(pool, halls, now=datetime.now(UTC), reason="on-demand")  # type: ignore[arg-type]
+    for signed in done:
+        a = signed.anchor
+        print(f"anchored hall {a.hall} at seq {a.seq} (hash {a.head_hash.hex()[:16]}…) in {anchorer.log_path}")
+    return 0
+
+
+def _anchor_key(args: argparse.Namespace, config: Config) -> int:
+    from .adapters import anchors as anchor_files
+
+    path = Path(args.key or config.anchor_key)
+    key = anchor_files.load_or_create_key(path)
+    if args.public:
+        print(anchor_files.public_pem(key), end="")
+    else:
+        print(f"{path}: {anchor_files.key_id(key)}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -161,7 +161,11 @@ class Config:
     port: int = 8080
     public_url: str = "http://127.0.0.1:8080"
     database_url: str | None = None
+    # The role `serve` connects as (INSERT and SELECT on the ledger only); None: database_url.
+    app_database_url: str | None = None
     pgdata: Path = field(default_factory=lambda: Path("var/pgdata"))
+    anchor_key: Path = field(default_factory=lambda: Path("var/anchor-key.pem"))
+    anchor_log: Path = field(default_factory=lambda: Path("var/anchors.jsonl"))
     redis_url: str | None = None
     token_ttl_minutes: int = 720
     source: str = "config.toml"
@@ -208,12 +212,13 @@ CIVILITY_MOMENTS = (
 DATABASE_SCHEMES = ("postgresql", "postgres")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 DATABASE_URL_ENV = "QUEUE_DATABASE_URL"
+APP_DATABASE_URL_ENV = "QUEUE_APP_DATABASE_URL"
 REDIS_URL_ENV = "QUEUE_REDIS_URL"
 
 # The keys each table may hold; anything else is reported as unknown.
 _TOP_KEYS = (
     "server", "database", "redis", "auth", "time",
-    "call_policy", "priority_classes", "civility", "halls", "printing", "ratings",
+    "call_policy", "priority_classes", "civility", "halls", "printing", "ratings", "anchors",
     "limits",
 )  # fmt: skip
 _LIMITS_KEYS = tuple(Limits.__dataclass_fields__)
@@ -221,7 +226,8 @@ _RATINGS_KEYS = ("window_minutes", "labels", "callback_days", "rectify_days")
 _PRINTING_KEYS = ("paper_mm", "chinese", "qr", "job_ttl_seconds", "printers")
 _PRINTER_KEYS = ("hall", "name", "paper_mm", "chinese", "qr")
 _SERVER_KEYS = ("host", "port", "public_url")
-_DATABASE_KEYS = ("url", "pgdata")
+_DATABASE_KEYS = ("url", "app_url", "pgdata")
+_ANCHORS_KEYS = ("key_file", "log_file")
 _REDIS_KEYS = ("url",)
 _AUTH_KEYS = ("token_ttl_minutes",)
 _TIME_KEYS = ("timezone", "business_day_starts")
@@ -579,18 +585,6 @@ def _read_config(
         if pgdata_text is not None:
             pgdata = base_dir / Path(pgdata_text).expanduser()
     database_url = _env_url(top, env, DATABASE_URL_ENV, DATABASE_SCHEMES, database_url)
-
-    redis_url = redis.optional("url", _url(REDIS_SCHEMES), None) if redis is not None else None
-    redis_url = _env_url(top, env, REDIS_URL_ENV, REDIS_SCHEMES, redis_url)
-
-    token_ttl: int | None = None
-    if auth is not None:
-        token_ttl = auth.optional("token_ttl_minutes", _positive_int, 720)
-
-    timezone: ZoneInfo | None = None
-    business_day_starts: time | None = None
-    if clock is not None:
-        timezone = clock.optional("timezone", _timezone, ZoneInfo("Asia/Shanghai"))
     app_database_url = (
         database.optional("app_url", _url(DATABASE_SCHEMES), None) if database is not None else None
     )
@@ -603,6 +597,18 @@ def _read_config(
         log_text = anchors.optional("log_file", _string, "./var/anchors.jsonl")
         anchor_key = base_dir / Path(key_text).expanduser() if key_text is not None else None
         anchor_log = base_dir / Path(log_text).expanduser() if log_text is not None else None
+
+    redis_url = redis.optional("url", _url(REDIS_SCHEMES), None) if redis is not None else None
+    redis_url = _env_url(top, env, REDIS_URL_ENV, REDIS_SCHEMES, redis_url)
+
+    token_ttl: int | None = None
+    if auth is not None:
+        token_ttl = auth.optional("token_ttl_minutes", _positive_int, 720)
+
+    timezone: ZoneInfo | None = None
+    business_day_starts: time | None = None
+    if clock is not None:
+        timezone = clock.optional("timezone", _timezone, ZoneInfo("Asia/Shanghai"))
         business_day_starts = clock.optional("business_day_starts", _clock, time(4, 0))
 
     policy_table = top.table("call_policy", _CALL_POLICY_KEYS, required=False)
@@ -628,7 +634,10 @@ def _read_config(
         port=_got(port),
         public_url=_got(public_url),
         database_url=database_url,
+        app_database_url=app_database_url,
         pgdata=_got(pgdata),
+        anchor_key=_got(anchor_key),
+        anchor_log=_got(anchor_log),
         redis_url=redis_url,
         token_ttl_minutes=_got(token_ttl),
         source=source,

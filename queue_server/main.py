@@ -25,6 +25,12 @@ def serve(config: Config, *, host: str | None, port: int | None, ignore_hours: b
         if problem:
             print(problem, file=sys.stderr)
             return 1
+        # Migrated as the owner; served as the role that may only append to the ledger.
+        dsn = asyncio.run(_serving_dsn(dsn, config, embedded=embedded))
+        from .adapters.anchors import load_or_create_key
+        from .service.anchors import Anchorer
+
+        anchorer = Anchorer(load_or_create_key(config.anchor_key), config.anchor_log)
         from .web.app import create_app
 
         base = f"http://{host}:{port}"
@@ -37,7 +43,8 @@ def serve(config: Config, *, host: str | None, port: int | None, ignore_hours: b
                 flush=True,
             )
 
-        app = create_app(config, dsn=dsn, ignore_hours=ignore_hours, on_first_admin=first_admin)
+        app = create_app(config, dsn=dsn, ignore_hours=ignore_hours, on_first_admin=first_admin,
+                         anchorer=anchorer)
         pages = "\n".join(
             f"  {h.name}: {base}/display/hall/{h.id}?token=…  (queue: {base}/api/v1/halls/{h.id}/queue)"
             for h in config.halls.values()
@@ -60,6 +67,37 @@ def serve(config: Config, *, host: str | None, port: int | None, ignore_hours: b
         web.run_app(app, host=host, port=port, print=None, access_log=access_log,
                     **handler_args(config.limits))
     return 0
+
+
+async def _serving_dsn(owner_dsn: str, config: Config, *, embedded: bool) -> str:
+    """The DSN `serve` connects with: the app role of migration 0008 (INSERT and SELECT on the
+    ledger, owner of nothing). Embedded: that role on the private socket. Otherwise
+    [database] app_url (QUEUE_APP_DATABASE_URL); without it the owner's URL, with a warning."""
+    from .adapters import roles
+
+    if embedded:
+        pool = await store.create_pool(owner_dsn, min_size=1, max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                await roles.allow_login(conn)
+        finally:
+            await pool.close()
+        dsn = roles.dsn_as(owner_dsn, roles.APP_ROLE)
+    else:
+        dsn = config.app_database_url or owner_dsn
+    pool = await store.create_pool(dsn, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            rights = await roles.ledger_rights(conn)
+    finally:
+        await pool.close()
+    if rights:
+        logging.getLogger(__name__).warning(
+            "serving as a database role that could erase the ledger (%s): set [database] app_url "
+            "or QUEUE_APP_DATABASE_URL to the %s role (README: production database roles)",
+            ", ".join(rights), roles.APP_ROLE,
+        )
+    return dsn
 
 
 async def _prepare(dsn: str, config: Config, *, migrate_now: bool) -> str | None:
