@@ -164,6 +164,8 @@ class Config:
     # The role `serve` connects as (INSERT and SELECT on the ledger only); None: database_url.
     app_database_url: str | None = None
     pgdata: Path = field(default_factory=lambda: Path("var/pgdata"))
+    # A database command, connection or pool wait longer than this answers 503.
+    db_command_timeout: float = 5.0
     anchor_key: Path = field(default_factory=lambda: Path("var/anchor-key.pem"))
     anchor_log: Path = field(default_factory=lambda: Path("var/anchors.jsonl"))
     redis_url: str | None = None
@@ -226,7 +228,7 @@ _RATINGS_KEYS = ("window_minutes", "labels", "callback_days", "rectify_days")
 _PRINTING_KEYS = ("paper_mm", "chinese", "qr", "job_ttl_seconds", "printers")
 _PRINTER_KEYS = ("hall", "name", "paper_mm", "chinese", "qr")
 _SERVER_KEYS = ("host", "port", "public_url")
-_DATABASE_KEYS = ("url", "app_url", "pgdata")
+_DATABASE_KEYS = ("url", "app_url", "pgdata", "command_timeout_seconds")
 _ANCHORS_KEYS = ("key_file", "log_file")
 _REDIS_KEYS = ("url",)
 _AUTH_KEYS = ("token_ttl_minutes",)
@@ -584,6 +586,10 @@ def _read_config(
         pgdata_text = database.optional("pgdata", _string, "./var/pgdata")
         if pgdata_text is not None:
             pgdata = base_dir / Path(pgdata_text).expanduser()
+    db_timeout = (
+        database.optional("command_timeout_seconds", _positive_number, 5.0)
+        if database is not None else None
+    )
     database_url = _env_url(top, env, DATABASE_URL_ENV, DATABASE_SCHEMES, database_url)
     app_database_url = (
         database.optional("app_url", _url(DATABASE_SCHEMES), None) if database is not None else None
@@ -635,6 +641,7 @@ def _read_config(
         public_url=_got(public_url),
         database_url=database_url,
         app_database_url=app_database_url,
+        db_command_timeout=db_timeout if db_timeout is not None else 5.0,
         pgdata=_got(pgdata),
         anchor_key=_got(anchor_key),
         anchor_log=_got(anchor_log),

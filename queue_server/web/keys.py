@@ -18,6 +18,8 @@ QUEUE = web.AppKey("queue", QueueService)
 AUTH = web.AppKey("auth", Auth)
 # Returns None when ready, else why not (e.g. the schema is out of date).
 READY = web.AppKey("ready", Callable[[], Awaitable[str | None]])
+# Returns None while the process can serve, else why not (the database unreachable too long).
+HEALTH = web.AppKey("health", Callable[[], str | None])
 PRINTS = web.AppKey("prints", PrintService)
 RATINGS = web.AppKey("ratings", RatingService)
 APPOINTMENTS = web.AppKey("appointments", AppointmentService)
