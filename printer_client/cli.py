@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from queue_server import logsafe
+
 from .connection import PrinterClient, PrinterRefused, ProfileChoice, printer_socket_url
 from .jobs import PrintedJobs
 from .layout import PrinterProfile
@@ -101,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True,
     )
+    # The token must not reach a log, not even at -v (websockets logs request headers then).
+    logsafe.install(secrets=[args.token])
     if not args.verbose:
         logging.getLogger("websockets").setLevel(logging.WARNING)
     try:

@@ -84,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=os.environ.get("QUEUE_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Screens' websocket URLs carry ?token=…: no log line (the access log included) shows one.
+    from . import logsafe
+
+    logsafe.install()
     command = args.command or "serve"
     if command == "check-config":
         return _check_config(args.path)
