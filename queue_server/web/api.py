@@ -189,12 +189,19 @@ async def issue_ticket(request: web.Request) -> web.Response:
     channel = _text_field(body, "channel", required=False) or ("kiosk" if principal.role == "kiosk" else "staff")
     if channel not in CHANNELS:
         raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}, got {channel!r}", field="channel")
+    if principal.kind != "staff" and channel != principal.role:
+        # A kiosk's tickets are kiosk tickets: "guide" (导服台) and the others are staff's to say.
+        raise Forbidden(f"a {principal.role} issues {principal.role} tickets only, not {channel!r} "
+                        f"(设备只能发放本渠道的号)", field="channel")
     if priority and priority in hall.priority_classes and hall.priority_classes[priority].reason_required:
         if principal.kind != "staff":
             raise Forbidden(
                 f"{hall.priority_classes[priority].name} is granted by staff at the guide desk",
                 field="priority",
             )
+    if reason and principal.kind != "staff":
+        raise Forbidden("a priority reason is recorded by staff at the guide desk (优先理由须由导服台登记)",
+                        field="priority_reason")
     print_kiosk = None
     if principal.role == "kiosk":
         # The kiosk's own printer prints the ticket (when one is registered).

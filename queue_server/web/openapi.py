@@ -6,10 +6,33 @@ from typing import Any
 
 from aiohttp import web
 
+from ..domain.text import MAX_JSON_DEPTH, rule_for
+from ..protocol import MAX_SEQ
 from ..service.queue import WINDOW_ACTIONS
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
-_ERRORS = {str(code): _PROBLEM for code in (400, 401, 403, 404, 409, 503)}
+_ERRORS = {str(code): _PROBLEM for code in (400, 401, 403, 404, 405, 409, 413, 415, 429, 503)}
+# What a success answers when it is not JSON.
+_MEDIA = {
+    "/api/v1/tickets/{id}/qr.svg": "image/svg+xml",
+    "/api/v1/tickets/{id}/preview.png": "image/png",
+    "/api/v1/halls/{hall}/announcements/{seq}.wav": "audio/wav",
+}
+_TOKEN_ROUTES = ("staff", "kiosk", "manager", "any", "evaluator", "display")
+# Path parameters as the server parses them (ASCII digits, bounded).
+_PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "window": {"type": "integer", "minimum": 0, "maximum": 9999},
+    "seq": {"type": "integer", "minimum": 1, "maximum": MAX_SEQ},
+}
+_QUERY: dict[str, list[dict[str, Any]]] = {
+    "/api/v1/halls/{hall}/events": [
+        {"name": "after", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 0, "maximum": 2**62}},
+        {"name": "limit", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+    ],
+}
+MAX_BODY_BYTES = 64 * 1024
 
 #: Citizen routes: no token; the path's {id} is the ticket holder's secret (in the link of the
 #: ticket's QR code and in the issuing answer's holder_secret), never the ticket's id.
@@ -68,7 +91,8 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
     ("get", "/api/v1/tickets/{id}/qr.svg", "The QR code of the ticket's status page, for screens", _HOLDER, None, 200),
     ("get", "/api/v1/tickets/{id}/preview.png", "The paper ticket as a PNG, from the printer's own layout (?paper=58|80)", _HOLDER, None, 200),
     ("get", "/api/v1/halls/{hall}/announcements/{seq}.wav",
-     "A call announcement rendered offline (espeak-ng, Mandarin) for screens without a voice", "public", None, 200),
+     "A call announcement rendered offline (espeak-ng, Mandarin) for screens without a voice",
+     "display, kiosk, evaluator or staff token of the hall (?token= or bearer)", None, 200),
 ]
 
 _ACTION_BODIES: dict[str, dict[str, Any]] = {
@@ -79,7 +103,7 @@ _ACTION_BODIES: dict[str, dict[str, Any]] = {
     "transfer": {"type": "object", "required": ["reason"], "properties": {
         "service": {"type": "string"}, "window": {"type": "integer"}, "reason": {"type": "string"}}},
     "suspend": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
-    "message": {"type": "object", "properties": {"text": {"type": ["string", "null"], "maxLength": 60}}},
+    "message": {"type": "object", "properties": {"text": {"type": ["string", "null"]}}},
 }
 
 
@@ -92,25 +116,31 @@ def build() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for method, path, summary, auth, body, status in ops:
         params = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "integer" if name == "window" else "string"}}
+            {"name": name, "in": "path", "required": True,
+             "schema": dict(_PATH_SCHEMAS.get(name, {"type": "string"}))}
             for name in ("hall", "window", "number", "id", "seq", "code") if "{" + name + "}" in path
         ]
+        params.extend(_QUERY.get(path, []))
         if path.startswith("/api/v1/tickets/{id}"):
             params[0]["description"] = "the ticket holder's secret (holder_secret), not the ticket's id"
         if method == "post" and path.startswith("/api/v1/halls"):
             params.append({"name": "Idempotency-Key", "in": "header", "required": False,
-                           "schema": {"type": "string", "maxLength": 200},
+                           "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"},
                            "description": "a retry with the same key returns the first result and changes nothing"})
         op: dict[str, Any] = {
             "summary": summary,
             "description": f"Authorisation: {auth}.",
             "parameters": params,
-            "responses": {str(status): {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}, **_ERRORS},
+            "responses": {str(status): {"description": "OK", "content": _success_content(path)}, **_ERRORS},
         }
-        if auth.startswith(("staff", "kiosk", "manager", "any")):
+        if auth.startswith(_TOKEN_ROUTES):
             op["security"] = [{"bearer": []}]
         if body is not None:
-            op["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
+            op["requestBody"] = {
+                "required": False,
+                "description": f"application/json only (else 415), at most {MAX_BODY_BYTES} bytes "
+                               f"(else 413), nested at most {MAX_JSON_DEPTH} levels",
+                "content": {"application/json": {"schema": _with_limits(body)}}}
         paths.setdefault(path, {})[method] = op
     return {
         "openapi": "3.1.0",
@@ -124,6 +154,33 @@ def build() -> dict[str, Any]:
                     "detail": {"type": "string"}, "field": {"type": "string"}}}}}}},
         },
     }
+
+
+def _success_content(path: str) -> dict[str, Any]:
+    media = _MEDIA.get(path)
+    if media is not None:
+        return {media: {"schema": {"type": "string", "format": "binary"}}}
+    return {"application/json": {"schema": {"type": "object"}}}
+
+
+def _with_limits(schema: dict[str, Any], name: str = "") -> dict[str, Any]:
+    """The body schema with the limits the server enforces: each text field's length from
+    domain.text's one table, whole numbers bounded as the server parses them."""
+    out = dict(schema)
+    kind = schema.get("type")
+    kinds = set(kind) if isinstance(kind, list) else {kind}
+    if "string" in kinds and name and "enum" not in schema and "format" not in schema:
+        out["maxLength"] = rule_for(name).limit
+    if "integer" in kinds:
+        out.setdefault("minimum", 0)
+        out.setdefault("maximum", 9999)
+    if "properties" in schema:
+        out["properties"] = {k: _with_limits(v, k) for k, v in schema["properties"].items()}
+    if "items" in schema:
+        out["items"] = _with_limits(schema["items"], name)
+        if name == "notices":
+            out["maxItems"] = 20
+    return out
 
 
 async def handler(request: web.Request) -> web.Response:

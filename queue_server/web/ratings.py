@@ -57,7 +57,8 @@ async def rating_prompt(request: web.Request) -> web.Response:
 @routes.post("/api/v1/tickets/{id}/follow-up-rating")
 async def follow_up_rating(request: web.Request) -> web.Response:
     if bearer(request):
-        raise Forbidden("only the citizen can add the follow-up rating")
+        principal = await principal_of(request)  # an expired or revoked token is 401, as for rating
+        raise Forbidden(f"{principal.role} {principal.id} cannot add the follow-up rating; only the citizen can")
     ticket = await request.app[QUEUE].holder_ticket(request.match_info["id"])  # the holder's secret
     body = await read_json(request)
     return json_response(await request.app[RATINGS].follow_up_rating(ticket.id, body), 201)

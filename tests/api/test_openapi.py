@@ -116,3 +116,25 @@ async def test_every_path_parameter_is_declared(hall):
         for method, op in ops.items():
             declared = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
             assert declared == in_path, (method, template)
+
+
+async def test_binary_answers_are_documented_with_their_real_media_types(hall):
+    doc = await document(hall)
+    for path, media in (("/api/v1/tickets/{id}/qr.svg", "image/svg+xml"),
+                        ("/api/v1/tickets/{id}/preview.png", "image/png"),
+                        ("/api/v1/halls/{hall}/announcements/{seq}.wav", "audio/wav")):
+        assert list(doc["paths"][path]["get"]["responses"]["200"]["content"]) == [media], path
+
+
+async def test_documented_text_limits_are_the_limits_the_server_enforces(hall):
+    doc = await document(hall)
+    schema = doc["paths"]["/api/v1/halls/{hall}/windows/{window}/pause"]["post"]["requestBody"]
+    limit = schema["content"]["application/json"]["schema"]["properties"]["reason"]["maxLength"]
+    await hall.act(1, "open")
+    await hall.act(1, "pause", expect=400, reason="字" * (limit + 1))
+    await hall.act(1, "pause", reason="字" * limit)
+    window = doc["paths"]["/api/v1/halls/{hall}/windows/{window}/open"]["post"]["parameters"][1]
+    assert window["schema"]["maximum"] == 9999
+    resp = await hall.client.post(f"/api/v1/halls/gongshu/windows/{window['schema']['maximum'] + 1}/open",
+                                  headers=hall.auth("1001"))
+    assert resp.status == 400
