@@ -129,6 +129,15 @@ async def test_no_staff_or_device_view_carries_the_holder_secret(hall):
     third = await hall.issue("A", by="K01")
     secrets = [t["holder_secret"] for t in (first, second, third)]
     assert all(t["print_job"] for t in (first, second, third))
+    # The printer is the one device that gets the holder's link: it prints it as the QR code.
+    job = None
+    async with asyncio.timeout(10):
+        while job is None:
+            frame = json.loads((await printer.receive()).data)
+            if frame["type"] == "print_job" and frame["job"]["id"] == first["print_job"]["id"]:
+                job = frame["job"]
+    assert job["ticket"]["status_url"] == first["status_url"]
+    assert job["ticket"]["status_url"].endswith("/t/" + first["holder_secret"])
     seen: dict[str, str] = {}
 
     async def act(window, action, by="1001", **body):
