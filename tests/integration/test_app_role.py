@@ -143,7 +143,7 @@ def test_dsn_as_replaces_the_user_and_drops_the_password():
     )
 
 
-async def test_embedded_serve_migrates_as_the_owner_and_serves_as_the_app_role(tmp_path_factory):
+async def test_embedded_serve_migrates_as_the_owner_and_serves_as_the_app_role():
     import shutil
     import tempfile
     from pathlib import Path
@@ -169,3 +169,20 @@ async def test_embedded_serve_migrates_as_the_owner_and_serves_as_the_app_role(t
     finally:
         await server.stop_async()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def test_serve_uses_app_url_and_warns_only_when_its_role_could_erase_the_ledger(fresh_db, app_dsn, caplog):
+    import dataclasses
+    import logging
+
+    config = sample_config()
+    with caplog.at_level(logging.WARNING, logger="queue_server.main"):
+        served = await _serving_dsn(fresh_db, dataclasses.replace(config, app_database_url=app_dsn), embedded=False)
+    assert served == app_dsn
+    assert not [r for r in caplog.records if "could erase the ledger" in r.getMessage()]
+
+    with caplog.at_level(logging.WARNING, logger="queue_server.main"):
+        served = await _serving_dsn(fresh_db, config, embedded=False)  # no app_url: the owner's
+    assert served == fresh_db
+    [warning] = [r.getMessage() for r in caplog.records if "could erase the ledger" in r.getMessage()]
+    assert "superuser" in warning and "app_url" in warning and "QUEUE_APP_DATABASE_URL" in warning
