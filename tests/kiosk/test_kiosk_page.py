@@ -222,3 +222,18 @@ async def test_a_kiosk_without_a_token_says_how_to_set_it_up(fresh_db, browser):
         await page.wait_for_selector("#setup-screen:not([hidden])")
         assert await page.text_content("#setup-title") == "本机未配置设备令牌"
         await context.close()
+
+
+async def test_a_ticket_whose_print_job_expires_tells_the_citizen_to_ask_the_guide_desk(fresh_db, open_kiosk):
+    from queue_server.web.keys import PRINTS
+
+    async with kiosk_hall(fresh_db) as hall:  # a printer is registered but never connects
+        page = await open_kiosk(kiosk_url(hall))
+        await _choose_area(page, "business")
+        await page.tap("[data-service='A']")
+        await page.wait_for_selector("#ticket-qr:not([hidden])")
+        hall.clock.advance(hall.config.printing.job_ttl_seconds + 1)
+        assert await hall.client.server.app[PRINTS].expire_stale() == 1
+        await page.wait_for_selector("#print-status[data-state='expired']", timeout=5000)
+        assert "打印超时，请到导服台补打" in await page.text_content("#print-status")
+        assert await page.is_visible("#ticket-qr"), "the QR code stays on screen"
