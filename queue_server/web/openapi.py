@@ -85,7 +85,7 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
      {"type": "object", "required": ["action"], "properties": {"action": {"type": "string", "enum": ["call_back", "rectify", "close"]}, "note": {"type": "string"}}}, 200),
     ("get", "/api/v1/halls/{hall}/windows/{window}/queue", "The clerk's view of a window: current, waiting in call order, missed, suspended", "staff of the hall", None, 200),
     ("get", "/api/v1/halls/{hall}/kiosk", "What a kiosk shows: hours, services, its printer's state", "kiosk or staff of the hall", None, 200),
-    ("get", "/api/v1/print-jobs/{id}", "One print job's state", "kiosk or staff of the hall", None, 200),
+    ("get", "/api/v1/print-jobs/{id}", "One print job's state (pending, printed, expired, cancelled); never the ticket's content", "kiosk of the job, its printer or staff of the hall", None, 200),
     ("post", "/api/v1/halls/{hall}/tickets/{number}/reprint", "Print a ticket again on a kiosk's printer", "staff of the hall",
      {"type": "object", "required": ["kiosk"], "properties": {"kiosk": {"type": "string", "example": "K01"}}}, 201),
     ("get", "/api/v1/tickets/{id}/qr.svg", "The QR code of the ticket's status page, for screens", _HOLDER, None, 200),
