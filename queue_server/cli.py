@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=os.environ.get("QUEUE_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # While the database is away asyncpg retries its pool's minimum of connections and logs a
+    # traceback each time; the server's own probe says it once, in one line (and when it is back).
+    logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)
     # Screens' websocket URLs carry ?token=…: no log line (the access log included) shows one.
     from . import logsafe
 
@@ -133,17 +136,33 @@ def _load_or_exit(path: str) -> Config | None:
 
 
 @contextlib.contextmanager
-def database_url(config: Config) -> Iterator[str]:
-    """The configured database, or the embedded one in config.pgdata for the command's duration."""
+def database_url(config: Config, *, share: bool = True) -> Iterator[str]:
+    """The configured database, or the embedded one in config.pgdata for the command's duration.
+
+    With `share` (the admin commands) an embedded server that another queue-server process
+    owns is used while it runs. `serve` does not share: a data directory has one serving
+    owner at a time, and a second server would be left with a database that goes away when
+    the first one stops."""
     if config.database_url:
         yield config.database_url
         return
-    from .adapters.embedded import EmbeddedPostgres, EmbeddedPostgresError, running_dsn
+    from .adapters.embedded import (
+        DataDirectoryInUse,
+        EmbeddedPostgres,
+        EmbeddedPostgresError,
+        running_dsn,
+    )
 
     server = EmbeddedPostgres()
     try:
         dsn = server.start(config.pgdata)
-    except EmbeddedPostgresError:
+    except EmbeddedPostgresError as exc:
+        if not share and isinstance(exc, DataDirectoryInUse):
+            raise DataDirectoryInUse(
+                f"数据目录 {server.pgdata or config.pgdata} 正由另一个 queue-server 进程使用 / the data "
+                f"directory {server.pgdata or config.pgdata} is in use by another queue-server process "
+                "(running or still stopping); stop it first or give this server another [database] pgdata"
+            ) from None
         # Another queue-server process owns the embedded server: use it while it runs.
         shared = running_dsn(config.pgdata)
         if shared is None:
@@ -159,8 +178,9 @@ def database_url(config: Config) -> Iterator[str]:
 @contextlib.asynccontextmanager
 async def _pool(dsn: str) -> AsyncIterator[object]:
     from .adapters import store
+    from .main import MIGRATION_TIMEOUT
 
-    pool = await store.create_pool(dsn, min_size=1, max_size=2)
+    pool = await store.create_pool(dsn, min_size=1, max_size=2, command_timeout=MIGRATION_TIMEOUT)
     try:
         yield pool
     finally:

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import gc
 import logging
 import os
+import signal
+import socket
 import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
 
@@ -20,7 +26,14 @@ def serve(config: Config, *, host: str | None, port: int | None, ignore_hours: b
     from .cli import database_url
 
     embedded = not config.database_url
-    with database_url(config) as dsn:
+    # The port first: a port in use is one clear line before anything starts (and before
+    # the banner), not a traceback after it.
+    try:
+        listener = _listen(host, port)
+    except OSError as exc:
+        print(_cannot_listen(host, port, exc), file=sys.stderr)
+        return 2
+    with listener, database_url(config, share=False) as dsn:
         problem = asyncio.run(_prepare(dsn, config, migrate_now=embedded))
         if problem:
             print(problem, file=sys.stderr)
@@ -62,11 +75,75 @@ def serve(config: Config, *, host: str | None, port: int | None, ignore_hours: b
         gc.collect()
         gc.freeze()
         gc.set_threshold(10_000, 10, 100)
+        lost: list[str] = []
+        if embedded:
+            app.cleanup_ctx.append(_watch_embedded(config.pgdata, lost))
         from .web.limits import handler_args
 
-        web.run_app(app, host=host, port=port, print=None, access_log=access_log,
-                    **handler_args(config.limits))
+        # shutdown_timeout: what in-flight requests get to finish after Ctrl-C, before they
+        # are cancelled (websockets are closed with 1001 first, see on_shutdown).
+        web.run_app(app, sock=listener, print=None, access_log=access_log,
+                    shutdown_timeout=SHUTDOWN_TIMEOUT, **handler_args(config.limits))
+        if lost:
+            print(f"queue-server serve: {lost[0]}", file=sys.stderr)
+            return 1
     return 0
+
+
+#: Seconds a migration (or an admin command) may run one statement.
+MIGRATION_TIMEOUT = 300.0
+#: Seconds in-flight requests get to finish when the server stops.
+SHUTDOWN_TIMEOUT = 2.0
+#: How often `serve` checks that the embedded PostgreSQL it owns is alive.
+EMBEDDED_CHECK_SECONDS = 1.0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket listening on (host, port), as aiohttp would open it."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(1024)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (f"queue-server serve: 端口 {port}（{host}）已被占用 / port {port} on {host} is already "
+                "in use (another server?); stop it or choose another with --port")
+    reason = exc.strerror or str(exc)
+    return f"queue-server serve: 无法监听端口 {port}（{host}）/ cannot listen on {host} port {port}: {reason}"
+
+
+def _watch_embedded(pgdata: Path, lost: list[str]):  # noqa: ANN202 - an aiohttp cleanup context
+    """Stop the server when the embedded PostgreSQL it owns has died: it would otherwise
+    answer 503 forever. The exit code is 1, for the supervisor to start it again."""
+    from .adapters.embedded import server_running
+
+    async def watch() -> None:
+        while True:
+            await asyncio.sleep(EMBEDDED_CHECK_SECONDS)
+            if not await asyncio.to_thread(server_running, pgdata):
+                lost.append(f"嵌入式数据库已停止，服务退出 / the embedded PostgreSQL in {pgdata} has "
+                            "died; stopping (start queue-server again)")
+                logging.getLogger(__name__).error("%s", lost[0])
+                signal.raise_signal(signal.SIGTERM)  # the graceful stop of Ctrl-C
+                return
+
+    async def context(_app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(watch(), name="embedded PostgreSQL watch")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return context
 
 
 async def _serving_dsn(owner_dsn: str, config: Config, *, embedded: bool) -> str:
@@ -101,7 +178,8 @@ async def _serving_dsn(owner_dsn: str, config: Config, *, embedded: bool) -> str
 
 
 async def _prepare(dsn: str, config: Config, *, migrate_now: bool) -> str | None:
-    pool = await store.create_pool(dsn, min_size=1, max_size=1)
+    # Migrations may take longer than a request's command timeout.
+    pool = await store.create_pool(dsn, min_size=1, max_size=1, command_timeout=MIGRATION_TIMEOUT)
     try:
         async with pool.acquire() as conn:
             if migrate_now:

@@ -63,6 +63,17 @@ class EmbeddedPostgresError(RuntimeError):
     """The embedded server could not be prepared, started or stopped; the message says why."""
 
 
+class DataDirectoryInUse(EmbeddedPostgresError):
+    """Another process holds the data directory (its embedded server runs or is stopping)."""
+
+
+def server_running(pgdata: Path) -> bool:
+    """Whether the PostgreSQL server of `pgdata` (the one its postmaster.pid names) is alive."""
+    pgdata = Path(pgdata).expanduser().resolve()
+    pid = _postmaster_pid(pgdata)
+    return pid is not None and _is_postmaster_of(pid, pgdata)
+
+
 class _State(enum.Enum):
     IDLE = "idle"
     ACTIVE = "active"  # holds the data directory: the server is starting, running or stopping
@@ -480,7 +491,7 @@ def _lock_directory(pgdata: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise EmbeddedPostgresError(
+        raise DataDirectoryInUse(
             f"cannot start; data directory {pgdata} is in use by another embedded PostgreSQL "
             "(another queue-server process?)"
         ) from None

@@ -162,7 +162,14 @@ def create_app(
                 if isinstance(announcer, RedisRelay):
                     await announcer.stop()
         finally:
-            await pool.close()
+            # Bounded: a connection still held (a database that does not answer) must not
+            # keep the process from stopping.
+            try:
+                async with asyncio.timeout(config.db_command_timeout):
+                    await pool.close()
+            except TimeoutError:
+                log.warning("closing the database pool timed out; connections terminated")
+                pool.terminate()
 
     app.cleanup_ctx.append(database)
 

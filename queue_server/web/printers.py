@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from ..domain.errors import InvalidInput, QueueError
-from ..protocol import SUBPROTOCOL, Ping, ProtocolError
+from ..protocol import CLOSE_GOING_AWAY, SUBPROTOCOL, Ping, ProtocolError
 from ..protocol.printing import JobResult, PrinterState, PrintJob, decode_printer, encode_printer
 from ..service.principal import Principal
 from ..service.printing import require_printer
@@ -53,6 +53,8 @@ class _PrinterChannel:
     def __init__(self, app: web.Application, ws: web.WebSocketResponse, printer: Principal) -> None:
         self.prints = app[PRINTS]
         self.hub: Hub = app[HUB_KEY]
+        self.channels = app[CHANNELS_KEY]
+        self.leaving = app[LEAVING_KEY]
         self.ws = ws
         self.printer = printer
         self.sent: dict[str, float] = {}
@@ -64,7 +66,7 @@ class _PrinterChannel:
     async def run(self) -> None:
         assert self.printer.hall is not None
         key = (self.printer.hall, self.printer.id)
-        _current[key] = self
+        self.channels[key] = self
         subscription = self.hub.subscribe(self.printer.hall)
         tasks = [
             asyncio.create_task(self._deliver(), name="printer deliver"),
@@ -76,15 +78,24 @@ class _PrinterChannel:
             subscription.close()
             for task in tasks:
                 task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            if _current.get(key) is self:
-                # Gone, and no newer connection of the same printer here: the kiosk must not
-                # keep promising paper tickets.
-                del _current[key]
-                with contextlib.suppress(Exception):
-                    await self.prints.status(self.printer, PrinterState(False, detail="打印客户端已断开"))
+            # The kiosk is told even when this handler is cancelled (the client dropped the
+            # connection, or the server stops): in a task of its own, which the app waits
+            # for before closing the database. Our own cancellation is not swallowed.
+            gone = asyncio.create_task(self._gone(key, tasks), name="printer gone")
+            self.leaving.add(gone)
+            gone.add_done_callback(self.leaving.discard)
+            await asyncio.shield(gone)
+
+    async def _gone(self, key: tuple[str, str], tasks: list[asyncio.Task[None]]) -> None:
+        await asyncio.gather(*tasks, return_exceptions=True)  # their errors are logged already
+        if self.channels.get(key) is self:
+            # Gone, and no newer connection of the same printer here: the kiosk must not keep
+            # promising paper tickets.
+            del self.channels[key]
+            try:
+                await self.prints.status(self.printer, PrinterState(False, detail="打印客户端已断开"))
+            except Exception:  # the database is away; the kiosk view shows the last state
+                log.warning("cannot record that printer %s is gone", self.printer.id, exc_info=True)
 
     async def _watch(self, subscription: Any) -> None:
         """Any event of the hall may be a new ticket for this kiosk: look for jobs."""
@@ -177,13 +188,40 @@ async def preview(request: web.Request) -> web.Response:
 
 
 HUB_KEY: web.AppKey[Hub] = web.AppKey("printer-hub", Hub)
-# The latest connection of each printer in this process, by (hall, printer name).
-_current: dict[tuple[str, str], _PrinterChannel] = {}
+# The latest connection of each printer of this app, by (hall, printer name).
+CHANNELS_KEY: web.AppKey[dict[tuple[str, str], _PrinterChannel]] = web.AppKey("printer-channels", dict)
+# The tasks telling kiosks that their printer left, still running.
+LEAVING_KEY: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("printers-leaving", set)
+
+#: Seconds a printer gets to take its close frame at shutdown before its socket is cut.
+CLOSE_WITHIN = 2.0
+
+
+async def _close_going_away(ws: web.WebSocketResponse) -> None:
+    """Close with 1001 (going away), never waiting long on a client that does not answer."""
+    try:
+        async with asyncio.timeout(CLOSE_WITHIN):
+            await ws.close(code=CLOSE_GOING_AWAY, message=b"server shutting down")
+    except TimeoutError:
+        transport = ws._writer.transport if getattr(ws, "_writer", None) is not None else None  # noqa: SLF001
+        if transport is not None:
+            transport.abort()
 
 
 def add_printer_routes(app: web.Application, hub: Hub) -> None:
     app[HUB_KEY] = hub
+    app[CHANNELS_KEY] = {}
+    app[LEAVING_KEY] = set()
     app.add_routes(routes)
+
+    async def close_printers(app: web.Application) -> None:
+        """At shutdown: every printer told the server is going away, so the server stops
+        within seconds instead of waiting for the printers' sockets (the printer client
+        reconnects to the next server by itself)."""
+        channels = list(app[CHANNELS_KEY].values())
+        await asyncio.gather(*(_close_going_away(c.ws) for c in channels), return_exceptions=True)
+
+    app.on_shutdown.append(close_printers)
 
     async def overdue(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(app[PRINTS].run_expiry(), name="expire stale print jobs")
@@ -191,5 +229,7 @@ def add_printer_routes(app: web.Application, hub: Hub) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        if app[LEAVING_KEY]:  # before the database closes; each is bounded by its timeout
+            await asyncio.wait(set(app[LEAVING_KEY]), timeout=CLOSE_WITHIN)
 
     app.cleanup_ctx.append(overdue)
