@@ -17,7 +17,7 @@ from ..domain.errors import QueueError
 from .api import public_ticket_status
 from .hub import Hub, Subscription, SubscriptionClosed
 from .keys import CONFIG
-from .problem import problem_response
+from .problem import from_error, problem_response
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ async def ticket_live(request: web.Request) -> web.StreamResponse:
     try:
         status = await public_ticket_status(request.app, secret)
     except QueueError as exc:
-        return problem_response(exc.status, exc.title, exc.detail, slug=exc.type_slug)
+        return from_error(exc)  # 503 keeps its Retry-After
     subscription = request.app[_HUB].subscribe(status["hall"])
     live = request.app[_LIVE]
     live.add(subscription)

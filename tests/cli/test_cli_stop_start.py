@@ -204,5 +204,13 @@ def test_one_owner_of_an_embedded_data_directory_and_an_owner_whose_database_die
         assert third.proc.poll() is None, third.stderr()
         with urllib.request.urlopen(f"{third.base}/readyz", timeout=10) as resp:
             assert json.loads(resp.read()) == {"status": "ready"}
+        # Ctrl-C of a server that owns its embedded PostgreSQL: stopping it is included.
+        started = time.monotonic()
+        third.proc.send_signal(signal.SIGINT)
+        third.proc.wait(STOP_BOUND + 5)
+        seconds = time.monotonic() - started
     finally:
         third.stop()
+    print(f"Ctrl-C of serve with its embedded PostgreSQL: exited in {seconds:.2f} s")
+    assert seconds < STOP_BOUND, f"serve took {seconds:.1f} s to stop after Ctrl-C"
+    assert "Traceback" not in third.stderr()
