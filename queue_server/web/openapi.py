@@ -9,6 +9,7 @@ from aiohttp import web
 from ..domain.text import MAX_JSON_DEPTH, rule_for
 from ..protocol import MAX_SEQ
 from ..service.queue import WINDOW_ACTIONS
+from .keys import CONFIG
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 _ERRORS = {str(code): _PROBLEM for code in (400, 401, 403, 404, 405, 409, 413, 415, 429, 503)}
@@ -107,7 +108,8 @@ _ACTION_BODIES: dict[str, dict[str, Any]] = {
 }
 
 
-def build() -> dict[str, Any]:
+def build(halls: list[str] | None = None) -> dict[str, Any]:
+    """The document; with `halls`, the {hall} parameter lists this server's halls."""
     ops = list(_OPERATIONS)
     for action in WINDOW_ACTIONS:
         summary = f"Window action: {action}" + (" (an empty queue answers {\"ticket\": null})" if action == "call-next" else "")
@@ -120,6 +122,8 @@ def build() -> dict[str, Any]:
              "schema": dict(_PATH_SCHEMAS.get(name, {"type": "string"}))}
             for name in ("hall", "window", "number", "id", "seq", "code") if "{" + name + "}" in path
         ]
+        if halls and params and params[0]["name"] == "hall":
+            params[0]["schema"] = {"type": "string", "enum": list(halls)}
         params.extend(_QUERY.get(path, []))
         if path.startswith("/api/v1/tickets/{id}"):
             params[0]["description"] = "the ticket holder's secret (holder_secret), not the ticket's id"
@@ -184,4 +188,4 @@ def _with_limits(schema: dict[str, Any], name: str = "") -> dict[str, Any]:
 
 
 async def handler(request: web.Request) -> web.Response:
-    return web.json_response(build())
+    return web.json_response(build(list(request.app[CONFIG].halls)))
