@@ -59,8 +59,10 @@ async def _fresh_tokens(hall: Hall) -> dict[str, str]:
     the database whether the token is valid."""
     await hall.add_device("K01", role="kiosk")
     await hall.add_device("D01", role="display")
+    await hall.add_device("P01", role="printer", kiosk="K01")
     await hall.add_staff("1001", name="张三")  # signs in through the app: used for login later
-    return {"kiosk": hall.tokens["K01"], "display": hall.tokens["D01"], "clerk": hall.tokens["1001"]}
+    return {"kiosk": hall.tokens["K01"], "display": hall.tokens["D01"], "clerk": hall.tokens["1001"],
+            "printer": hall.tokens["P01"]}
 
 
 async def _sample(hall: Hall, tokens: dict[str, str]) -> dict[str, tuple[int, dict[str, str], Any, float]]:
@@ -84,6 +86,16 @@ async def _sample(hall: Hall, tokens: dict[str, str]) -> dict[str, tuple[int, di
         await ws.close()
         return "screen", (101, {}, first, time.monotonic() - started)
 
+    async def printer() -> tuple[str, tuple[int, dict[str, str], Any, float]]:
+        started = time.monotonic()
+        try:
+            ws = await client.ws_connect(f"/ws/v1/printer?token={tokens['printer']}",
+                                         protocols=(SUBPROTOCOL,))
+        except aiohttp.WSServerHandshakeError as exc:
+            return "printer", (exc.status, dict(exc.headers or {}), None, time.monotonic() - started)
+        await ws.close()
+        return "printer", (101, {}, None, time.monotonic() - started)
+
     bearer = lambda who: {"Authorization": f"Bearer {tokens[who]}"}  # noqa: E731
     results = await asyncio.gather(
         timed("queue", "GET", "/api/v1/halls/gongshu/queue"),
@@ -93,6 +105,7 @@ async def _sample(hall: Hall, tokens: dict[str, str]) -> dict[str, tuple[int, di
         timed("me", "GET", "/api/v1/auth/me", headers=bearer("clerk")),
         timed("live", "GET", "/t/no-such-ticket-0000/live"),  # the phone's live feed
         screen(),
+        printer(),
     )
     return dict(results)
 
@@ -109,7 +122,7 @@ async def _assert_all_served(hall: Hall, tokens: dict[str, str]) -> None:
     results = await _sample(hall, tokens)
     statuses = {name: r[0] for name, r in results.items()}
     assert statuses == {"queue": 200, "issue": 201, "window": statuses["window"], "login": 200,
-                        "me": 200, "live": 404, "screen": 101}, results
+                        "me": 200, "live": 404, "screen": 101, "printer": 101}, results
     assert statuses["window"] in (200, 409), results  # opened now, or already open
     assert results["screen"][2]["type"] == "snapshot"
 
