@@ -33,6 +33,7 @@ async def _fuzz(base: str, token: str, report: Path) -> tuple[int, str]:
         "--exclude-path", "/api/v1/auth/logout",
         "--no-color", "--report", "junit", "--report-junit-path", str(report),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        cwd=report.parent,  # schemathesis keeps its own files in the working directory
     )
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=300)
     return proc.returncode or 0, out.decode("utf-8", "replace")
