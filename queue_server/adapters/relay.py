@@ -1,10 +1,14 @@
 """Carries announced events between server processes through Redis pub/sub.
 
-Every process subscribes once to one channel, `{prefix}:events`; a message names its hall.
-Each process feeds what it receives (its own announcements included) to its local `Hub`.
+Every process subscribes once to one channel, `{prefix}:events`; a message names its hall
+and the process it came from. A process hands its own announcements to its local `Hub`
+first, whatever Redis does, and Redis carries them to the others; what comes back from Redis
+with this process's own origin is dropped, so nothing is delivered twice.
 Redis is a relay, not a store: a lost message is repaired by the screens' resync against
 the hall's seq, so after any reconnection the relay asks the hub to send every screen the
-current seq at once.
+current seq at once, and the screens fetch what they missed from the ledger. While it is
+unsubscribed the relay retries every `max_backoff` seconds at most, and at once when a
+publish shows that Redis is back.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import json
 import logging
 import random
+import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -38,13 +43,21 @@ class RelayPayloadError(ValueError):
     """A relay message that is not `{"hall": str, "events": [event, ...]}`."""
 
 
-def encode_payload(hall: str, events: list[dict[str, Any]]) -> str:
-    return json.dumps({"hall": hall, "events": events}, ensure_ascii=False,
-                      separators=(",", ":"))
+def encode_payload(hall: str, events: list[dict[str, Any]], origin: str | None = None) -> str:
+    body: dict[str, Any] = {"hall": hall, "events": events}
+    if origin is not None:
+        body["origin"] = origin
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 def decode_payload(data: bytes | str) -> tuple[str, list[dict[str, Any]]]:
     """Parse one relay message; raises `RelayPayloadError` for anything else."""
+    _origin, hall, events = decode_relayed(data)
+    return hall, events
+
+
+def decode_relayed(data: bytes | str) -> tuple[str | None, str, list[dict[str, Any]]]:
+    """Parse one relay message into (origin process, hall, events)."""
     try:
         body = json.loads(data)
     except (ValueError, RecursionError) as exc:
@@ -60,15 +73,19 @@ def decode_payload(data: bytes | str) -> tuple[str, list[dict[str, Any]]]:
         seq = event.get("seq") if isinstance(event, dict) else None
         if not isinstance(seq, int) or isinstance(seq, bool):
             raise RelayPayloadError(f"relay event of hall {hall} has no integer seq: {event!r:.60}")
-    return hall, events
+    origin = body.get("origin")
+    if origin is not None and not isinstance(origin, str):
+        raise RelayPayloadError(f"relay message 'origin' must be a string, got {origin!r:.40}")
+    return origin, hall, events
 
 
 class RedisRelay:
-    """Announce through Redis; deliver everything received to `hub`."""
+    """Deliver this process's announcements to `hub` and through Redis to the others;
+    deliver what the others announce to `hub`."""
 
     def __init__(self, url: str, hub: Hub, channel_prefix: str = "hall-queue", *,
                  on_resync: Callable[[], None] | None = None,
-                 timeout: float = 2.0, max_backoff: float = 5.0) -> None:
+                 timeout: float = 2.0, max_backoff: float = 0.5) -> None:
         self.url = url
         self.hub = hub
         self.channel = f"{channel_prefix}:events"
@@ -76,9 +93,12 @@ class RedisRelay:
         self.timeout = timeout
         self.max_backoff = max_backoff
         self.reconnects = 0  # subscriptions re-established after a loss, for tests and metrics
+        self.origin = uuid.uuid4().hex  # this process, in every message it publishes
         self._publisher: redis.Redis | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._failing = False  # the last publish failed (logged once)
         self._subscribed = asyncio.Event()
+        self._retry_now = asyncio.Event()  # Redis answered a publish: resubscribe without waiting
 
     async def start(self) -> None:
         """Start the reader; waits up to `timeout` for the subscription, then carries on
@@ -117,26 +137,33 @@ class RedisRelay:
         await self._subscribed.wait()
 
     async def announce(self, hall: str, events: list[dict[str, Any]]) -> None:
-        """Publish committed events of `hall` to every process (this one included).
-
-        Never raises for a Redis failure: the events are committed, so they go to this
-        process's screens directly and the others catch up from their heartbeat.
-        """
+        """Deliver committed events of `hall` to this process's screens at once, then
+        publish them to the other processes. Never raises for a Redis failure (waiting at
+        most `timeout` for it): the others catch up from their heartbeat."""
         if not events:
             return
         if self._publisher is None:
             raise RuntimeError(f"relay on {self.channel} is not started; call start() first")
+        self.hub.publish(hall, events)
         try:
             async with asyncio.timeout(self.timeout):
-                await self._publisher.publish(self.channel, encode_payload(hall, events))
+                await self._publisher.publish(self.channel, encode_payload(hall, events, self.origin))
         except _NETWORK_ERRORS as exc:
-            log.warning("relay: cannot publish %d events of hall %s (%s); delivering to "
-                        "this process only", len(events), hall, exc)
-            self.hub.publish(hall, events)
+            if not self._failing:
+                log.warning("relay: cannot publish %d events of hall %s (%s); this process's "
+                            "screens have them, the others will resync", len(events), hall, exc)
+            self._failing = True
+            return
+        if self._failing:
+            log.info("relay: publishing to %s again", self.channel)
+            self._failing = False
+        if not self._subscribed.is_set():
+            self._retry_now.set()  # Redis is back: the reader need not wait its backoff
 
     async def _read_forever(self) -> None:
         backoff = 0.1
         ever_subscribed = False
+        quiet = False  # the loss is logged once, not at every retry
         while True:
             # No retries inside redis-py: a loss must reach this loop, which owns the backoff
             # and knows to ask for a resync once the subscription is back.
@@ -156,25 +183,35 @@ class RedisRelay:
                         if ever_subscribed:
                             self._resubscribed()
                         ever_subscribed = True
+                        quiet = False
                         self._subscribed.set()
                     elif message["type"] == "message":
                         self._deliver(message["data"])
             except _NETWORK_ERRORS as exc:
                 self._subscribed.clear()
-                log.warning("relay: lost %s (%s); reconnecting in %.1f s", self.channel, exc,
-                            backoff)
+                log.log(logging.DEBUG if quiet else logging.WARNING,
+                        "relay: lost %s (%s); reconnecting every %.1f s at most", self.channel,
+                        exc, self.max_backoff)
+                quiet = True
             finally:
                 await _quietly(pubsub.aclose())
                 await _quietly(client.aclose())
-            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+            self._retry_now.clear()
+            try:
+                async with asyncio.timeout(backoff * random.uniform(0.8, 1.2)):
+                    await self._retry_now.wait()
+            except TimeoutError:
+                pass
             backoff = min(backoff * 2, self.max_backoff)
 
     def _deliver(self, data: bytes | str) -> None:
         try:
-            hall, events = decode_payload(data)
+            origin, hall, events = decode_relayed(data)
         except RelayPayloadError as exc:
             log.error("relay: ignoring a message on %s: %s", self.channel, exc)
             return
+        if origin == self.origin:
+            return  # announced here: this process's screens had it first
         try:
             self.hub.publish(hall, events)
         except Exception:  # one bad event must not stop every screen of every hall

@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio as redis
 from screens_fakes import free_port
 
-from queue_server.adapters.relay import LocalAnnouncer, RedisRelay, decode_payload
+from queue_server.adapters.relay import LocalAnnouncer, RedisRelay, decode_payload, encode_payload
 from queue_server.web.hub import Hub
 
 
@@ -206,3 +206,61 @@ async def test_the_local_announcer_publishes_straight_to_the_hub() -> None:
     screen = hub.subscribe("gongshu")
     await LocalAnnouncer(hub).announce("gongshu", _events(1))
     assert [f["seq"] for f in await _frames(screen, 1)] == [1]
+
+
+async def test_right_after_redis_restarts_a_call_reaches_this_process_at_once_and_the_other_promptly(
+        own_redis: RedisProcess, prefix: str) -> None:
+    """Issue 8, point 8: local delivery never waits for Redis, and the relays resubscribe
+    as soon as Redis is back (the other process's screens then resync from the ledger)."""
+    hub_a, hub_b = Hub(), Hub()
+    relay_a = RedisRelay(own_redis.url, hub_a, prefix)
+    relay_b = RedisRelay(own_redis.url, hub_b, prefix)
+    await relay_a.start()
+    await relay_b.start()
+    try:
+        here, there = hub_a.subscribe("gongshu"), hub_b.subscribe("gongshu")
+        await own_redis.kill()
+        # While Redis is down: this process's screens hear the call at once.
+        await relay_a.announce("gongshu", _events(1))
+        assert [f["seq"] for f in await _frames(here, 1)] == [1]
+        await asyncio.sleep(2.5)  # long enough for any reconnection backoff to grow
+
+        await own_redis.start()
+        # Right after the restart: still at once here, and exactly once.
+        await relay_a.announce("gongshu", _events(2))
+        async with asyncio.timeout(0.5):
+            assert json.loads(await here.next())["seq"] == 2
+        # Both relays are subscribed again within a second of Redis answering; the other
+        # process's hub is asked to resync (its screens fetch seq 1 and 2 from the ledger).
+        async with asyncio.timeout(1.5):
+            await relay_a.wait_subscribed()
+            await relay_b.wait_subscribed()
+        assert hub_b.resync_requested
+        await relay_a.announce("gongshu", _events(3))
+        assert [f["seq"] for f in await _frames(there, 1)] == [3]
+        assert [f["seq"] for f in await _frames(here, 1)] == [3]
+        await asyncio.sleep(0.2)
+        assert here.qsize() == 0, "this process's own announcement came back through Redis"
+    finally:
+        await relay_a.stop()
+        await relay_b.stop()
+
+
+async def test_a_relay_drops_its_own_announcements_coming_back_from_redis(
+        reachable_redis: str, prefix: str) -> None:
+    hub = Hub()
+    relay = RedisRelay(reachable_redis, hub, prefix)
+    await relay.start()
+    client = redis.Redis.from_url(reachable_redis)
+    try:
+        screen = hub.subscribe("gongshu")
+        await relay.announce("gongshu", _events(1))
+        assert [f["seq"] for f in await _frames(screen, 1)] == [1]
+        # Another process's message with the same seq is delivered (screens dedupe by seq) ...
+        await client.publish(f"{prefix}:events", encode_payload("gongshu", _events(2), "other"))
+        assert [f["seq"] for f in await _frames(screen, 1)] == [2]
+        await asyncio.sleep(0.2)
+        assert screen.qsize() == 0
+    finally:
+        await client.aclose()
+        await relay.stop()
