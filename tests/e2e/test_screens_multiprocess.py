@@ -247,6 +247,58 @@ async def test_a_call_made_while_redis_is_down_reaches_the_other_process_after_i
         await on_b.close()
 
 
+async def test_right_after_redis_restarts_calls_reach_screens_on_both_processes_at_once(
+        own_cluster: Cluster, http: aiohttp.ClientSession) -> None:
+    """Issue 8, point 8: a process's own screens never wait for Redis; after a restart the
+    other process resubscribes promptly and fills its gap from the ledger."""
+    cluster = own_cluster
+    loop = asyncio.get_running_loop()
+    api_a, api_b = Api(http, cluster.a.url), Api(http, cluster.b.url)
+    clerk = await api_a.login("1001")
+    for _ in range(3):
+        await api_a.issue("A", cluster.kiosk)
+    await api_a.act(1, "open", clerk)
+    on_a = await Screen.connect(http, cluster.a.url, cluster.display)
+    on_b = await Screen.connect(http, cluster.b.url, cluster.display)
+    try:
+        await _synced(on_a, api_a)
+        await _synced(on_b, api_b)
+
+        await asyncio.to_thread(cluster.redis.stop)
+        # Redis stopped: a call through A reaches A's screen at once.
+        answer = await api_a.act(1, "call-next", clerk)
+        answered = loop.time()
+        assert answer["ticket"]["number"] == "A001"
+        heard = await on_a.until(lambda s: len(s.events("ticket_called")) == 1, 1.0)
+        assert heard - answered < 1.0
+        await asyncio.sleep(3.0)  # long enough for a reconnection backoff to grow
+
+        await asyncio.to_thread(cluster.redis.start)
+        await api_a.act(1, "start", clerk)
+        await api_a.act(1, "finish", clerk)
+        answer = await api_a.act(1, "call-next", clerk)
+        answered = loop.time()
+        assert answer["ticket"]["number"] == "A002"
+        # Right after the restart: A's screen hears it at once ...
+        heard = await on_a.until(lambda s: len(s.events("ticket_called")) == 2, 1.0)
+        assert heard - answered < 1.0
+        # ... and B's screens get both calls promptly, the first from the ledger.
+        committed = (await api_a.queue())["seq"]
+        await on_b.until(lambda s: s.board.seq == committed, 3.0)
+        called_b = [h.message.event["ticket"]["number"] for h in on_b.events("ticket_called")]
+        assert sorted(set(called_b)) == ["A001", "A002"]
+        # A's screen heard every event live, in order: it never had to ask for a resync
+        # (a call published to Redis before anyone resubscribed would leave it a gap).
+        assert [m for _, m in on_a.sent if isinstance(m, Resync)] == []
+        # Nothing reached A's screen twice: each seq was heard once.
+        seqs_a = [h.message.seq for h in on_a.events()]
+        assert len(seqs_a) == len(set(seqs_a)), seqs_a
+        assert on_a.board.snapshot == on_b.board.snapshot
+    finally:
+        await on_a.close()
+        await on_b.close()
+
+
 async def test_a_display_token_of_another_hall_is_refused_at_the_handshake(
         shared_cluster: Cluster, http: aiohttp.ClientSession) -> None:
     cluster = shared_cluster
