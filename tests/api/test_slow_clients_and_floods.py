@@ -161,6 +161,20 @@ async def test_a_burst_of_citizen_ratings_is_429(make_hall):
     assert "Retry-After" in over.headers
 
 
+async def test_a_burst_of_live_feed_connections_is_429_for_that_address_only(make_hall):
+    hall = await make_hall(config=_limited(live_feed_per_minute=2))
+    path = "/t/no-such-ticket-0000/live"
+    for _ in range(2):
+        resp = await hall.client.get(path)
+        assert resp.status != 429
+        resp.close()
+    over = await hall.client.get(path)
+    await expect_problem(over, 429)
+    assert "Retry-After" in over.headers
+    other = await _from_second_address(hall, "GET", path)
+    assert other.status != 429
+
+
 def test_a_bucket_refills_at_its_rate_and_memory_stays_bounded():
     now = [0.0]
     buckets = TokenBuckets(60, max_keys=100, clock=lambda: now[0])
