@@ -172,7 +172,7 @@ def _seq(body: Mapping[str, Any], key: str) -> int:
     value = body.get(key)
     # bool is an int in Python; a seq of `true` is a bug on the other side.
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SEQ:
-        raise ProtocolError(f"'{key}' must be an integer from 0 to {MAX_SEQ}, got {_show(value)}")
+        raise ProtocolError(f"'{key}' must be a non-negative integer no greater than {MAX_SEQ}, got {_show(value)}")
     return value
 
 

@@ -65,6 +65,7 @@ def test_encode_keeps_chinese_readable() -> None:
     ('{"type": "resync", "after": -1}', "'after' must be a non-negative integer"),
     ('{"type": "resync", "after": true}', "'after' must be a non-negative integer"),
     ('{"type": "resync", "after": 1.5}', "'after' must be a non-negative integer"),
+    ('{"type": "resync", "after": 4611686018427387905}', "no greater than 4611686018427387904"),
     ('{"type": "heartbeat", "seq": NaN, "at": ""}', "NaN"),
     ('{"type": "event", "seq": 2, "event": {"seq": 3, "kind": "x", "hall": "h"}}',
      "differs from the frame's seq"),

@@ -24,7 +24,12 @@ const screen = new Screen({
   token: params.token,
   area: params.area,
   onChange: render,
-  onAnnounce: (action) => announcer.enqueue(action.seq, action.text, action.number),
+  // Silence is decided from the board the call arrived with, not from the last render: a
+  // snapshot and a call can arrive within one animation frame.
+  onAnnounce: (action, board) => {
+    announcer.setSilent(isSilent(board.snapshot));
+    announcer.enqueue(action.seq, action.text, action.number);
+  },
   onStatus: (status) => showConnection($("offline"), status),
 });
 
@@ -36,6 +41,10 @@ window.hallQueue = {
   enableSound: () => announcer.enable(),
 };
 
+function isSilent(snapshot) {
+  return params.silent || (snapshot !== null && snapshot !== undefined && snapshot.voice === false);
+}
+
 function inArea(snapshot, window, service) {
   return params.area === null || windowArea(snapshot, window, service) === params.area;
 }
@@ -43,7 +52,7 @@ function inArea(snapshot, window, service) {
 function render(board) {
   const snapshot = board.snapshot;
   if (!snapshot) return;
-  const silent = params.silent || snapshot.voice === false;
+  const silent = isSilent(snapshot);
   announcer.setSilent(silent);
   $("silent-mark").hidden = !silent;
   $("sound").hidden = silent || announcer.enabled;
