@@ -35,7 +35,7 @@ from .people_pages import add_people_pages
 from .printers import add_printer_routes
 from .problem import problem_middleware
 from .ratings import routes as ratings_routes
-from .screens import add_screen_routes
+from .screens import DisplayAccess, add_screen_routes
 
 log = logging.getLogger(__name__)
 
@@ -195,16 +195,18 @@ def create_app(
             return None
         return await app[QUEUE].events_after(hall, after, limit)
 
-    async def authenticate_display(hall: str, token: str) -> bool:
-        """False for a token that is not a screen's of this hall; a token that cannot be
-        checked (the database is unavailable) raises, and the screen gets 503, not 401."""
+    async def authenticate_display(hall: str, token: str) -> DisplayAccess:
+        """"unknown" for a token that is no one's, "forbidden" for one that is not a screen's
+        of this hall; a token that cannot be checked (the database is unavailable) raises, and
+        the screen gets 503, never 401."""
         try:
             principal = await app[AUTH].authenticate(token)
         except Unavailable:
             raise
         except QueueError:
-            return False
-        return principal.may_enter(hall) and (principal.kind == "staff" or principal.role in ("display", "kiosk", "evaluator"))
+            return "unknown"
+        screen = principal.kind == "staff" or principal.role in ("display", "kiosk", "evaluator")
+        return "allowed" if principal.may_enter(hall) and screen else "forbidden"
 
     async def latest_seq(hall: str) -> int:
         return await app[QUEUE].latest_seq(hall)

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from aiohttp import WSMsgType, web
@@ -56,7 +56,10 @@ DROP_CLOSE_TIMEOUT = 5.0
 
 SnapshotSource = Callable[[str], Awaitable[dict[str, Any]]]
 EventsAfter = Callable[[str, int, int], Awaitable[list[dict[str, Any]] | None]]
-AuthenticateDisplay = Callable[[str, str], Awaitable[bool]]
+# What a token may do with a hall's screens: "allowed"; "forbidden" (a valid token that is not
+# a screen's of this hall: 403); "unknown" (no such token, or expired: 401).
+DisplayAccess = Literal["allowed", "forbidden", "unknown"]
+AuthenticateDisplay = Callable[[str, str], Awaitable[DisplayAccess]]
 LatestSeq = Callable[[str], Awaitable[int]]
 
 
@@ -189,18 +192,21 @@ class _Screens:
     async def _unauthenticated(self, request: web.Request, hall: str) -> web.Response | None:
         token = _token(request)
         try:
-            valid = bool(token) and await self.authenticate_display(hall, token or "")
+            access = await self.authenticate_display(hall, token) if token else "unknown"
         except Exception as exc:  # the store is down: say so rather than 500
             log.warning("cannot check a display token of hall %s: %s", hall, exc)
             return problem(503, "Authentication unavailable",
                            f"display tokens of hall {hall!r} cannot be checked now",
                            **{"Retry-After": "5"})
-        if not valid:
-            return problem(401, "Display token required",
-                           f"a valid display token for hall {hall!r} is required "
-                           "(?token= or Authorization: Bearer)",
-                           **{"WWW-Authenticate": 'Bearer realm="display"'})
-        return None
+        if access == "allowed":
+            return None
+        if access == "forbidden":
+            return problem(403, "Not a screen of this hall",
+                           f"this token may not open hall {hall!r}'s screens or announcements")
+        return problem(401, "Display token required",
+                       f"a valid display token for hall {hall!r} is required "
+                       "(?token= or Authorization: Bearer)",
+                       **{"WWW-Authenticate": 'Bearer realm="display"'})
 
     def _origin_allowed(self, origin: str, host: str) -> bool:
         normal = _normal_origin(origin)

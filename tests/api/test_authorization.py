@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 
 from queue_server.web.openapi import build
@@ -236,3 +237,28 @@ async def test_a_kiosk_cannot_pose_as_the_guide_desk(hall, body):
 async def test_a_kiosk_still_issues_its_own_tickets_with_a_self_declared_class(hall):
     ticket = await hall.issue("A", by="K01", priority="elderly", channel="kiosk")
     assert ticket["priority"] == "elderly"
+
+
+# The screen websocket is not in the OpenAPI document; its row lives here. A screen of the hall,
+# a kiosk and a tablet of the hall, and the hall's staff may watch; a printer (a device of the
+# hall that is not a screen) and another hall's clerk are refused with 403, not 401.
+SCREEN_SOCKET = (U, _, _, F, _, _, _, F, _, _, U, U)
+
+
+async def test_who_may_open_the_hall_screen_websocket(hall):
+    world = await _world(hall)
+    wrong = []
+    for caller, want in zip(CALLERS, SCREEN_SOCKET, strict=True):
+        token = world.tokens[caller]
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            ws = await hall.client.ws_connect("/ws/v1/halls/gongshu", protocols=("queue.v1",),
+                                              headers=headers)
+        except aiohttp.WSServerHandshakeError as refused:
+            got: Any = refused.status
+        else:
+            got = OK
+            await ws.close()
+        if got != want:
+            wrong.append(f"{caller}: expected {want}, got {got}")
+    assert not wrong, "GET /ws/v1/halls/gongshu\n" + "\n".join(wrong)

@@ -32,11 +32,12 @@ async def test_notices_with_a_taboo_phrase_are_400_and_not_posted(hall):
     assert (await ok(await hall.client.get("/api/v1/halls/gongshu/queue")))["notices"] == []
 
 
-async def test_notices_that_are_not_a_list_of_strings_are_400(hall):
+async def test_notices_that_are_not_a_list_of_strings_are_400_naming_the_bad_part(hall):
     await hall.add_staff("9001", role="manager", name="王经理")
-    for bad in ("一条公告", [1, 2], None):
+    for bad, field in (("一条公告", "notices"), ([1, 2], "notices[0]"), (None, "notices"),
+                       (["好", {"a": 1}], "notices[1]")):
         resp = await post(hall, NOTICES, by="9001", json_body={"notices": bad})
-        await expect_problem(resp, 400, field="notices")
+        await expect_problem(resp, 400, field=field)
 
 
 async def test_a_notice_longer_than_200_characters_is_400(hall):

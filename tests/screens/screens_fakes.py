@@ -191,8 +191,8 @@ class FakeHall:
     async def latest_seq(self, hall: str) -> int:
         return self.snapshot["seq"]
 
-    async def authenticate(self, hall: str, token: str) -> bool:
-        return token == TOKEN
+    async def authenticate(self, hall: str, token: str) -> str:
+        return "allowed" if token == TOKEN else "unknown"
 
     def hall_exists(self, hall: str) -> bool:
         return hall == self.hall
