@@ -36,7 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--server", required=True, help="queue server base URL, e.g. https://hall.example/"
     )
-    parser.add_argument("--token", required=True, help="this printer device's token")
+    parser.add_argument(
+        "--token", default=os.environ.get("QUEUE_PRINTER_TOKEN"),
+        help="this printer device's token (default: $QUEUE_PRINTER_TOKEN, which, unlike an "
+        "argument, other users cannot see in the process list)",
+    )
     parser.add_argument("--printer", required=True, help=f"where the printer is: {URL_FORMS}")
     parser.add_argument(
         "--paper", type=int, choices=(58, 80),
@@ -96,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                        qr=args.qr or "native", font_path=args.font)
     except ValueError as exc:
         parser.error(str(exc))
+    if not args.token:
+        parser.error("the printer's token is required: --token, or QUEUE_PRINTER_TOKEN")
     if args.timeout <= 0 or args.status_interval <= 0:
         parser.error("--timeout and --status-interval must be positive")
     # force: python-escpos calls logging.basicConfig() when it is imported.

@@ -39,7 +39,22 @@ def test_bad_arguments_stop_with_the_reason(capsys, change, complaint):
     assert complaint in capsys.readouterr().err
 
 
-def test_server_token_and_printer_are_required(capsys):
+def test_server_token_and_printer_are_required(capsys, monkeypatch):
+    monkeypatch.delenv("QUEUE_PRINTER_TOKEN", raising=False)
     with pytest.raises(SystemExit):
         main(["--server", "wss://hall.example/"])
-    assert "--token" in capsys.readouterr().err
+    assert "--printer" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["--server", "wss://hall.example/", "--printer", "tcp://10.0.0.9:9100"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "--token" in err and "QUEUE_PRINTER_TOKEN" in err
+
+
+def test_the_token_may_come_from_the_environment_where_ps_cannot_show_it(monkeypatch):
+    from printer_client.cli import build_parser
+    monkeypatch.setenv("QUEUE_PRINTER_TOKEN", "from-env")
+    args = build_parser().parse_args(["--server", "wss://hall.example/", "--printer", "tcp://10.0.0.9:9100"])
+    assert args.token == "from-env"
+    args = build_parser().parse_args(ARGS)
+    assert args.token == "t0k3n"  # an explicit argument still wins
