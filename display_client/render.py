@@ -41,6 +41,22 @@ def fit(text: str, columns: int, align: str = "<") -> str:
     return body + pad
 
 
+def _recall(call: Mapping[str, Any]) -> str:
+    """"（第 N 次呼叫）" for a recall, "" for a first call."""
+    return f"（第 {call['calls']} 次呼叫）" if call.get("calls", 1) > 1 else ""
+
+
+def _connection_lines(paint: _Paint, columns: int, *, online: bool, connected: bool) -> list[str]:
+    """The lines every board starts with: a banner while offline, a notice until the first
+    snapshot arrives."""
+    lines = []
+    if not online:
+        lines.append(paint(fit("连接中断，正在重连…", columns, "^"), RED, BOLD))
+    if not connected:
+        lines.append(fit("正在连接…", columns, "^"))
+    return lines
+
+
 class _Paint:
     def __init__(self, colour: bool) -> None:
         self.colour = colour
@@ -53,12 +69,9 @@ def render_hall(board: Board, *, columns: int = 80, colour: bool = False,
                 online: bool = True) -> str:
     """The hall board: latest call, recent calls, waiting per service, notices."""
     paint = _Paint(colour)
+    lines = _connection_lines(paint, columns, online=online, connected=board.snapshot is not None)
     snapshot = board.snapshot
-    lines: list[str] = []
-    if not online:
-        lines.append(paint(fit("连接中断，正在重连…", columns, "^"), RED, BOLD))
     if snapshot is None:
-        lines.append(fit("正在连接…", columns, "^"))
         return "\n".join(lines)
     area = _area_name(snapshot, board.area)
     title = f"{snapshot.get('name') or snapshot['hall']}{' · ' + area if area else ''}"
@@ -69,9 +82,7 @@ def render_hall(board: Board, *, columns: int = 80, colour: bool = False,
              == board.area]
     if calls:
         latest = calls[0]
-        text = f"请 {latest['number']} 号 到 {latest['window']} 号窗口 办理"
-        if latest.get("calls", 1) > 1:
-            text += f"（第 {latest['calls']} 次呼叫）"
+        text = f"请 {latest['number']} 号 到 {latest['window']} 号窗口 办理{_recall(latest)}"
         lines.append(paint(fit(text, columns, "^"), YELLOW, BOLD))
     else:
         lines.append(fit("欢迎光临，请取号等候", columns, "^"))
@@ -104,12 +115,9 @@ def render_window(board: Board, number: int, *, columns: int = 80, colour: bool 
                   online: bool = True) -> str:
     """A window's board: its staff on duty, the number at the window, a civility phrase."""
     paint = _Paint(colour)
+    lines = _connection_lines(paint, columns, online=online, connected=board.snapshot is not None)
     snapshot = board.snapshot
-    lines: list[str] = []
-    if not online:
-        lines.append(paint(fit("连接中断，正在重连…", columns, "^"), RED, BOLD))
     if snapshot is None:
-        lines.append(fit("正在连接…", columns, "^"))
         return "\n".join(lines)
     window = next((w for w in snapshot.get("windows", []) if w.get("number") == number), None)
     if window is None:
@@ -129,8 +137,7 @@ def render_window(board: Board, number: int, *, columns: int = 80, colour: bool 
     current = window.get("current")
     if window.get("state") == "open" and current:
         if current.get("status") == "called":
-            recall = f"（第 {current['calls']} 次呼叫）" if current.get("calls", 1) > 1 else ""
-            text = f"请 {current['number']} 号到本窗口办理{recall}"
+            text = f"请 {current['number']} 号到本窗口办理{_recall(current)}"
         else:
             text = f"正在办理 {current['number']}"
         lines.append(paint(fit(text, columns, "^"), YELLOW, BOLD))
