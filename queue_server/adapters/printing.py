@@ -7,6 +7,8 @@ from typing import Any
 
 import asyncpg
 
+from .rows import fetch_dict, fetch_dicts
+
 INSERT_JOB = (
     "INSERT INTO print_jobs (id, hall, kiosk, ticket_id, content, created_at, reprint_of)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7)"
@@ -35,7 +37,8 @@ async def printable_jobs(
     left to expire), and their ticket still waiting. A pending job whose ticket no longer
     waits (called, served, cancelled, missed...) is cancelled in the same statement: it is
     never printed. A reprint is a new job, made by staff on purpose."""
-    rows = await conn.fetch(
+    return await fetch_dicts(
+        conn,
         "WITH gone AS (UPDATE print_jobs j SET status = 'cancelled', finished_at = $4,"
         " error = '票号已不在等候中，不再打印' FROM tickets t"
         " WHERE t.id = j.ticket_id AND j.hall = $1 AND j.kiosk = $2 AND j.status = 'pending'"
@@ -46,7 +49,6 @@ async def printable_jobs(
         " AND t.status = 'waiting' ORDER BY j.created_at, j.id LIMIT $5",
         hall, kiosk, since, now, limit,
     )
-    return [dict(r) for r in rows]
 
 
 async def mark_delivered(conn: asyncpg.Connection, ids: list[str], now: datetime) -> None:
@@ -79,12 +81,12 @@ async def record_result(
 
 
 async def job(conn: asyncpg.Connection, job_id: str) -> dict[str, Any] | None:
-    r = await conn.fetchrow(
+    return await fetch_dict(
+        conn,
         "SELECT id, hall, kiosk, ticket_id, status, attempts, error, created_at, finished_at,"
         " reprint_of FROM print_jobs WHERE id = $1",
         job_id,
     )
-    return dict(r) if r else None
 
 
 async def halls_with_stale_jobs(conn: asyncpg.Connection, before: datetime) -> list[str]:
@@ -100,14 +102,15 @@ async def expire_jobs(
     """Expire up to `limit` of a hall's pending jobs created before `before`; the jobs
     expired, oldest first. Run inside the hall's command transaction: whoever comes next
     (another command of the batch, another process) finds them expired already."""
-    rows = await conn.fetch(
+    rows = await fetch_dicts(
+        conn,
         "UPDATE print_jobs SET status = 'expired', finished_at = $3 WHERE id IN ("
         " SELECT id FROM print_jobs WHERE hall = $1 AND status = 'pending' AND created_at < $2"
         " ORDER BY created_at, id LIMIT $4 FOR UPDATE)"
         " RETURNING id, kiosk, ticket_id, content->>'number' AS number, attempts, error, created_at",
         hall, before, now, limit,
     )
-    return sorted((dict(r) for r in rows), key=lambda r: (r["created_at"], r["id"]))
+    return sorted(rows, key=lambda r: (r["created_at"], r["id"]))
 
 
 async def save_device_status(
@@ -128,8 +131,8 @@ async def save_device_status(
 
 
 async def device_statuses(conn: asyncpg.Connection, hall: str) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
+    return await fetch_dicts(
+        conn,
         "SELECT name, role, kiosk, status, updated_at FROM device_status WHERE hall = $1 ORDER BY name",
         hall,
     )
-    return [dict(r) for r in rows]

@@ -7,6 +7,8 @@ from typing import Any
 
 import asyncpg
 
+from .rows import fetch_dict, fetch_dicts
+
 INSERT_RATING = (
     "INSERT INTO ratings (ticket_id, hall, window_no, staff_id, level, dimensions, labels, channel,"
     " device, rated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
@@ -18,8 +20,7 @@ INSERT_FOLLOW_UP = (
 
 
 async def rating_of(conn: asyncpg.Connection, ticket_id: str) -> dict[str, Any] | None:
-    r = await conn.fetchrow("SELECT * FROM ratings WHERE ticket_id = $1", ticket_id)
-    return dict(r) if r else None
+    return await fetch_dict(conn, "SELECT * FROM ratings WHERE ticket_id = $1", ticket_id)
 
 
 async def hall_manager(conn: asyncpg.Connection, hall: str) -> str | None:
@@ -42,25 +43,24 @@ async def last_finished_at_window(
 
 
 async def follow_up(conn: asyncpg.Connection, follow_up_id: str) -> dict[str, Any] | None:
-    r = await conn.fetchrow(
+    return await fetch_dict(
+        conn,
         "SELECT f.*, t.prefix, t.seq, r.window_no, r.staff_id, r.level, r.labels, r.rated_at"
         " FROM follow_ups f JOIN tickets t ON t.id = f.ticket_id JOIN ratings r ON r.id = f.rating_id"
         " WHERE f.id = $1",
         follow_up_id,
     )
-    return dict(r) if r else None
 
 
 async def follow_up_of_ticket(conn: asyncpg.Connection, ticket_id: str) -> dict[str, Any] | None:
-    r = await conn.fetchrow("SELECT * FROM follow_ups WHERE ticket_id = $1", ticket_id)
-    return dict(r) if r else None
+    return await fetch_dict(conn, "SELECT * FROM follow_ups WHERE ticket_id = $1", ticket_id)
 
 
 async def follow_ups(conn: asyncpg.Connection, hall: str, status: str | None) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
+    return await fetch_dicts(
+        conn,
         "SELECT f.*, t.prefix, t.seq, r.window_no, r.staff_id, r.level, r.labels, r.rated_at"
         " FROM follow_ups f JOIN tickets t ON t.id = f.ticket_id JOIN ratings r ON r.id = f.rating_id"
         " WHERE f.hall = $1 AND ($2::text IS NULL OR f.status = $2) ORDER BY f.created_at DESC",
         hall, status,
     )
-    return [dict(r) for r in rows]
