@@ -10,97 +10,22 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-DispatchOrder = Literal["service_order", "longest_wait"]
-PriorityMode = Literal["absolute", "interleaved"]
-HallLevel = Literal["district", "street", "community"]
-
-
-@dataclass(frozen=True)
-class Area:
-    code: str  # e.g. "business"
-    name: str  # e.g. 商事登记区
-    name_en: str = ""
-
-
-@dataclass(frozen=True)
-class Service:
-    code: str  # one upper-case letter, the ticket prefix: "A"
-    name: str  # 企业开办
-    area: str  # Area.code
-    daily_quota: int  # tickets per business day (号源)
-    handling_minutes: float  # expected minutes per ticket, for wait estimates
-    warn_minutes: int  # wait warning threshold
-    alarm_minutes: int  # wait alarm threshold: such tickets go first
-    name_en: str = ""
-
-
-@dataclass(frozen=True)
-class Window:
-    number: int  # 5 -> "5 号窗口"
-    name: str
-    area: str  # Area.code
-    services: tuple[str, ...]  # ordered: primary skills first
-    comprehensive: bool = False  # 综合窗口 / 全科窗口
-
-
-@dataclass(frozen=True)
-class PriorityClass:
-    code: str  # military, elderly, disabled, pregnant, critical, appointment, green
-    name: str  # 军人依法优先 ...
-    mode: PriorityMode
-    every: int = 0  # interleaved: at most one such ticket every `every` normal calls
-    reason_required: bool = False  # 绿色通道 needs a logged reason
-
-
-@dataclass(frozen=True)
-class CallPolicy:
-    max_calls: int = 3  # the call plus recalls before the ticket may be marked missed
-    recall_min_seconds: int = 30
-    restore_offset: int = 2  # a restored missed ticket goes this many places back
-    void_after_misses: int = 3
-
-
-@dataclass(frozen=True)
-class Hours:
-    open: time
-    close: time
-    lunch_start: time | None = None
-    lunch_end: time | None = None
-    issue_during_lunch: bool = True
-    weekdays: tuple[int, ...] = (1, 2, 3, 4, 5)  # ISO weekday numbers, Monday = 1
-
-    def describe(self) -> str:
-        days = "、".join("一二三四五六日"[d - 1] for d in self.weekdays)
-        text = f"周{days} {self.open:%H:%M}-{self.close:%H:%M}"
-        if self.lunch_start and self.lunch_end and not self.issue_during_lunch:
-            text += f"（午休 {self.lunch_start:%H:%M}-{self.lunch_end:%H:%M} 暂停取号）"
-        return text
-
-
-@dataclass(frozen=True)
-class Hall:
-    id: str  # config key: "gongshu"
-    name: str
-    level: HallLevel
-    areas: dict[str, Area]
-    services: dict[str, Service]  # by code, in configuration order
-    windows: dict[int, Window]  # by number, in configuration order
-    hours: Hours
-    call_policy: CallPolicy
-    priority_classes: dict[str, PriorityClass]
-    dispatch: DispatchOrder = "service_order"
-    has_kiosk: bool = True
-    voice: bool = True  # False: silent calling (screen and phone only)
-    name_en: str = ""
-
-
-@dataclass(frozen=True)
-class Civility:
-    phrases: dict[str, tuple[str, ...]]  # moment -> phrases: greeting, serving, finished ...
-    taboo: tuple[str, ...]
+from .domain.layout import (
+    Area,
+    CallPolicy,
+    Civility,
+    DispatchOrder,
+    Hall,
+    HallLevel,
+    Hours,
+    PriorityClass,
+    PriorityMode,
+    Service,
+    Window,
+)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from typing import Any
 
 import asyncpg
 
-from ..config import Hall
 from ..domain.errors import Unavailable
 from ..domain.hall import HallState
+from ..domain.layout import Hall
 from ..domain.ledger import LedgerRow, genesis_hash
 from ..domain.model import (
     ACTIVE_STATUSES,

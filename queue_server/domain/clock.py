@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from ..config import Hours
+from .layout import Hours
 
 
 def business_day(now: datetime, tz: ZoneInfo, starts: time) -> date:

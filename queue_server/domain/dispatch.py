@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from ..config import Hall, Window
+from .layout import Hall, Window
 from .model import Ticket, TicketStatus, WindowState
 
 # Groups, best first.

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from ..config import Hall, Window
 from . import dispatch
 from .errors import InvalidInput, NotFound, Refused
+from .layout import Hall, Window
 from .model import (
     STATUS_ZH,
     Event,

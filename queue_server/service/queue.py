@@ -22,10 +22,11 @@ from typing import Any, Protocol
 
 from ..adapters import printing as printing_store
 from ..adapters import store
-from ..config import Config, Hall
+from ..config import Config
 from ..domain import clock as hall_clock
 from ..domain.errors import Forbidden, InvalidInput, NotFound, QueueError, Refused, Unavailable
 from ..domain.hall import HallState
+from ..domain.layout import Hall
 from ..domain.ledger import LedgerRow, canonical_json
 from ..domain.model import (
     SYSTEM,

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..config import Civility, Hall
 from ..domain.hall import HallState
+from ..domain.layout import Civility, Hall
 from ..domain.model import Ticket, TicketStatus, WindowState
 
 

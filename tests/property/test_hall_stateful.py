@@ -17,10 +17,10 @@ from hypothesis.stateful import (
     rule,
 )
 
-from queue_server.config import DispatchOrder, Hall
 from queue_server.domain import dispatch
 from queue_server.domain.errors import QueueError
 from queue_server.domain.hall import FINAL_STATUSES, HallState
+from queue_server.domain.layout import DispatchOrder, Hall
 from queue_server.domain.model import (
     Ticket,
     TicketId,

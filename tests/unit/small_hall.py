@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from queue_server.config import (
+from queue_server.domain.errors import QueueError, Refused
+from queue_server.domain.hall import HallState
+from queue_server.domain.layout import (
     Area,
     CallPolicy,
     DispatchOrder,
@@ -20,8 +22,6 @@ from queue_server.config import (
     Service,
     Window,
 )
-from queue_server.domain.errors import QueueError, Refused
-from queue_server.domain.hall import HallState
 from queue_server.domain.model import StaffId, StaffOnDuty, Ticket
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
