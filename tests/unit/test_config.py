@@ -680,3 +680,71 @@ def test_several_problems_are_all_reported_at_once(problems_of: Any) -> None:
         "config.toml: halls.xiangfu.hours.weekdays[0]: expected an ISO weekday 1-7"
         " (Monday = 1), got 9",
     ]
+
+
+# --- Defaults: written once, in the schema ------------------------------------------------
+
+
+def test_a_file_with_only_civility_and_halls_takes_every_other_value_from_the_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    data = sample()
+    minimal = {"civility": data["civility"], "halls": data["halls"]}
+    for hall in minimal["halls"].values():
+        hall.pop("call_policy", None)
+        hall.pop("priority_classes", None)
+    Path("config.toml").write_text(dump_toml(minimal), encoding="utf-8")
+
+    config = load_config("config.toml", env={})
+
+    assert (config.host, config.port, config.public_url) == (
+        "127.0.0.1", 8080, "http://127.0.0.1:8080",
+    )  # fmt: skip
+    assert str(config.timezone) == "Asia/Shanghai"
+    assert config.business_day_starts == time(4, 0)
+    assert config.database_url is None and config.redis_url is None
+    assert config.pgdata == tmp_path / "var" / "pgdata"
+    assert config.db_command_timeout == 5.0
+    assert config.token_ttl_minutes == 720
+    assert config.limits.login_per_minute == 60 and config.limits.header_timeout_seconds == 10.0
+    assert config.ratings.window_minutes == 10 and len(config.ratings.labels) == 8
+    assert config.printing.job_ttl_seconds == 120
+    assert config.printing.for_printer("hushu", "P01").paper_mm == 80
+    policy = config.halls["xiangfu"].call_policy
+    assert (policy.max_calls, policy.recall_min_seconds, policy.restore_offset) == (3, 30, 2)
+    assert policy.void_after_misses == 3
+    assert config.halls["hushu"].priority_classes == {}
+
+
+def test_a_printer_table_overrides_the_printing_defaults_key_by_key() -> None:
+    printing = load_config(SAMPLE, env={}).printing
+
+    p01 = printing.for_printer("hushu", "P01")
+    assert (p01.paper_mm, p01.chinese, p01.qr) == (58, "image", "native")
+    assert printing.for_printer("gongshu", "P01") == printing.default
+    assert printing.for_printer("hushu", None) == printing.default
+    assert (printing.default.paper_mm, printing.default.chinese) == (80, "native")
+
+
+def test_an_unknown_key_in_any_table_gets_a_suggestion(problems_of: Any) -> None:
+    def mutate(data: Data) -> None:
+        data["limits"]["login_per_minut"] = data["limits"].pop("login_per_minute")
+        data["printing"]["printers"][0]["papermm"] = 58
+        data["halls"]["xiangfu"]["hours"]["weekday"] = [1]
+
+    assert problems_of(mutate) == [
+        "config.toml: halls.xiangfu.hours: unknown key 'weekday' (did you mean 'weekdays'?)",
+        "config.toml: printing.printers[0]: unknown key 'papermm' (did you mean 'paper_mm'?)",
+        "config.toml: limits: unknown key 'login_per_minut' (did you mean 'login_per_minute'?)",
+    ]
+
+
+def test_a_printer_naming_an_unknown_hall_is_reported(problems_of: Any) -> None:
+    def mutate(data: Data) -> None:
+        data["printing"]["printers"][0]["hall"] = "hushuu"
+
+    assert problems_of(mutate) == [
+        "config.toml: printing.printers[0].hall: unknown hall 'hushuu'"
+        " (known: gongshu, hushu, xiangfu)",
+    ]
