@@ -1,6 +1,7 @@
 """The hall's layout as the domain sees it: areas, services, windows, priority classes, the call
 policy, opening hours and the civility phrases. Plain frozen values; config.py builds them from
-config.toml, and the domain never imports the configuration."""
+config.toml, and the domain never imports the configuration. No field has a default: what a
+hall gets when config.toml leaves a key out is written once, in config.py's schema."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ HallLevel = Literal["district", "street", "community"]
 class Area:
     code: str  # e.g. "business"
     name: str  # e.g. 商事登记区
-    name_en: str = ""
+    name_en: str  # "" when none is configured
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Service:
     handling_minutes: float  # expected minutes per ticket, for wait estimates
     warn_minutes: int  # wait warning threshold
     alarm_minutes: int  # wait alarm threshold: such tickets go first
-    name_en: str = ""
+    name_en: str
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Window:
     name: str
     area: str  # Area.code
     services: tuple[str, ...]  # ordered: primary skills first
-    comprehensive: bool = False  # 综合窗口 / 全科窗口
+    comprehensive: bool  # 综合窗口 / 全科窗口
 
 
 @dataclass(frozen=True)
@@ -46,26 +47,26 @@ class PriorityClass:
     code: str  # military, elderly, disabled, pregnant, critical, appointment, green
     name: str  # 军人依法优先 ...
     mode: PriorityMode
-    every: int = 0  # interleaved: at most one such ticket every `every` normal calls
-    reason_required: bool = False  # 绿色通道 needs a logged reason
+    every: int  # interleaved: at most one such ticket every `every` normal calls; else 0
+    reason_required: bool  # 绿色通道 needs a logged reason
 
 
 @dataclass(frozen=True)
 class CallPolicy:
-    max_calls: int = 3  # the call plus recalls before the ticket may be marked missed
-    recall_min_seconds: int = 30
-    restore_offset: int = 2  # a restored missed ticket goes this many places back
-    void_after_misses: int = 3
+    max_calls: int  # the call plus recalls before the ticket may be marked missed
+    recall_min_seconds: int
+    restore_offset: int  # a restored missed ticket goes this many places back
+    void_after_misses: int
 
 
 @dataclass(frozen=True)
 class Hours:
     open: time
     close: time
-    lunch_start: time | None = None
-    lunch_end: time | None = None
-    issue_during_lunch: bool = True
-    weekdays: tuple[int, ...] = (1, 2, 3, 4, 5)  # ISO weekday numbers, Monday = 1
+    lunch_start: time | None  # None: no lunch break
+    lunch_end: time | None
+    issue_during_lunch: bool
+    weekdays: tuple[int, ...]  # ISO weekday numbers, Monday = 1
 
     def describe(self) -> str:
         days = "、".join("一二三四五六日"[d - 1] for d in self.weekdays)
@@ -86,10 +87,10 @@ class Hall:
     hours: Hours
     call_policy: CallPolicy
     priority_classes: dict[str, PriorityClass]
-    dispatch: DispatchOrder = "service_order"
-    has_kiosk: bool = True
-    voice: bool = True  # False: silent calling (screen and phone only)
-    name_en: str = ""
+    dispatch: DispatchOrder
+    has_kiosk: bool
+    voice: bool  # False: silent calling (screen and phone only)
+    name_en: str
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,9 @@ from queue_server.domain.layout import (
 from queue_server.domain.model import StaffId, StaffOnDuty, Ticket
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+STANDARD_POLICY = CallPolicy(
+    max_calls=3, recall_min_seconds=30, restore_offset=2, void_after_misses=3
+)
 # Monday 2026-11-30, 10:00 in Shanghai: inside business hours, before lunch.
 MONDAY_10AM = datetime(2026, 11, 30, 10, 0, tzinfo=SHANGHAI)
 
@@ -46,23 +49,23 @@ def small_hall(
     comprehensive window offering C, A, B. Priority classes: military and green
     (absolute), elderly (interleaved, one every 3 normal calls) and pregnant (every 2).
     """
-    areas = {"general": Area("general", "综合受理区")}
+    areas = {"general": Area("general", "综合受理区", name_en="")}
     services = {
-        "A": Service("A", "企业开办", "general", quota, 20, 15, 30),
-        "B": Service("B", "企业变更注销", "general", quota, 10, 15, 30),
-        "C": Service("C", "社保业务", "general", quota, 6, 10, 20),
+        "A": Service("A", "企业开办", "general", quota, 20, 15, 30, name_en=""),
+        "B": Service("B", "企业变更注销", "general", quota, 10, 15, 30, name_en=""),
+        "C": Service("C", "社保业务", "general", quota, 6, 10, 20, name_en=""),
     }
     windows = {
-        1: Window(1, "1 号窗口", "general", ("A", "B")),
-        2: Window(2, "2 号窗口", "general", ("B", "A")),
-        3: Window(3, "3 号窗口", "general", ("C",)),
+        1: Window(1, "1 号窗口", "general", ("A", "B"), comprehensive=False),
+        2: Window(2, "2 号窗口", "general", ("B", "A"), comprehensive=False),
+        3: Window(3, "3 号窗口", "general", ("C",), comprehensive=False),
         4: Window(4, "4 号窗口", "general", ("C", "A", "B"), comprehensive=True),
     }
     priority_classes = {
-        "military": PriorityClass("military", "军人依法优先", "absolute"),
-        "green": PriorityClass("green", "绿色通道", "absolute", reason_required=True),
-        "elderly": PriorityClass("elderly", "老年人", "interleaved", every=3),
-        "pregnant": PriorityClass("pregnant", "孕妇", "interleaved", every=2),
+        "military": PriorityClass("military", "军人依法优先", "absolute", every=0, reason_required=False),
+        "green": PriorityClass("green", "绿色通道", "absolute", every=0, reason_required=True),
+        "elderly": PriorityClass("elderly", "老年人", "interleaved", every=3, reason_required=False),
+        "pregnant": PriorityClass("pregnant", "孕妇", "interleaved", every=2, reason_required=False),
     }
     hours = Hours(
         open=time(8, 30),
@@ -70,6 +73,7 @@ def small_hall(
         lunch_start=time(12, 0),
         lunch_end=time(13, 30),
         issue_during_lunch=True,
+        weekdays=(1, 2, 3, 4, 5),
     )
     return Hall(
         id="small",
@@ -79,9 +83,12 @@ def small_hall(
         services=services,
         windows=windows,
         hours=hours,
-        call_policy=call_policy or CallPolicy(),
+        call_policy=call_policy or STANDARD_POLICY,
         priority_classes=priority_classes,
         dispatch=dispatch,
+        has_kiosk=True,
+        voice=True,
+        name_en="",
     )
 
 

@@ -717,6 +717,26 @@ def test_a_file_with_only_civility_and_halls_takes_every_other_value_from_the_sc
     assert config.halls["hushu"].priority_classes == {}
 
 
+def test_the_domain_layout_types_carry_no_defaults_of_their_own() -> None:
+    """What a hall gets for a key config.toml leaves out is written once: in config.py."""
+    import dataclasses
+
+    from queue_server.domain import layout
+
+    types = (
+        layout.Area, layout.Service, layout.Window, layout.PriorityClass,
+        layout.CallPolicy, layout.Hours, layout.Hall, layout.Civility,
+    )  # fmt: skip
+    with_defaults = [
+        f"{kind.__name__}.{field.name}"
+        for kind in types
+        for field in dataclasses.fields(kind)
+        if field.default is not dataclasses.MISSING
+        or field.default_factory is not dataclasses.MISSING
+    ]
+    assert with_defaults == []
+
+
 def test_a_printer_table_overrides_the_printing_defaults_key_by_key() -> None:
     printing = load_config(SAMPLE, env={}).printing
 
