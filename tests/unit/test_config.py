@@ -768,3 +768,15 @@ def test_a_printer_naming_an_unknown_hall_is_reported(problems_of: Any) -> None:
         "config.toml: printing.printers[0].hall: unknown hall 'hushuu'"
         " (known: gongshu, hushu, xiangfu)",
     ]
+
+
+def test_a_wrong_printer_setting_is_reported_like_any_other_problem(problems_of: Any) -> None:
+    # The hand-written loader stopped on an AssertionError here instead of reporting the line.
+    def mutate(data: Data) -> None:
+        data["printing"]["printers"][0]["paper_mm"] = 57
+        data["printing"]["printers"][0]["qr"] = "png"
+
+    assert problems_of(mutate) == [
+        "config.toml: printing.printers[0].paper_mm: expected 58 or 80 (mm), got 57",
+        "config.toml: printing.printers[0].qr: expected one of 'native', 'image', got 'png'",
+    ]
