@@ -8,34 +8,25 @@ manager can fix the whole file in one pass rather than one restart per mistake.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BeforeValidator, ValidationError
+from pydantic import ValidationError
 
 from . import config_rules as rules
 from .domain import layout
 
-HALL_ID = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 DATABASE_SCHEMES = ("postgresql", "postgres")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
-DATABASE_URL_ENV = "QUEUE_DATABASE_URL"
-APP_DATABASE_URL_ENV = "QUEUE_APP_DATABASE_URL"
-REDIS_URL_ENV = "QUEUE_REDIS_URL"
-ENV_URLS = {
-    DATABASE_URL_ENV: DATABASE_SCHEMES,
-    APP_DATABASE_URL_ENV: DATABASE_SCHEMES,
-    REDIS_URL_ENV: REDIS_SCHEMES,
+ENV_URLS = {  # environment variables that override config.toml's URLs (empty: unset)
+    "QUEUE_DATABASE_URL": DATABASE_SCHEMES,
+    "QUEUE_APP_DATABASE_URL": DATABASE_SCHEMES,
+    "QUEUE_REDIS_URL": REDIS_SCHEMES,
 }
-DEFAULT_RATING_LABELS = (
-    "等候时间过长", "服务态度不好", "办事效率低", "业务不熟练",
-    "一次性告知不到位", "需要多次跑", "环境设施不便", "其他",
-)  # fmt: skip
 
 
 # --- Settings used as they are ---------------------------------------------------------------
@@ -49,12 +40,12 @@ class PrinterSettings(rules.Table):
     qr: Annotated[str, rules.one_of("native", "image")] = "native"  # GS ( k or an image
 
 
-_Labels = Annotated[tuple[rules.Phrase, ...], rules.array("labels", tuple)]
-
-
 class Ratings(rules.Table):
     window_minutes: rules.PositiveInt = 10  # accepted this long after the service finished
-    labels: _Labels = DEFAULT_RATING_LABELS  # the reasons a bad rating picks from
+    labels: rules.Labels = (  # the reasons a bad rating picks from
+        "等候时间过长", "服务态度不好", "办事效率低", "业务不熟练",
+        "一次性告知不到位", "需要多次跑", "环境设施不便", "其他",
+    )  # fmt: skip
     callback_days: rules.PositiveInt = 1
     rectify_days: rules.PositiveInt = 15
 
@@ -163,20 +154,17 @@ _PriorityClasses = Annotated[
 ]
 
 
-_Phrases = Annotated[list[rules.Phrase], rules.array("phrases")]
-
-
 class _Civility(rules.Table):
-    greeting: _Phrases
-    serving: _Phrases
-    missing_material: _Phrases
-    refusal: _Phrases
-    next_step: _Phrases
-    waited_long: _Phrases
-    finished: _Phrases
-    farewell: _Phrases
-    basics: _Phrases
-    hall: _Phrases | None = None  # the hall screen's ticker (温馨提示)
+    greeting: rules.Phrases
+    serving: rules.Phrases
+    missing_material: rules.Phrases
+    refusal: rules.Phrases
+    next_step: rules.Phrases
+    waited_long: rules.Phrases
+    finished: rules.Phrases
+    farewell: rules.Phrases
+    basics: rules.Phrases
+    hall: rules.Phrases | None = None  # the hall screen's ticker (温馨提示)
     taboo: Annotated[list[rules.Phrase], rules.array("taboo phrases")]
 
     @classmethod
@@ -335,26 +323,6 @@ class Printing(PrinterSettings):
         return self.default
 
 
-def _halls(value: Any) -> Any:
-    if not isinstance(value, dict) or not all(isinstance(hall, dict) for hall in value.values()):
-        raise rules.problem(f"expected tables [halls.<id>], got {rules.show(value)}")
-    if not value:
-        raise rules.problem("expected at least one hall [halls.<id>]")
-    return value
-
-
-def _hall_id(value: str) -> str:
-    if not HALL_ID.fullmatch(value):
-        raise rules.problem(
-            "hall id must be a lower-case letter then up to 31 lower-case letters, digits,"
-            f" '_' or '-', got {value!r}"
-        )
-    return value
-
-
-_HallId = Annotated[str, AfterValidator(_hall_id)]
-
-
 class _File(rules.Table):
     server: _Server = _Server()
     database: _Database = _Database()
@@ -365,7 +333,7 @@ class _File(rules.Table):
     call_policy: _CallPolicy = _CallPolicy()
     priority_classes: _PriorityClasses = []
     civility: _Civility
-    halls: Annotated[dict[_HallId, _Hall], BeforeValidator(_halls)]
+    halls: Annotated[dict[rules.HallId, _Hall], rules.tables_by_id("hall", "halls")]
     printing: Printing = Printing()
     ratings: Ratings = Ratings()
     limits: Limits = Limits()
@@ -411,7 +379,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         checked = _File.model_validate(data)
     except ValidationError as exc:
         found += rules.lines(exc.errors())
-    urls = {name: env[name] for name in ENV_URLS if env.get(name)}  # empty counts as unset
+    urls = {name: env[name] for name in ENV_URLS if env.get(name)}
     for name, url in urls.items():
         if (message := rules.url_problem(url, ENV_URLS[name])) is not None:
             found.append(f"environment variable {name}: {message}")
@@ -439,13 +407,13 @@ def _build(f: _File, source: str, base_dir: Path, env: dict[str, str]) -> Config
         host=f.server.host,
         port=f.server.port,
         public_url=f.server.public_url or f"http://{f.server.host}:{f.server.port}",
-        database_url=env.get(DATABASE_URL_ENV, f.database.url),
-        app_database_url=env.get(APP_DATABASE_URL_ENV, f.database.app_url),
+        database_url=env.get("QUEUE_DATABASE_URL", f.database.url),
+        app_database_url=env.get("QUEUE_APP_DATABASE_URL", f.database.app_url),
         pgdata=local(f.database.pgdata),
         db_command_timeout=f.database.command_timeout_seconds,
         anchor_key=local(f.anchors.key_file),
         anchor_log=local(f.anchors.log_file),
-        redis_url=env.get(REDIS_URL_ENV, f.redis.url),
+        redis_url=env.get("QUEUE_REDIS_URL", f.redis.url),
         token_ttl_minutes=f.auth.token_ttl_minutes,
         source=source,
         printing=f.printing,

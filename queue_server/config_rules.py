@@ -50,15 +50,21 @@ def problem(message: str, **ctx: Any) -> PydanticCustomError:
 # --- Value types: each says what it expects, and shows what it got -----------------------------
 
 
-def expect(
-    what: str, ok: Callable[[Any], bool], convert: Callable[[Any], Any] = lambda v: v
-) -> Any:
+def must(text: str, ok: Callable[[Any], bool], convert: Callable[[Any], Any] = lambda v: v) -> Any:
+    """A value `ok` accepts, or the problem "<text>, got <the value>"."""
+
     def check(value: Any) -> Any:
         if not ok(value):
-            raise problem(f"expected {what}, got {show(value)}")
+            raise problem(f"{text}, got {show(value)}")
         return convert(value)
 
     return BeforeValidator(check)
+
+
+def expect(
+    what: str, ok: Callable[[Any], bool], convert: Callable[[Any], Any] = lambda v: v
+) -> Any:
+    return must(f"expected {what}", ok, convert)
 
 
 def _is_int(value: Any) -> bool:
@@ -79,6 +85,13 @@ def _text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
+def array(what: str, convert: Callable[[Any], Any] = lambda v: v) -> Any:
+    """A non-empty array of plain values."""
+    return expect(
+        f"a non-empty array of {what}", lambda v: isinstance(v, list) and bool(v), convert
+    )
+
+
 Text = Annotated[str, expect("a non-empty string", _text)]
 AnyText = Annotated[str, expect("a string", lambda v: isinstance(v, str))]
 Flag = Annotated[bool, expect("true or false", lambda v: isinstance(v, bool))]
@@ -95,6 +108,8 @@ Weekday = Annotated[
 ]
 Phrase = Annotated[str, expect("a non-empty phrase", _text, str.strip)]
 Paper = Annotated[int, expect("58 or 80 (mm)", lambda v: _is_int(v) and v in (58, 80))]
+Phrases = Annotated[list[Phrase], array("phrases")]
+Labels = Annotated[tuple[Phrase, ...], array("labels", tuple)]
 
 
 def matching(pattern: str, what: str) -> Any:
@@ -105,6 +120,13 @@ def matching(pattern: str, what: str) -> Any:
 ServiceCode = Annotated[str, matching(r"[A-Z]", "one upper-case letter A-Z")]  # ticket prefix
 AreaCode = Annotated[str, matching(r"[a-z][a-z0-9_-]{0,31}", "a lower-case code like 'business'")]
 PriorityCode = Annotated[str, matching(r"[a-z][a-z0-9_]{0,31}", "a lower-case code like 'elderly'")]
+HallId = Annotated[
+    str,
+    must(
+        "hall id must be a lower-case letter then up to 31 lower-case letters, digits, '_' or '-'",
+        lambda v: isinstance(v, str) and re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", v) is not None,
+    ),
+]
 Lunch = Annotated[
     list[Clock],
     expect('two times ["HH:MM", "HH:MM"]', lambda v: isinstance(v, list) and len(v) == 2),
@@ -155,13 +177,6 @@ def url(*schemes: str) -> Any:
     return BeforeValidator(check)
 
 
-def array(what: str, convert: Callable[[Any], Any] = lambda v: v) -> Any:
-    """A non-empty array of plain values."""
-    return expect(
-        f"a non-empty array of {what}", lambda v: isinstance(v, list) and bool(v), convert
-    )
-
-
 def tables(what: str, unique: tuple[str, str, str] | None = None, allow_empty: bool = False) -> Any:
     """An array of tables ([[key]]); `unique`: (key, what it is, the array's name) when that key
     may not repeat, e.g. ("code", "area code", "areas")."""
@@ -174,6 +189,19 @@ def tables(what: str, unique: tuple[str, str, str] | None = None, allow_empty: b
         return checked(_unique(*unique))(value, handler) if unique else handler(value)
 
     return WrapValidator(validate)
+
+
+def tables_by_id(what: str, key: str) -> Any:
+    """Tables named by id ([key.<id>]), at least one."""
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+            raise problem(f"expected tables [{key}.<id>], got {show(value)}")
+        if not value:
+            raise problem(f"expected at least one {what} [{key}.<id>]")
+        return value
+
+    return BeforeValidator(check)
 
 
 # --- Checks across keys: they run even when other keys of the table are wrong -------------------
