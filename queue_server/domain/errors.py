@@ -66,6 +66,7 @@ class Unavailable(QueueError):
     title = "服务暂不可用"
     type_slug = "unavailable"
 
-    def __init__(self, detail: str, *, retry_after: int = 1, **extra: object) -> None:
-        super().__init__(detail, **extra)
+    def __init__(self, detail: str, *, retry_after: int = 1, field: str | None = None,
+                 **extra: object) -> None:
+        super().__init__(detail, field=field, **extra)
         self.retry_after = retry_after

@@ -58,10 +58,10 @@ class HallState:
     dirty_counters: set[str] = field(default_factory=set)
     _indexed: bool = field(default=False, repr=False, compare=False)
     _offering: dict[str, list[int]] = field(default_factory=dict, repr=False, compare=False)
-    _queues: dict[tuple[str, str | None], list[tuple[int, int, str]]] = field(
+    _queues: dict[tuple[str, str | None], list[tuple[int, int, TicketId]]] = field(
         default_factory=dict, repr=False, compare=False
     )
-    _queued: dict[TicketId, tuple[tuple[str, str | None], tuple[int, int, str]]] = field(
+    _queued: dict[TicketId, tuple[tuple[str, str | None], tuple[int, int, TicketId]]] = field(
         default_factory=dict, repr=False, compare=False
     )
 
