@@ -5,7 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..domain.errors import Forbidden
+from ..domain.model import Ticket
 from ..domain.text import clean_text
+from ..service.principal import Principal
 from ..service.ratings import form
 from .api import bearer, json_response, principal_of, read_json, staff_of_hall, window_number
 from .keys import CONFIG, QUEUE, RATINGS
@@ -22,10 +24,7 @@ async def rating_form(request: web.Request) -> web.Response:
 async def rate_from_phone(request: web.Request) -> web.Response:
     """The citizen rates from the ticket's page; the holder's secret (`id` in the path) is the
     key, never the ticket's id that staff see."""
-    if bearer(request):
-        principal = await principal_of(request)
-        raise Forbidden(f"{principal.role} {principal.id} cannot rate a service; only the citizen can")
-    ticket = await request.app[QUEUE].holder_ticket(request.match_info["id"])
+    ticket = await _citizens_ticket(request, "rate a service")
     body = await read_json(request)
     status, result = await request.app[RATINGS].rate(
         ticket_id=ticket.id, hall_id=ticket.hall, number=None, channel="phone", device=None, body=body)
@@ -34,10 +33,7 @@ async def rate_from_phone(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/halls/{hall}/windows/{window}/rating")
 async def rate_from_tablet(request: web.Request) -> web.Response:
-    hall, window = request.match_info["hall"], window_number(request)
-    request.app[QUEUE].hall(hall)
-    principal = await principal_of(request)
-    _require_evaluator(principal, hall, window)
+    hall, window, principal = await _tablet_of_window(request)
     body = await read_json(request)
     number = clean_text(body.get("number"), "number", required=True)
     status, result = await request.app[RATINGS].rate(
@@ -47,19 +43,13 @@ async def rate_from_tablet(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/halls/{hall}/windows/{window}/rating-prompt")
 async def rating_prompt(request: web.Request) -> web.Response:
-    hall, window = request.match_info["hall"], window_number(request)
-    request.app[QUEUE].hall(hall)
-    principal = await principal_of(request)
-    _require_evaluator(principal, hall, window)
+    hall, window, principal = await _tablet_of_window(request)
     return json_response(await request.app[RATINGS].prompt(hall, window, principal))
 
 
 @routes.post("/api/v1/tickets/{id}/follow-up-rating")
 async def follow_up_rating(request: web.Request) -> web.Response:
-    if bearer(request):
-        principal = await principal_of(request)  # an expired or revoked token is 401, as for rating
-        raise Forbidden(f"{principal.role} {principal.id} cannot add the follow-up rating; only the citizen can")
-    ticket = await request.app[QUEUE].holder_ticket(request.match_info["id"])  # the holder's secret
+    ticket = await _citizens_ticket(request, "add the follow-up rating")
     body = await read_json(request)
     return json_response(await request.app[RATINGS].follow_up_rating(ticket.id, body), 201)
 
@@ -88,7 +78,27 @@ async def window_queue(request: web.Request) -> web.Response:
     return json_response(await request.app[QUEUE].window_queue(hall, window_number(request)))
 
 
-def _require_evaluator(principal, hall: str, window: int) -> None:
+async def _citizens_ticket(request: web.Request, what: str) -> Ticket:
+    """The ticket whose holder's secret is `id` in the path: only the citizen holding it may
+    `what`. A request with a token is staff or a device: 403, or 401 if the token is expired or
+    revoked."""
+    if bearer(request):
+        principal = await principal_of(request)
+        raise Forbidden(f"{principal.role} {principal.id} cannot {what}; only the citizen can")
+    return await request.app[QUEUE].holder_ticket(request.match_info["id"])
+
+
+async def _tablet_of_window(request: web.Request) -> tuple[str, int, Principal]:
+    """The route's hall (404 if unknown) and window, and the rating tablet of that window
+    making the request (401/403 for anyone else)."""
+    hall, window = request.match_info["hall"], window_number(request)
+    request.app[QUEUE].hall(hall)
+    principal = await principal_of(request)
+    _require_evaluator(principal, hall, window)
+    return hall, window, principal
+
+
+def _require_evaluator(principal: Principal, hall: str, window: int) -> None:
     if principal.kind != "device" or principal.role != "evaluator":
         raise Forbidden(f"{principal.kind} {principal.id} is not a rating tablet; staff cannot submit ratings")
     principal.require_hall(hall)
