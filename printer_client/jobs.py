@@ -8,12 +8,13 @@ newest ids. A line without its newline is a write cut short by a crash and is dr
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import tempfile
 import threading
 from pathlib import Path
+
+import orjson
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,8 @@ class PrintedJobs:
         damaged = bool(torn)
         for number, line in enumerate(complete, start=1):
             try:
-                job_id = json.loads(line)
-            except json.JSONDecodeError:
+                job_id = orjson.loads(line)
+            except orjson.JSONDecodeError:
                 job_id = None
             if not isinstance(job_id, str):
                 log.warning(
@@ -66,7 +67,7 @@ class PrintedJobs:
             del self._ids[next(iter(self._ids))]
 
     def _compact(self) -> None:
-        body = "".join(json.dumps(job_id, ensure_ascii=False) + "\n" for job_id in self._ids)
+        body = "".join(_line(job_id) for job_id in self._ids)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as file:
@@ -92,7 +93,7 @@ class PrintedJobs:
             if job_id in self._ids:
                 return
             with open(self.path, "a", encoding="utf-8") as file:
-                file.write(json.dumps(job_id, ensure_ascii=False) + "\n")
+                file.write(_line(job_id))
                 file.flush()
                 os.fsync(file.fileno())
             self._lines_on_disk += 1
@@ -118,3 +119,8 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _line(job_id: str) -> str:
+    """One line of the file: the id as a JSON string (UTF-8, not \\u-escaped) and a newline."""
+    return orjson.dumps(job_id).decode() + "\n"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -11,6 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
 from ..domain.errors import Unavailable
 from ..domain.hall import HallState
@@ -44,16 +44,25 @@ DatabaseError: tuple[type[BaseException], ...] = (OSError, asyncpg.PostgresError
 async def _init_connection(conn: asyncpg.Connection) -> None:
     # Binary codecs: row types holding jsonb (the ledger, idempotency) are sent as arrays of
     # composite values, which asyncpg encodes only in binary. jsonb's binary form is a
-    # version byte (1) and the JSON text.
+    # version byte (1) and the JSON text. orjson reads and writes UTF-8 bytes directly.
     await conn.set_type_codec(
         "jsonb", schema="pg_catalog", format="binary",
-        encoder=lambda v: b"\x01" + json.dumps(v, ensure_ascii=False).encode(),
-        decoder=lambda b: json.loads(b[1:]),
+        encoder=_jsonb_encode, decoder=_jsonb_decode,
     )
     await conn.set_type_codec(
         "json", schema="pg_catalog", format="binary",
-        encoder=lambda v: json.dumps(v, ensure_ascii=False).encode(), decoder=json.loads,
+        encoder=orjson.dumps, decoder=orjson.loads,
     )
+
+
+def _jsonb_encode(value: Any) -> bytes:
+    return b"\x01" + orjson.dumps(value)
+
+
+def _jsonb_decode(data: bytes) -> Any:
+    if data[:1] != b"\x01":
+        raise ValueError(f"unsupported jsonb binary format version {data[:1]!r}")
+    return orjson.loads(memoryview(data)[1:])
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:

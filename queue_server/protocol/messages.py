@@ -1,7 +1,8 @@
 """The `queue.v1` websocket messages: typed values, `encode` and a `decode` that fails only
 with `ProtocolError`.
 
-Pure and stdlib only: the server, the pages' Python mirror and the terminal client share it.
+Pure (no I/O; JSON through orjson, the project's one fast JSON library): the server, the
+pages' Python mirror and the terminal client share it.
 The snapshot and event bodies stay JSON-shaped dicts (docs/protocol.md is their contract);
 `decode` checks the envelope and the fields a screen relies on before anything reads them.
 """
@@ -12,6 +13,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
+
+import orjson
 
 SUBPROTOCOL: Final = "queue.v1"
 
@@ -87,7 +90,7 @@ Message: TypeAlias = ServerMessage | ClientMessage
 
 
 def encode(message: Message) -> str:
-    """The text frame for `message`: compact JSON, CJK left unescaped."""
+    """The text frame for `message`: compact JSON, CJK left unescaped (orjson)."""
     match message:
         case Snapshot(seq, snapshot):
             body: JSONObject = {"type": "snapshot", "seq": seq, "snapshot": snapshot}
@@ -103,7 +106,7 @@ def encode(message: Message) -> str:
             body = {"type": "ping"}
         case _:
             raise TypeError(f"cannot encode {type(message).__name__}; expected a queue.v1 message")
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return orjson.dumps(body).decode()
 
 
 def decode(data: bytes | str) -> Message:
@@ -126,14 +129,18 @@ def _decode(data: bytes | str) -> Message:
     if isinstance(data, bytes | bytearray | memoryview):
         if len(data) > MAX_FRAME_BYTES:
             raise ProtocolError(f"frame is {len(data)} bytes; at most {MAX_FRAME_BYTES} allowed")
-        text = bytes(data).decode("utf-8")
     elif isinstance(data, str):
         if len(data) > MAX_FRAME_BYTES:
             raise ProtocolError(f"frame is {len(data)} characters; at most {MAX_FRAME_BYTES}")
-        text = data
     else:
         raise ProtocolError(f"frame must be bytes or str, not {type(data).__name__}")
-    body = json.loads(text, parse_constant=_reject_constant)
+    try:
+        body = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        # What orjson refuses, the standard library parses again: the error says what is wrong
+        # as before (NaN named, "nested too deeply"), and what json accepts is still accepted.
+        text = data if isinstance(data, str) else bytes(data).decode("utf-8")
+        body = json.loads(text, parse_constant=_reject_constant)
     if not isinstance(body, dict):
         raise ProtocolError(f"frame must be a JSON object, not {type(body).__name__}")
     kind = body.get("type")

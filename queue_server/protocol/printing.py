@@ -9,9 +9,10 @@ printer → server  {"type": "job_result", "id": "…", "result": "printed" | "f
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from .messages import MAX_FRAME_BYTES, Ping, ProtocolError
 
@@ -64,19 +65,17 @@ def encode_printer(message: PrinterMessage) -> str:
             body = {"type": "ping"}
         case _:
             raise TypeError(f"cannot encode {type(message).__name__} as a printer message")
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(body).decode()
 
 
 def decode_printer(data: bytes | str) -> PrinterMessage:
     """Parse a printer-channel frame; raises only ProtocolError."""
     try:
-        if isinstance(data, bytes | bytearray):
-            data = bytes(data).decode("utf-8")
-        if not isinstance(data, str):
+        if not isinstance(data, bytes | bytearray | str):
             raise ProtocolError(f"frame must be bytes or str, not {type(data).__name__}")
         if len(data) > MAX_FRAME_BYTES:
             raise ProtocolError("frame is too large")
-        body = json.loads(data)
+        body = orjson.loads(data)  # checks UTF-8, refuses NaN and nesting past 1024
     except ProtocolError:
         raise
     except (ValueError, UnicodeError, RecursionError) as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from ..domain.text import MAX_JSON_DEPTH, rule_for
@@ -188,4 +189,5 @@ def _with_limits(schema: dict[str, Any], name: str = "") -> dict[str, Any]:
 
 
 async def handler(request: web.Request) -> web.Response:
-    return web.json_response(build(list(request.app[CONFIG].halls)))
+    return web.Response(body=orjson.dumps(build(list(request.app[CONFIG].halls))),
+                        content_type="application/json", charset="utf-8")

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from ..domain.errors import QueueError
@@ -135,7 +135,7 @@ async def ticket_live(request: web.Request) -> web.StreamResponse:
 
 def _concerns(frame: str, status: dict[str, Any]) -> bool:
     try:
-        message = json.loads(frame)
+        message = orjson.loads(frame)
     except ValueError:
         return False
     kind = message.get("type")
@@ -153,7 +153,7 @@ def _concerns(frame: str, status: dict[str, Any]) -> bool:
 
 async def _send_status(response: web.StreamResponse, status: dict[str, Any],
                        sent: str | None) -> str:
-    text = json.dumps(status, ensure_ascii=False, sort_keys=True)
+    text = orjson.dumps(status, option=orjson.OPT_SORT_KEYS).decode()
     if text != sent:
         await response.write(f"event: status\ndata: {text}\n\n".encode())
     return text

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from ..domain.errors import QueueError, Unavailable
@@ -23,7 +23,7 @@ def problem_response(status: int, title: str, detail: str, *, slug: str, **extra
         headers["Retry-After"] = str(extra["retry_after"])
     return web.Response(
         status=status,
-        text=json.dumps(body, ensure_ascii=False),
+        body=orjson.dumps(body),
         content_type=PROBLEM_TYPE,
         charset="utf-8",
         headers=headers,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
+import orjson
 from aiohttp import WSMsgType, web
 from yarl import URL
 
@@ -115,9 +116,9 @@ def problem(status: int, title: str, detail: str, *, field: str | None = None, *
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     if field is not None:
         body["field"] = field
-    return web.json_response(
-        body,
-        status=status, content_type="application/problem+json", headers=headers or None)
+    return web.Response(
+        body=orjson.dumps(body), status=status, content_type="application/problem+json",
+        charset="utf-8", headers=headers or None)
 
 
 @dataclass
