@@ -15,13 +15,6 @@ INSERT_JOB = (
 )
 
 
-def job_insert(
-    job_id: str, hall: str, kiosk: str, ticket_id: str, content: dict[str, Any], now: datetime,
-    reprint_of: str | None = None,
-) -> tuple[str, tuple[Any, ...]]:
-    return INSERT_JOB, (job_id, hall, kiosk, ticket_id, content, now, reprint_of)
-
-
 async def printer_of_kiosk(conn: asyncpg.Connection, hall: str, kiosk: str) -> str | None:
     return await conn.fetchval(
         "SELECT name FROM devices WHERE hall = $1 AND role = 'printer' AND kiosk = $2"
@@ -136,3 +129,17 @@ async def device_statuses(conn: asyncpg.Connection, hall: str) -> list[dict[str,
         "SELECT name, role, kiosk, status, updated_at FROM device_status WHERE hall = $1 ORDER BY name",
         hall,
     )
+
+
+class PostgresPrintStore:
+    """The service's PrintStore port (service/ports.py) on PostgreSQL: this module's queries."""
+
+    printer_of_kiosk = staticmethod(printer_of_kiosk)
+    printable_jobs = staticmethod(printable_jobs)
+    mark_delivered = staticmethod(mark_delivered)
+    record_result = staticmethod(record_result)
+    job = staticmethod(job)
+    halls_with_stale_jobs = staticmethod(halls_with_stale_jobs)
+    expire_jobs = staticmethod(expire_jobs)
+    save_device_status = staticmethod(save_device_status)
+    device_statuses = staticmethod(device_statuses)

@@ -64,3 +64,27 @@ async def follow_ups(conn: asyncpg.Connection, hall: str, status: str | None) ->
         " WHERE f.hall = $1 AND ($2::text IS NULL OR f.status = $2) ORDER BY f.created_at DESC",
         hall, status,
     )
+
+
+async def rate_follow_up(
+    conn: asyncpg.Connection, ticket_id: str, level: int, now: datetime,
+) -> dict[str, Any] | None:
+    """Store the citizen's one follow-up rating; the follow-up's {id, hall}, None if not rateable."""
+    return await fetch_dict(
+        conn,
+        "UPDATE follow_ups SET citizen_level = $2, citizen_rated_at = $3"
+        " WHERE ticket_id = $1 AND citizen_level IS NULL AND status <> 'open' RETURNING id, hall",
+        ticket_id, level, now,
+    )
+
+
+class PostgresRatingStore:
+    """The service's RatingStore port (service/ports.py) on PostgreSQL: this module's queries."""
+
+    rating_of = staticmethod(rating_of)
+    hall_manager = staticmethod(hall_manager)
+    last_finished_at_window = staticmethod(last_finished_at_window)
+    follow_up = staticmethod(follow_up)
+    follow_up_of_ticket = staticmethod(follow_up_of_ticket)
+    follow_ups = staticmethod(follow_ups)
+    rate_follow_up = staticmethod(rate_follow_up)

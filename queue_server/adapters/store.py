@@ -28,6 +28,9 @@ from ..domain.model import (
     WindowState,
     WindowStatus,
 )
+from ..service.ports import HallHead
+from .printing import device_statuses
+from .writes import apply_writes
 
 _ACTIVE = [s.value for s in ACTIVE_STATUSES]
 
@@ -296,18 +299,6 @@ def _window_from_row(r: asyncpg.Record) -> WindowState:
     )
 
 
-class HallHead:
-    """The hall's row, locked for the transaction: sequence, chain head and live day."""
-
-    __slots__ = ("hall", "seq", "head_hash", "business_day")
-
-    def __init__(self, hall: str, seq: int, head_hash: bytes, business_day: date | None) -> None:
-        self.hall = hall
-        self.seq = seq
-        self.head_hash = head_hash
-        self.business_day = business_day
-
-
 async def ensure_halls(conn: asyncpg.Connection, halls: Iterable[Hall]) -> None:
     """Give every configured hall its row (the lock and the ledger head); idempotent."""
     rows = [(h.id, genesis_hash(h.id)) for h in halls]
@@ -562,13 +553,32 @@ async def notices(conn: asyncpg.Connection, hall: str) -> list[str]:
     return list(value or [])
 
 
-def set_notices_sql(hall: str, items: list[str]) -> tuple[str, tuple[Any, ...]]:
-    return ("UPDATE halls SET notices = $2 WHERE id = $1", (hall, items))
-
-
 def refused_data(exc: BaseException) -> bool:
     """Whether PostgreSQL refused what was written (bad data, a broken constraint) rather than
     the connection or the server failing: SQLSTATE classes 22 (data exception) and 23
     (integrity constraint violation). Such a failure belongs to one command, not the batch."""
     state = getattr(exc, "sqlstate", None)
     return isinstance(exc, asyncpg.PostgresError) and isinstance(state, str) and state[:2] in ("22", "23")
+
+
+class PostgresHallStore:
+    """The service's HallStore port (service/ports.py) on PostgreSQL: this module's queries."""
+
+    failures = DatabaseError
+    refused_data = staticmethod(refused_data)
+    lock_hall = staticmethod(lock_hall)
+    read_head = staticmethod(read_head)
+    load_state = staticmethod(load_state)
+    refresh_state = staticmethod(refresh_state)
+    load_stale_tickets = staticmethod(load_stale_tickets)
+    save_state = staticmethod(save_state)
+    apply_writes = staticmethod(apply_writes)
+    idempotent_results = staticmethod(idempotent_results)
+    ledger_rows = staticmethod(ledger_rows)
+    iter_ledger = staticmethod(iter_ledger)
+    recent_calls = staticmethod(recent_calls)
+    ticket_by_id = staticmethod(ticket_by_id)
+    ticket_by_holder_secret = staticmethod(ticket_by_holder_secret)
+    ticket_by_number = staticmethod(ticket_by_number)
+    notices = staticmethod(notices)
+    device_statuses = staticmethod(device_statuses)

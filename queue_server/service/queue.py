@@ -18,10 +18,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from ..adapters import printing as printing_store
-from ..adapters import store
 from ..config import Config
 from ..domain import clock as hall_clock
 from ..domain.errors import Forbidden, InvalidInput, NotFound, QueueError, Refused, Unavailable
@@ -40,16 +38,15 @@ from ..domain.model import (
 )
 from ..domain.text import clean_text
 from . import views
+from .lifetimes import cancel_and_wait
+from .ports import Announcer, Connection, Database, HallHead, HallStore
 from .principal import Principal
+from .writes import NoticesUpdate, PrintJobInsert, Write
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 64
 IDEMPOTENCY_TTL = timedelta(hours=24)  # a retry comes within seconds; a day is generous
-
-
-class Announcer(Protocol):
-    async def announce(self, hall: str, events: list[dict[str, Any]]) -> None: ...
 
 
 class NullAnnouncer:
@@ -65,7 +62,7 @@ class Outcome:
     body: dict[str, Any]
     events: list[tuple[Event, Ticket | None]] = field(default_factory=list)
     # Extra writes that belong to the same transaction (e.g. the hall's notices).
-    writes: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    writes: list[Write] = field(default_factory=list)
 
 
 Apply = Callable[[HallState, datetime], Outcome]
@@ -73,7 +70,7 @@ Apply = Callable[[HallState, datetime], Outcome]
 
 # Reads a command needs from the store, under the hall's lock, before it applies (e.g. a
 # finished ticket and its rating); it may refuse by raising a QueueError.
-Prepare = Callable[[store.Connection, datetime], Awaitable[None]]
+Prepare = Callable[[Connection, datetime], Awaitable[None]]
 
 
 @dataclass
@@ -94,7 +91,8 @@ class QueueService:
     def __init__(
         self,
         config: Config,
-        pool: store.Pool,
+        pool: Database,
+        store: HallStore,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         announcer: Announcer | None = None,
@@ -102,6 +100,7 @@ class QueueService:
     ) -> None:
         self.config = config
         self.pool = pool
+        self.store = store
         self.clock = clock
         self.announcer: Announcer = announcer or NullAnnouncer()
         self.ignore_hours = ignore_hours
@@ -109,6 +108,20 @@ class QueueService:
         self._queues: dict[str, deque[_Pending]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._cache: dict[str, tuple[int, date, HallState]] = {}
+        self._closed = False
+
+    async def close(self) -> None:
+        """Stop the per-hall workers and wait for them, before the pool they use closes.
+
+        A batch in flight is rolled back and its commands answer Unavailable, as do the
+        commands still queued; commands that come after are refused the same way."""
+        self._closed = True
+        while self._workers:
+            _, worker = self._workers.popitem()
+            await cancel_and_wait(worker)
+        for queue in self._queues.values():
+            _fail(list(queue), Unavailable("the server is stopping; retry"))
+            queue.clear()
 
     # ---- time and halls -------------------------------------------------------------
 
@@ -132,6 +145,8 @@ class QueueService:
         prepare: Prepare | None = None,
     ) -> tuple[int, dict[str, Any]]:
         self.hall(hall_id)
+        if self._closed:
+            raise Unavailable("the server is stopping; retry")
         loop = asyncio.get_running_loop()
         if key is not None:
             # A key is the client's own: two kiosks may both count 1, 2, 3 … without colliding.
@@ -166,9 +181,9 @@ class QueueService:
             self._cache.pop(hall_id, None)
             _fail(batch, exc)
             return
-        except store.DatabaseError as exc:
+        except self.store.failures as exc:
             self._cache.pop(hall_id, None)
-            if store.refused_data(exc):
+            if self.store.refused_data(exc):
                 if len(batch) > 1:
                     middle = len(batch) // 2
                     await self._settle(hall_id, batch[:middle])
@@ -213,11 +228,11 @@ class QueueService:
         results: list[tuple[_Pending, tuple[int, dict[str, Any]] | QueueError]] = []
         rows: list[LedgerRow] = []
         idem_rows: list[tuple[str, str, int, Any]] = []
-        writes: list[tuple[str, tuple[Any, ...]]] = []
+        writes: list[Write] = []
         async with self.pool.acquire() as conn, conn.transaction():
             now = self.clock()
             day = self.today(now)
-            head = await store.lock_hall(conn, hall_id)
+            head = await self.store.lock_hall(conn, hall_id)
             state = await self._state(conn, hall, head, day)
             state.dirty_tickets.clear()
             state.dirty_windows.clear()
@@ -226,7 +241,7 @@ class QueueService:
                 await self._roll_over(conn, state, head, day, now, rows)
             keys = [p.key for p in batch if p.key]
             stored = (
-                await store.idempotent_results(conn, hall_id, keys, now - IDEMPOTENCY_TTL)
+                await self.store.idempotent_results(conn, hall_id, keys, now - IDEMPOTENCY_TTL)
                 if look_up_keys else {}
             )
             fresh: dict[str, tuple[str, tuple[int, dict[str, Any]] | QueueError]] = {}
@@ -259,10 +274,10 @@ class QueueService:
                     fresh[p.key] = (p.fingerprint, res)
                     idem_rows.append((p.key, p.fingerprint, outcome.status, outcome.body))
                 results.append((p, res))
-            if not await store.save_state(conn, state, head, rows, idem_rows, now, now - IDEMPOTENCY_TTL):
+            if not await self.store.save_state(conn, state, head, rows, idem_rows, now, now - IDEMPOTENCY_TTL):
                 raise _KeyTaken()
-            for sql, args in writes:  # after: they may refer to what save_state wrote
-                await conn.execute(sql, *args)
+            if writes:  # after: they may refer to what save_state wrote
+                await self.store.apply_writes(conn, writes)
         self._cache[hall_id] = (head.seq, day, state)
         for p, res in results:
             if p.future.done():
@@ -273,16 +288,16 @@ class QueueService:
                 p.future.set_result(res)
         return [dict(r.public) for r in rows]
 
-    async def _state(self, conn: store.Connection, hall: Hall, head: store.HallHead, day: date) -> HallState:
+    async def _state(self, conn: Connection, hall: Hall, head: HallHead, day: date) -> HallState:
         """The hall's live state: this process's copy when current, brought up to date with
         what other processes changed since, or read whole from the store."""
         cached = self._cache.get(hall.id)
         if cached is not None and cached[1] == day == head.business_day and cached[0] <= head.seq:
             state = cached[2]
             if cached[0] < head.seq:
-                await store.refresh_state(conn, state, cached[0])
+                await self.store.refresh_state(conn, state, cached[0])
             return state
-        return await store.load_state(conn, hall, day)
+        return await self.store.load_state(conn, hall, day)
 
     @staticmethod
     def _replay(p: _Pending, fingerprint: str, res: tuple[int, dict[str, Any]] | QueueError) -> Any:
@@ -294,11 +309,11 @@ class QueueService:
         return res
 
     async def _roll_over(
-        self, conn: store.Connection, state: HallState, head: store.HallHead, day: date,
+        self, conn: Connection, state: HallState, head: HallHead, day: date,
         now: datetime, rows: list[LedgerRow],
     ) -> None:
         """A new business day: close yesterday's unserved tickets and any window left open."""
-        stale = await store.load_stale_tickets(conn, state.hall.id, day)
+        stale = await self.store.load_stale_tickets(conn, state.hall.id, day)
         for t in stale:
             state.tickets[t.id] = t
         for event in state.close_tickets(stale):
@@ -309,7 +324,7 @@ class QueueService:
                     rows.append(self._ledger_row(state, head, now, SYSTEM, event, None))
 
     def _ledger_row(
-        self, state: HallState, head: store.HallHead, now: datetime, actor: Actor,
+        self, state: HallState, head: HallHead, now: datetime, actor: Actor,
         event: Event, ticket: Ticket | None,
     ) -> LedgerRow:
         head.seq += 1
@@ -340,7 +355,7 @@ class QueueService:
         priority_reason: str | None, channel: str, key: str | None,
         print_kiosk: str | None = None,
         prepare: Prepare | None = None,
-        also: Callable[[Ticket, datetime], list[tuple[str, tuple[Any, ...]]]] | None = None,
+        also: Callable[[Ticket, datetime], list[Write]] | None = None,
         event_payload: dict[str, Any] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """Issue a ticket; with `print_kiosk`, its print job is created in the same transaction.
@@ -359,10 +374,10 @@ class QueueService:
                 service, now, channel=channel, priority=priority, priority_reason=priority_reason
             )
             body = views.ticket_status(state, ticket, hall, self.tz, base, holder=True)
-            writes = []
+            writes: list[Write] = []
             if print_kiosk is not None:
                 job_id = new_job_id()
-                writes.append(printing_store.job_insert(
+                writes.append(PrintJobInsert(
                     job_id, hall_id, print_kiosk, ticket.id, views.print_content(body), now))
                 body["print_job"] = {"id": job_id, "status": "pending"}
             if also is not None:
@@ -442,7 +457,7 @@ class QueueService:
 
     async def _explain_final_ticket(self, hall_id: str, number: TicketNumber) -> None:
         async with self.pool.acquire() as conn:
-            t = await store.ticket_by_number(conn, hall_id, self.today(), number)
+            t = await self.store.ticket_by_number(conn, hall_id, self.today(), number)
         if t is not None:
             raise Refused(f"ticket {t.number_text} is {t.status.value}", state=t.status.value)
 
@@ -452,7 +467,7 @@ class QueueService:
         def apply(state: HallState, now: datetime) -> Outcome:
             event = Event("notice_posted", None, None, {"notices": notices})
             return Outcome(200, {"notices": notices}, [(event, None)],
-                           writes=[store.set_notices_sql(hall_id, notices)])
+                           writes=[NoticesUpdate(hall_id, notices)])
 
         return await self.execute(hall_id, apply, principal.actor)
 
@@ -471,11 +486,11 @@ class QueueService:
         now = self.clock()
         day = self.today(now)
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-            head = await store.read_head(conn, hall_id)
-            state = await store.load_state(conn, hall, day)
-            calls = await store.recent_calls(conn, hall_id, self.day_start(day))
-            notices = await store.notices(conn, hall_id)
-            devices = await printing_store.device_statuses(conn, hall_id)
+            head = await self.store.read_head(conn, hall_id)
+            state = await self.store.load_state(conn, hall, day)
+            calls = await self.store.recent_calls(conn, hall_id, self.day_start(day))
+            notices = await self.store.notices(conn, hall_id)
+            devices = await self.store.device_statuses(conn, hall_id)
         return views.snapshot(
             state, seq=head.seq if head else 0, at=now, tz=self.tz, recent_calls=calls,
             notices=notices, civility=self.config.civility, printers=devices,
@@ -489,7 +504,7 @@ class QueueService:
             raise NotFound(f"hall {hall_id} has no window {window}")
         now = self.clock()
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-            state = await store.load_state(conn, hall, self.today(now))
+            state = await self.store.load_state(conn, hall, self.today(now))
         ws = state.windows[window]
         from ..domain import dispatch
 
@@ -536,12 +551,12 @@ class QueueService:
 
     async def latest_seq(self, hall_id: str) -> int:
         async with self.pool.acquire() as conn:
-            head = await store.read_head(conn, hall_id)
+            head = await self.store.read_head(conn, hall_id)
         return head.seq if head else 0
 
     async def events_after(self, hall_id: str, after: int, limit: int) -> list[dict[str, Any]]:
         async with self.pool.acquire() as conn:
-            rows = await store.ledger_rows(conn, hall_id, after, limit)
+            rows = await self.store.ledger_rows(conn, hall_id, after, limit)
         return [dict(r.public) for r in rows]
 
     async def ledger(self, hall_id: str, after: int, limit: int, *, personal: bool = False) -> list[dict[str, Any]]:
@@ -549,7 +564,7 @@ class QueueService:
         (views.PERSONAL_FIELDS) only with `personal` (managers), else masked."""
         self.hall(hall_id)
         async with self.pool.acquire() as conn:
-            rows = await store.ledger_rows(conn, hall_id, after, limit)
+            rows = await self.store.ledger_rows(conn, hall_id, after, limit)
         return [
             {
                 "seq": r.seq, "at": views.iso(r.at, self.tz), "kind": r.kind, "actor": dict(r.actor),
@@ -564,13 +579,13 @@ class QueueService:
         """A ticket's status by its id (staff and devices know it); `holder` adds the holder's
         secret and link, for printing the ticket — never answer a request with that."""
         async with self.pool.acquire() as conn:
-            t = await store.ticket_by_id(conn, ticket_id)
+            t = await self.store.ticket_by_id(conn, ticket_id)
         return await self._status(t, holder=holder)
 
     async def holder_ticket(self, secret: str) -> Ticket:
         """The ticket whose holder has `secret`: the only key for acting as the citizen."""
         async with self.pool.acquire() as conn:
-            t = await store.ticket_by_holder_secret(conn, secret)
+            t = await self.store.ticket_by_holder_secret(conn, secret)
         if t is None or t.hall not in self.config.halls:
             raise NotFound("no such ticket (没有这张号票)")
         return t
@@ -586,7 +601,7 @@ class QueueService:
             hall = self.config.halls[t.hall]
             state = None
             if t.status is TicketStatus.WAITING:
-                state = await store.load_state(conn, hall, t.business_day)
+                state = await self.store.load_state(conn, hall, t.business_day)
                 t = state.tickets.get(t.id, t)
         return views.ticket_status(state, t, hall, self.tz, self.config.public_url, holder=holder)
 

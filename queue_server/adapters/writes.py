@@ -1,0 +1,53 @@
+"""The SQL of the typed writes a command adds to its hall's transaction (service/writes.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from ..service.writes import (
+    AppointmentCheckIn,
+    FollowUpInsert,
+    FollowUpUpdate,
+    NoticesUpdate,
+    PrintJobInsert,
+    RatingInsert,
+    Write,
+)
+from .printing import INSERT_JOB
+from .ratings import INSERT_FOLLOW_UP, INSERT_RATING
+
+_FOLLOW_UP_COLUMNS = {"called_back": "called_back_at", "rectified": "rectified_at", "closed": "closed_at"}
+
+
+def statement(w: Write) -> tuple[str, tuple[Any, ...]]:
+    """The SQL and arguments of one write."""
+    if isinstance(w, PrintJobInsert):
+        return INSERT_JOB, (w.job_id, w.hall, w.kiosk, w.ticket_id, w.content, w.created_at, w.reprint_of)
+    if isinstance(w, NoticesUpdate):
+        return "UPDATE halls SET notices = $2 WHERE id = $1", (w.hall, w.notices)
+    if isinstance(w, AppointmentCheckIn):
+        return (
+            "UPDATE appointments SET status = 'checked_in', ticket_id = $2, checked_in_at = $3 WHERE id = $1",
+            (w.appointment_id, w.ticket_id, w.at),
+        )
+    if isinstance(w, RatingInsert):
+        return INSERT_RATING, (w.ticket_id, w.hall, w.window, w.staff_id, w.level, w.dimensions, w.labels,
+                               w.channel, w.device, w.rated_at)
+    if isinstance(w, FollowUpInsert):
+        return INSERT_FOLLOW_UP, (w.follow_up_id, w.hall, w.ticket_id, w.owner, w.callback_due,
+                                  w.rectify_due, w.created_at)
+    if isinstance(w, FollowUpUpdate):
+        column = _FOLLOW_UP_COLUMNS[w.status]
+        return (f"UPDATE follow_ups SET status = $2, {column} = $3, notes = $4 WHERE id = $1",
+                (w.follow_up_id, w.status, w.at, w.notes))
+    raise TypeError(f"no SQL for {type(w).__name__}")
+
+
+async def apply_writes(conn: asyncpg.Connection, writes: Sequence[Write]) -> None:
+    """Execute the writes in order, one statement each (as many round trips as before)."""
+    for w in writes:
+        sql, args = statement(w)
+        await conn.execute(sql, *args)

@@ -1,0 +1,270 @@
+"""What the service needs from the outside world, as interfaces the service owns.
+
+Adapters (queue_server.adapters) implement these protocols and may import this module;
+the service never imports an adapter, a driver (asyncpg, redis) or aiohttp. The composition
+root (queue_server.main) builds the implementations and hands them to the services.
+
+A `Connection` is opaque to the service: it only opens transactions on it and passes it back
+to the store that gave it. Writes that must happen in a hall's command transaction travel as
+typed objects (service/writes.py) that the storage adapter turns into SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+
+    from ..config import Hall
+    from ..domain.anchor import Anchor, SignedAnchor
+    from ..domain.hall import HallState
+    from ..domain.ledger import LedgerRow
+    from ..domain.model import Ticket, TicketNumber
+    from .writes import Write
+
+
+# ---- the database -------------------------------------------------------------------
+
+
+class Connection(Protocol):
+    """A database connection, opaque to the service except for its transactions."""
+
+    def transaction(self, *, isolation: str | None = None, readonly: bool = False) -> Any: ...
+
+
+class Database(Protocol):
+    """A pool of connections; `acquire()` is bounded in time and raises `Unavailable`."""
+
+    def acquire(self) -> AbstractAsyncContextManager[Any]: ...
+
+
+class AlreadyExists(Exception):
+    """A row with the same unique key is already stored (raised by storage adapters)."""
+
+
+class HallHead:
+    """The hall's row, locked for the transaction: sequence, chain head and live day."""
+
+    __slots__ = ("hall", "seq", "head_hash", "business_day")
+
+    def __init__(self, hall: str, seq: int, head_hash: bytes, business_day: date | None) -> None:
+        self.hall = hall
+        self.seq = seq
+        self.head_hash = head_hash
+        self.business_day = business_day
+
+
+class HallStore(Protocol):
+    """A hall's live state, its ledger and the writes of its command transactions."""
+
+    #: Failures of the database itself (not of a rule): the batch fails with Unavailable.
+    failures: tuple[type[BaseException], ...]
+
+    def refused_data(self, exc: BaseException) -> bool:
+        """Whether the database refused what one command wrote (bad data, a constraint)."""
+        ...
+
+    async def lock_hall(self, conn: Connection, hall: str) -> HallHead: ...
+    async def read_head(self, conn: Connection, hall: str) -> HallHead | None: ...
+    async def load_state(self, conn: Connection, hall: Hall, day: date) -> HallState: ...
+    async def refresh_state(self, conn: Connection, state: HallState, since: int) -> None: ...
+    async def load_stale_tickets(self, conn: Connection, hall: str, before: date) -> list[Ticket]: ...
+
+    async def save_state(
+        self, conn: Connection, state: HallState, head: HallHead, rows: Sequence[LedgerRow],
+        idempotent: Sequence[tuple[str, str, int, Any]], now: datetime, keys_expire_before: datetime,
+    ) -> bool: ...
+
+    async def apply_writes(self, conn: Connection, writes: Sequence[Write]) -> None: ...
+
+    async def idempotent_results(
+        self, conn: Connection, hall: str, keys: Sequence[str], since: datetime,
+    ) -> dict[str, tuple[str, int, Any]]: ...
+
+    async def ledger_rows(
+        self, conn: Connection, hall: str, after: int = 0, limit: int | None = None,
+    ) -> list[LedgerRow]: ...
+
+    def iter_ledger(self, conn: Connection, hall: str) -> AsyncIterator[LedgerRow]: ...
+    async def recent_calls(self, conn: Connection, hall: str, since: datetime) -> list[dict[str, Any]]: ...
+    async def ticket_by_id(self, conn: Connection, ticket_id: str) -> Ticket | None: ...
+    async def ticket_by_holder_secret(self, conn: Connection, secret: str) -> Ticket | None: ...
+
+    async def ticket_by_number(
+        self, conn: Connection, hall: str, day: date, number: TicketNumber,
+    ) -> Ticket | None: ...
+
+    async def notices(self, conn: Connection, hall: str) -> list[str]: ...
+    async def device_statuses(self, conn: Connection, hall: str) -> list[dict[str, Any]]: ...
+
+
+class PrintStore(Protocol):
+    """Print jobs and the states printers report."""
+
+    async def printer_of_kiosk(self, conn: Connection, hall: str, kiosk: str) -> str | None: ...
+
+    async def printable_jobs(
+        self, conn: Connection, hall: str, kiosk: str, since: datetime, now: datetime,
+    ) -> list[dict[str, Any]]: ...
+
+    async def mark_delivered(self, conn: Connection, ids: list[str], now: datetime) -> None: ...
+
+    async def record_result(
+        self, conn: Connection, hall: str, kiosk: str, job_id: str, printed: bool, error: str | None,
+        now: datetime,
+    ) -> str | None: ...
+
+    async def job(self, conn: Connection, job_id: str) -> dict[str, Any] | None: ...
+    async def halls_with_stale_jobs(self, conn: Connection, before: datetime) -> list[str]: ...
+
+    async def expire_jobs(
+        self, conn: Connection, hall: str, before: datetime, now: datetime, limit: int,
+    ) -> list[dict[str, Any]]: ...
+
+    async def save_device_status(
+        self, conn: Connection, hall: str, name: str, role: str, kiosk: str | None,
+        status: dict[str, Any], now: datetime,
+    ) -> dict[str, Any] | None: ...
+
+    async def device_statuses(self, conn: Connection, hall: str) -> list[dict[str, Any]]: ...
+
+
+class RatingStore(Protocol):
+    """Ratings (好差评) and their follow-ups."""
+
+    async def rating_of(self, conn: Connection, ticket_id: str) -> dict[str, Any] | None: ...
+    async def hall_manager(self, conn: Connection, hall: str) -> str | None: ...
+
+    async def last_finished_at_window(
+        self, conn: Connection, hall: str, window: int, since: datetime,
+    ) -> dict[str, Any] | None: ...
+
+    async def follow_up(self, conn: Connection, follow_up_id: str) -> dict[str, Any] | None: ...
+    async def follow_up_of_ticket(self, conn: Connection, ticket_id: str) -> dict[str, Any] | None: ...
+    async def follow_ups(self, conn: Connection, hall: str, status: str | None) -> list[dict[str, Any]]: ...
+
+    async def rate_follow_up(
+        self, conn: Connection, ticket_id: str, level: int, now: datetime,
+    ) -> dict[str, Any] | None:
+        """Store the citizen's follow-up rating; its {id, hall}, or None if not rateable."""
+        ...
+
+
+class AppointmentStore(Protocol):
+    async def add_appointment(
+        self, conn: Connection, *, appointment_id: str, hall: str, code: str, service: str,
+        slot_start: datetime, slot_end: datetime, now: datetime,
+    ) -> None:
+        """Raises AlreadyExists when the code is in use."""
+        ...
+
+    async def booking_by_code(self, conn: Connection, hall: str, code: str) -> dict[str, Any] | None: ...
+    async def appointment(self, conn: Connection, appointment_id: str) -> dict[str, Any] | None: ...
+
+
+@dataclass(frozen=True)
+class StaffRecord:
+    id: str
+    hall: str | None
+    name: str
+    role: str
+    password_hash: str
+    photo_url: str | None
+    active: bool
+    failed_logins: int
+    locked_until: datetime | None
+
+
+@dataclass(frozen=True)
+class DeviceRecord:
+    id: int
+    hall: str
+    role: str
+    name: str
+    window: int | None
+    kiosk: str | None
+    revoked_at: datetime | None
+
+
+class AccountStore(Protocol):
+    """Staff accounts, device registrations and sign-in sessions."""
+
+    async def reserve_login_attempt(
+        self, conn: Connection, staff_id: str, *, now: datetime, lock_after: int, lock_until: datetime,
+    ) -> StaffRecord | None: ...
+
+    async def record_login_success(self, conn: Connection, staff_id: str) -> None: ...
+
+    async def add_session(
+        self, conn: Connection, token_hash: bytes, staff_id: str, now: datetime, expires: datetime,
+    ) -> None: ...
+
+    async def session_staff(self, conn: Connection, token_hash: bytes, now: datetime) -> StaffRecord | None: ...
+    async def revoke_session(self, conn: Connection, token_hash: bytes, now: datetime) -> str | None: ...
+    async def device_by_token(self, conn: Connection, token_hash: bytes) -> DeviceRecord | None: ...
+
+    async def add_staff(
+        self, conn: Connection, *, staff_id: str, hall: str | None, name: str, role: str,
+        password_hash: str, photo_url: str | None = None,
+    ) -> None:
+        """Raises AlreadyExists for a staff number in use."""
+        ...
+
+    async def add_device(
+        self, conn: Connection, *, hall: str, role: str, name: str, token_hash: bytes,
+        window: int | None, kiosk: str | None,
+    ) -> int:
+        """The device's id; raises AlreadyExists for a device name in use in the hall."""
+        ...
+
+    async def revoke_device(self, conn: Connection, hall: str, name: str, now: datetime) -> bool: ...
+    async def count_staff(self, conn: Connection) -> int: ...
+
+
+class AnchorSigner(Protocol):
+    """Signs ledger heads and keeps the anchor log (an append-only file)."""
+
+    def sign(self, key: Ed25519PrivateKey, anchor: Anchor) -> SignedAnchor: ...
+    def append(self, log_path: Path, anchors: list[SignedAnchor]) -> None: ...
+    def key_id(self, key: Ed25519PrivateKey | Ed25519PublicKey) -> str: ...
+    def signature_ok(self, public: Ed25519PublicKey, signed: SignedAnchor) -> bool: ...
+
+
+# ---- fan-out, speech, ticket layout -------------------------------------------------
+
+
+class Announcer(Protocol):
+    """Delivers a hall's committed events to every screen (this process's and the others')."""
+
+    async def announce(self, hall: str, events: list[dict[str, Any]]) -> None: ...
+
+
+class Relay(Announcer, Protocol):
+    """An announcer with a lifetime (e.g. over Redis)."""
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+class SpeechEngine(Protocol):
+    """Renders Mandarin announcement text to WAV bytes."""
+
+    def available(self) -> bool: ...
+    async def render(self, text: str) -> bytes: ...
+
+
+class TicketLayout(Protocol):
+    """Renders a ticket's print content as the printer would (a PNG preview)."""
+
+    def preview_png(self, content: dict[str, Any], paper_mm: int) -> bytes:
+        """`content` is views.print_content(...) of a ticket; CPU-bound (run it in a thread)."""
+        ...

@@ -1,0 +1,81 @@
+"""Writes a command adds to its hall's transaction, as typed values.
+
+The service decides *what* is written; the storage adapter (HallStore.apply_writes) decides
+how (the SQL). They are applied after the batch's state and ledger rows are saved, in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class PrintJobInsert:
+    """A new print job for the kiosk's printer (a ticket just issued, or a reprint)."""
+
+    job_id: str
+    hall: str
+    kiosk: str
+    ticket_id: str
+    content: dict[str, Any]
+    created_at: datetime
+    reprint_of: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NoticesUpdate:
+    """The hall's notices shown on every screen."""
+
+    hall: str
+    notices: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentCheckIn:
+    """A booking turned into the ticket just issued."""
+
+    appointment_id: str
+    ticket_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RatingInsert:
+    ticket_id: str
+    hall: str
+    window: int | None
+    staff_id: str | None
+    level: int
+    dimensions: dict[str, Any]
+    labels: list[str]
+    channel: str
+    device: str | None
+    rated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpInsert:
+    """The follow-up of a bad rating (inserted after the rating, which it refers to)."""
+
+    follow_up_id: str
+    hall: str
+    ticket_id: str
+    owner: str | None
+    callback_due: datetime
+    rectify_due: datetime
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpUpdate:
+    """A follow-up moved to `status` (called_back, rectified or closed) at `at`."""
+
+    follow_up_id: str
+    status: str
+    at: datetime
+    notes: list[dict[str, Any]]
+
+
+Write = PrintJobInsert | NoticesUpdate | AppointmentCheckIn | RatingInsert | FollowUpInsert | FollowUpUpdate
