@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from queue_server import logsafe
+from ticket_layout.layout import PrinterProfile
 
 from .connection import PrinterClient, PrinterRefused, ProfileChoice, printer_socket_url
 from .jobs import PrintedJobs
-from .layout import PrinterProfile
 from .transport import (
     DEFAULT_TIMEOUT,
     URL_FORMS,

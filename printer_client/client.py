@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from .bitmap import FontNotFound
+from ticket_layout.bitmap import FontNotFound
+from ticket_layout.layout import DEFAULT_FOOTER, PrinterProfile, TicketContent, render_ticket
+
 from .jobs import PrintedJobs
-from .layout import DEFAULT_FOOTER, PrinterProfile, TicketContent, render_ticket
 from .transport import Printer, PrinterError
 
 log = logging.getLogger(__name__)

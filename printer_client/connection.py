@@ -30,10 +30,10 @@ from queue_server.protocol.printing import (
     decode_printer,
     encode_printer,
 )
+from ticket_layout.layout import PrinterProfile
 
 from .client import PRINTED, print_job
 from .jobs import PrintedJobs
-from .layout import PrinterProfile
 from .status import PrinterStatus
 from .transport import Printer
 

@@ -8,11 +8,15 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Config, ConfigError, load_config
 from .domain.errors import QueueError
+
+if TYPE_CHECKING:
+    from .adapters.store import GuardedPool
 
 DEFAULT_CONFIG = "config.toml"
 
@@ -135,48 +139,8 @@ def _load_or_exit(path: str) -> Config | None:
         return None
 
 
-@contextlib.contextmanager
-def database_url(config: Config, *, share: bool = True) -> Iterator[str]:
-    """The configured database, or the embedded one in config.pgdata for the command's duration.
-
-    With `share` (the admin commands) an embedded server that another queue-server process
-    owns is used while it runs. `serve` does not share: a data directory has one serving
-    owner at a time, and a second server would be left with a database that goes away when
-    the first one stops."""
-    if config.database_url:
-        yield config.database_url
-        return
-    from .adapters.embedded import (
-        DataDirectoryInUse,
-        EmbeddedPostgres,
-        EmbeddedPostgresError,
-        running_dsn,
-    )
-
-    server = EmbeddedPostgres()
-    try:
-        dsn = server.start(config.pgdata)
-    except EmbeddedPostgresError as exc:
-        if not share and isinstance(exc, DataDirectoryInUse):
-            raise DataDirectoryInUse(
-                f"数据目录 {server.pgdata or config.pgdata} 正由另一个 queue-server 进程使用 / the data "
-                f"directory {server.pgdata or config.pgdata} is in use by another queue-server process "
-                "(running or still stopping); stop it first or give this server another [database] pgdata"
-            ) from None
-        # Another queue-server process owns the embedded server: use it while it runs.
-        shared = running_dsn(config.pgdata)
-        if shared is None:
-            raise
-        yield shared
-        return
-    try:
-        yield dsn
-    finally:
-        server.stop()
-
-
 @contextlib.asynccontextmanager
-async def _pool(dsn: str) -> AsyncIterator[object]:
+async def _pool(dsn: str) -> AsyncIterator[GuardedPool]:
     from .adapters import store
     from .main import MIGRATION_TIMEOUT
 
@@ -189,11 +153,11 @@ async def _pool(dsn: str) -> AsyncIterator[object]:
 
 async def _run_admin(command: str, args: argparse.Namespace, config: Config) -> int:
     from .adapters import migrate, store
-    from .service.auth import Auth
+    from .main import auth_service, database_url
 
     with database_url(config) as dsn:
         async with _pool(dsn) as pool:
-            async with pool.acquire() as conn:  # type: ignore[attr-defined]
+            async with pool.acquire() as conn:
                 if command == "migrate":
                     applied = await migrate.migrate(conn)
                     await store.ensure_halls(conn, config.halls.values())
@@ -206,7 +170,7 @@ async def _run_admin(command: str, args: argparse.Namespace, config: Config) -> 
                     print("the database schema is out of date; run `queue-server migrate` first", file=sys.stderr)
                     return 1
                 await store.ensure_halls(conn, config.halls.values())
-            auth = Auth(pool, ttl_minutes=config.token_ttl_minutes)  # type: ignore[arg-type]
+            auth = auth_service(pool, ttl_minutes=config.token_ttl_minutes)
             if command == "staff":
                 return await _staff(args, config, auth)
             if command == "device":
@@ -268,8 +232,9 @@ async def _device(args: argparse.Namespace, config: Config, auth: object) -> int
     return 0
 
 
-async def _verify(args: argparse.Namespace, config: Config, pool: object) -> int:
-    from .service.verify import AnchorCheck, check_anchor_log, verify_hall
+async def _verify(args: argparse.Namespace, config: Config, pool: GuardedPool) -> int:
+    from .main import check_anchor_log, verify_hall
+    from .service.verify import AnchorCheck
 
     _require_hall(config, args.hall)
     halls = [args.hall] if args.hall else list(config.halls)
@@ -284,23 +249,23 @@ async def _verify(args: argparse.Namespace, config: Config, pool: object) -> int
             print(line)
         bad += len(problems)
     for hall in halls:
-        result = await verify_hall(pool, hall, anchors.get(hall))  # type: ignore[arg-type]
+        result = await verify_hall(pool, hall, anchors.get(hall))
         print(result.line)
         bad += not result.ok
     return 1 if bad else 0
 
 
-async def _anchor(args: argparse.Namespace, config: Config, pool: object) -> int:
+async def _anchor(args: argparse.Namespace, config: Config, pool: GuardedPool) -> int:
     from datetime import UTC, datetime
 
     from .adapters import anchors as anchor_files
-    from .service.anchors import Anchorer
+    from .main import anchorer as make_anchorer
 
     _require_hall(config, args.hall)
     halls = [args.hall] if args.hall else list(config.halls)
     key = anchor_files.load_or_create_key(Path(args.key or config.anchor_key))
-    anchorer = Anchorer(key, Path(args.log or config.anchor_log))
-    done = await anchorer.anchor(pool, halls, now=datetime.now(UTC), reason="on-demand")  # type: ignore[arg-type]
+    anchorer = make_anchorer(key, Path(args.log or config.anchor_log))
+    done = await anchorer.anchor(pool, halls, now=datetime.now(UTC), reason="on-demand")
     for signed in done:
         a = signed.anchor
         print(f"anchored hall {a.hall} at seq {a.seq} (hash {a.head_hash.hex()[:16]}…) in {anchorer.log_path}")

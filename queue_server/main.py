@@ -1,4 +1,10 @@
-"""Composition root for `queue-server serve`: configuration → database → app → run."""
+"""The composition root: configuration → pool → stores → relay → speech → services → web app.
+
+The only module that imports both the adapters and the web layer. `create_app` builds the
+server (the tests build it through here too); `serve` runs it. Shutdown runs in the reverse
+order of construction: the web app stops accepting and closes its sockets, then the services
+close (their hall workers and background tasks are cancelled and awaited), then the relay,
+then the pool. The CLI imports this module; this module never imports the CLI."""
 
 from __future__ import annotations
 
@@ -11,19 +17,232 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
+from argon2 import PasswordHasher
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .adapters import migrate, store
+from .adapters.accounts import PostgresAccountStore
+from .adapters.anchors import AnchorFiles
+from .adapters.appointments import PostgresAppointmentStore
+from .adapters.layout import PrinterTicketLayout
+from .adapters.printing import PostgresPrintStore
+from .adapters.ratings import PostgresRatingStore
+from .adapters.relay import LocalAnnouncer, RedisRelay
+from .adapters.speech import Speech
 from .config import Config
+from .domain.anchor import SignedAnchor
+from .service.anchors import DAY_CLOSE_POLL_SECONDS, Anchorer, anchor_at_day_close
+from .service.appointments import AppointmentService
+from .service.auth import Auth
+from .service.bundle import Services
+from .service.lifetimes import cancel_and_wait
+from .service.ports import Announcer, Database
+from .service.printing import PrintService
+from .service.queue import QueueService
+from .service.ratings import RatingService
+from .service.verify import AnchorCheck, Verification
+from .service.verify import check_anchor_log as _check_anchor_log
+from .service.verify import verify_hall as _verify_hall
+from .web.app import PROBE_INTERVAL_SECONDS, UNHEALTHY_AFTER_SECONDS
+from .web.app import create_app as create_web_app
+from .web.hub import Hub
+
+log = logging.getLogger(__name__)
+
+HALL_STORE = store.PostgresHallStore()
+ACCOUNTS = PostgresAccountStore()
+ANCHOR_FILES = AnchorFiles()
+
+
+class SchemaOutOfDate(RuntimeError):
+    pass
+
+
+# ---- the services on PostgreSQL -------------------------------------------------------
+
+
+def queue_service(
+    config: Config, pool: Database, *, clock: Callable[[], datetime] | None = None,
+    announcer: Announcer | None = None, ignore_hours: bool = False,
+) -> QueueService:
+    return QueueService(config, pool, HALL_STORE, clock=clock or (lambda: datetime.now(UTC)),
+                        announcer=announcer, ignore_hours=ignore_hours)
+
+
+def auth_service(
+    pool: Database, *, ttl_minutes: int, clock: Callable[[], datetime] | None = None,
+    hasher: PasswordHasher | None = None,
+) -> Auth:
+    return Auth(pool, ACCOUNTS, ttl_minutes=ttl_minutes, clock=clock or (lambda: datetime.now(UTC)),
+                hasher=hasher)
+
+
+def anchorer(key: Ed25519PrivateKey, log_path: Path) -> Anchorer:
+    return Anchorer(key, log_path, files=ANCHOR_FILES, store=HALL_STORE)
+
+
+async def verify_hall(pool: Database, hall: str, anchors: Sequence[AnchorCheck] | None = None) -> Verification:
+    return await _verify_hall(pool, HALL_STORE, hall, anchors)
+
+
+def check_anchor_log(
+    entries: Sequence[tuple[int, SignedAnchor | str]], public: Ed25519PublicKey, halls: Sequence[str],
+) -> tuple[dict[str, list[AnchorCheck]], list[str]]:
+    return _check_anchor_log(entries, public, halls, ANCHOR_FILES)
+
+
+def build_services(
+    config: Config, pool: store.GuardedPool, announcer: Announcer, *, clock: Callable[[], datetime],
+    ignore_hours: bool = False, password_hasher: PasswordHasher | None = None,
+) -> Services:
+    queue = queue_service(config, pool, clock=clock, announcer=announcer, ignore_hours=ignore_hours)
+
+    async def ready() -> str | None:
+        try:
+            async with pool.acquire(timeout=2) as conn:
+                if await migrate.pending(conn):
+                    return "the database schema is out of date"
+        except Exception as exc:  # readiness reports, it does not raise
+            return f"database unavailable: {exc}"
+        return None
+
+    return Services(
+        config=config,
+        queue=queue,
+        auth=auth_service(pool, ttl_minutes=config.token_ttl_minutes, clock=clock, hasher=password_hasher),
+        prints=PrintService(config, pool, queue, clock, jobs=PostgresPrintStore(), layout=PrinterTicketLayout()),
+        ratings=RatingService(config, pool, queue, PostgresRatingStore()),
+        appointments=AppointmentService(config, pool, queue, PostgresAppointmentStore()),
+        database=pool,
+        ready=ready,
+    )
+
+
+def create_app(
+    config: Config,
+    *,
+    dsn: str,
+    clock: Callable[[], datetime] | None = None,
+    ignore_hours: bool = False,
+    redis_url: str | None = None,
+    pool_size: int = 10,
+    on_first_admin: Callable[[str, str], None] | None = None,
+    speech_cache: Path | None = None,
+    password_hasher: PasswordHasher | None = None,
+    anchorer: Anchorer | None = None,
+    anchor_poll_seconds: float = DAY_CLOSE_POLL_SECONDS,
+    unhealthy_after: float = UNHEALTHY_AFTER_SECONDS,
+    probe_interval: float = PROBE_INTERVAL_SECONDS,
+) -> web.Application:
+    """The whole server as an aiohttp app. Nothing connects until the app starts."""
+    clock = clock or (lambda: datetime.now(UTC))
+    redis_url = redis_url if redis_url is not None else config.redis_url
+    hub = Hub()
+
+    @contextlib.asynccontextmanager
+    async def lifetime() -> AsyncIterator[Services]:
+        pool = await store.create_pool(dsn, min_size=2, max_size=pool_size,
+                                       command_timeout=config.db_command_timeout, guard_holds=True)
+        try:
+            async with pool.acquire() as conn:
+                behind = await migrate.pending(conn)
+                if behind:
+                    names = ", ".join(f"{m.version:04d}_{m.name}" for m in behind)
+                    raise SchemaOutOfDate(
+                        f"the database schema is out of date ({names} not applied); "
+                        "run `queue-server migrate` first"
+                    )
+                await store.ensure_halls(conn, config.halls.values())
+            relay: LocalAnnouncer | RedisRelay = (
+                RedisRelay(redis_url, hub, on_resync=hub.request_resync) if redis_url else LocalAnnouncer(hub))
+            await relay.start()
+            try:
+                services = build_services(config, pool, relay, clock=clock, ignore_hours=ignore_hours,
+                                          password_hasher=password_hasher)
+                try:
+                    first = await services.auth.ensure_first_admin()
+                    if first and on_first_admin:
+                        on_first_admin(*first)
+                    if anchorer is not None:
+                        services.run(anchor_at_day_close(
+                            anchorer, pool, config.halls, clock=clock, business_day=services.queue.today,
+                            poll_seconds=anchor_poll_seconds,
+                        ), "anchor-at-day-close")
+                    yield services
+                finally:
+                    await services.close()
+            finally:
+                await relay.stop()
+        finally:
+            # Bounded: a connection still held (a database that does not answer) must not
+            # keep the process from stopping.
+            try:
+                async with asyncio.timeout(config.db_command_timeout):
+                    await pool.close()
+            except TimeoutError:
+                log.warning("closing the database pool timed out; connections terminated")
+                pool.terminate()
+
+    return create_web_app(
+        config, lifetime, hub=hub, clock=clock,
+        speech=Speech(speech_cache) if speech_cache is not None else Speech(),
+        unhealthy_after=unhealthy_after, probe_interval=probe_interval,
+    )
+
+
+# ---- serve ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def database_url(config: Config, *, share: bool = True) -> Iterator[str]:
+    """The configured database, or the embedded one in config.pgdata for the command's duration.
+
+    With `share` (the admin commands) an embedded server that another queue-server process
+    owns is used while it runs. `serve` does not share: a data directory has one serving
+    owner at a time, and a second server would be left with a database that goes away when
+    the first one stops."""
+    if config.database_url:
+        yield config.database_url
+        return
+    from .adapters.embedded import (
+        DataDirectoryInUse,
+        EmbeddedPostgres,
+        EmbeddedPostgresError,
+        running_dsn,
+    )
+
+    server = EmbeddedPostgres()
+    try:
+        dsn = server.start(config.pgdata)
+    except EmbeddedPostgresError as exc:
+        if not share and isinstance(exc, DataDirectoryInUse):
+            raise DataDirectoryInUse(
+                f"数据目录 {server.pgdata or config.pgdata} 正由另一个 queue-server 进程使用 / the data "
+                f"directory {server.pgdata or config.pgdata} is in use by another queue-server process "
+                "(running or still stopping); stop it first or give this server another [database] pgdata"
+            ) from None
+        # Another queue-server process owns the embedded server: use it while it runs.
+        shared = running_dsn(config.pgdata)
+        if shared is None:
+            raise
+        yield shared
+        return
+    try:
+        yield dsn
+    finally:
+        server.stop()
+
+
 
 
 def serve(config: Config, *, host: str | None, port: int | None, ignore_hours: bool) -> int:
     host = host or config.host
     port = port or config.port
-    from .cli import database_url
 
     embedded = not config.database_url
     # The port first: a port in use is one clear line before anything starts (and before
@@ -41,11 +260,8 @@ def serve(config: Config, *, host: str | None, port: int | None, ignore_hours: b
         # Migrated as the owner; served as the role that may only append to the ledger.
         dsn = asyncio.run(_serving_dsn(dsn, config, embedded=embedded))
         from .adapters.anchors import load_or_create_key
-        from .service.anchors import Anchorer
 
-        anchorer = Anchorer(load_or_create_key(config.anchor_key), config.anchor_log)
-        from .web.app import create_app
-
+        signer = anchorer(load_or_create_key(config.anchor_key), config.anchor_log)
         base = f"http://{host}:{port}"
 
         def first_admin(staff_id: str, password: str) -> None:
@@ -57,7 +273,7 @@ def serve(config: Config, *, host: str | None, port: int | None, ignore_hours: b
             )
 
         app = create_app(config, dsn=dsn, ignore_hours=ignore_hours, on_first_admin=first_admin,
-                         anchorer=anchorer)
+                         anchorer=signer)
         pages = "\n".join(
             f"  {h.name}: {base}/display/hall/{h.id}?token=…  (queue: {base}/api/v1/halls/{h.id}/queue)"
             for h in config.halls.values()
@@ -139,9 +355,7 @@ def _watch_embedded(pgdata: Path, lost: list[str]):  # noqa: ANN202 - an aiohttp
     async def context(_app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(watch(), name="embedded PostgreSQL watch")
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
 
     return context
 

@@ -2,34 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
-
-@dataclass(frozen=True)
-class StaffRecord:
-    id: str
-    hall: str | None
-    name: str
-    role: str
-    password_hash: str
-    photo_url: str | None
-    active: bool
-    failed_logins: int
-    locked_until: datetime | None
-
-
-@dataclass(frozen=True)
-class DeviceRecord:
-    id: int
-    hall: str
-    role: str
-    name: str
-    window: int | None
-    kiosk: str | None
-    revoked_at: datetime | None
+from ..service.ports import AlreadyExists, DeviceRecord, StaffRecord
 
 
 def _staff(r: asyncpg.Record) -> StaffRecord:
@@ -43,10 +20,13 @@ async def add_staff(
     conn: asyncpg.Connection, *, staff_id: str, hall: str | None, name: str, role: str,
     password_hash: str, photo_url: str | None = None,
 ) -> None:
-    await conn.execute(
-        "INSERT INTO staff (id, hall, name, role, password_hash, photo_url) VALUES ($1,$2,$3,$4,$5,$6)",
-        staff_id, hall, name, role, password_hash, photo_url,
-    )
+    try:
+        await conn.execute(
+            "INSERT INTO staff (id, hall, name, role, password_hash, photo_url) VALUES ($1,$2,$3,$4,$5,$6)",
+            staff_id, hall, name, role, password_hash, photo_url,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise AlreadyExists(str(exc)) from exc
 
 
 async def get_staff(conn: asyncpg.Connection, staff_id: str) -> StaffRecord | None:
@@ -131,11 +111,14 @@ async def add_device(
     conn: asyncpg.Connection, *, hall: str, role: str, name: str, token_hash: bytes,
     window: int | None, kiosk: str | None,
 ) -> int:
-    return await conn.fetchval(
-        "INSERT INTO devices (hall, role, name, token_hash, window_no, kiosk)"
-        " VALUES ($1,$2,$3,$4,$5,$6) RETURNING id",
-        hall, role, name, token_hash, window, kiosk,
-    )
+    try:
+        return await conn.fetchval(
+            "INSERT INTO devices (hall, role, name, token_hash, window_no, kiosk)"
+            " VALUES ($1,$2,$3,$4,$5,$6) RETURNING id",
+            hall, role, name, token_hash, window, kiosk,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise AlreadyExists(str(exc)) from exc
 
 
 async def device_by_token(conn: asyncpg.Connection, token_hash: bytes) -> DeviceRecord | None:
@@ -158,3 +141,18 @@ async def revoke_device(conn: asyncpg.Connection, hall: str, name: str, now: dat
         hall, name, now,
     )
     return done.endswith(" 1")
+
+
+class PostgresAccountStore:
+    """The service's AccountStore port (service/ports.py) on PostgreSQL: this module's queries."""
+
+    reserve_login_attempt = staticmethod(reserve_login_attempt)
+    record_login_success = staticmethod(record_login_success)
+    add_session = staticmethod(add_session)
+    session_staff = staticmethod(session_staff)
+    revoke_session = staticmethod(revoke_session)
+    device_by_token = staticmethod(device_by_token)
+    add_staff = staticmethod(add_staff)
+    add_device = staticmethod(add_device)
+    revoke_device = staticmethod(revoke_device)
+    count_staff = staticmethod(count_staff)

@@ -141,3 +141,12 @@ def read_log(log_path: Path) -> list[tuple[int, SignedAnchor | str]]:
         except ValueError as exc:
             entries.append((number, str(exc)))
     return entries
+
+
+class AnchorFiles:
+    """The service's AnchorSigner port (service/ports.py): Ed25519 signatures, a JSON-lines log."""
+
+    sign = staticmethod(sign)
+    append = staticmethod(append)
+    key_id = staticmethod(key_id)
+    signature_ok = staticmethod(signature_ok)

@@ -10,9 +10,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ..adapters import anchors as anchor_files
-from ..adapters import store
 from ..domain.anchor import Anchor, SignedAnchor
+from .ports import AnchorSigner, Database, HallStore
 
 log = logging.getLogger(__name__)
 
@@ -22,27 +21,29 @@ DAY_CLOSE_POLL_SECONDS = 30.0
 class Anchorer:
     """Signs each hall's current ledger head and appends it to the anchor log."""
 
-    def __init__(self, key: Ed25519PrivateKey, log_path: Path) -> None:
+    def __init__(self, key: Ed25519PrivateKey, log_path: Path, *, files: AnchorSigner, store: HallStore) -> None:
         self.key = key
         self.log_path = Path(log_path)
+        self.files = files
+        self.store = store
 
     async def anchor(
-        self, pool: store.Pool, halls: Iterable[str], *, now: datetime, reason: str
+        self, pool: Database, halls: Iterable[str], *, now: datetime, reason: str
     ) -> list[SignedAnchor]:
         async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-            heads = [(hall, await store.read_head(conn, hall)) for hall in halls]
+            heads = [(hall, await self.store.read_head(conn, hall)) for hall in halls]
         signed = [
-            anchor_files.sign(self.key, Anchor(hall, head.seq, bytes(head.head_hash), now, reason))
+            self.files.sign(self.key, Anchor(hall, head.seq, bytes(head.head_hash), now, reason))
             for hall, head in heads
             if head is not None
         ]
-        await asyncio.to_thread(anchor_files.append, self.log_path, signed)
+        await asyncio.to_thread(self.files.append, self.log_path, signed)
         return signed
 
 
 async def anchor_at_day_close(
     anchorer: Anchorer,
-    pool: store.Pool,
+    pool: Database,
     halls: Iterable[str],
     *,
     clock: Callable[[], datetime],

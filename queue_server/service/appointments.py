@@ -11,13 +11,14 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..adapters import store
 from ..config import Config
 from ..domain.errors import InvalidInput, NotFound, Refused
 from ..domain.model import Ticket
 from . import views
+from .ports import AlreadyExists, AppointmentStore, Connection, Database
 from .principal import Principal
 from .queue import QueueService
+from .writes import AppointmentCheckIn, Write
 
 EARLY = timedelta(minutes=30)  # check-in opens this long before the slot
 LATE = timedelta(minutes=15)  # and closes this long after the slot's end
@@ -25,9 +26,10 @@ CODE_DIGITS = 6
 
 
 class AppointmentService:
-    def __init__(self, config: Config, pool: store.Pool, queue: QueueService) -> None:
+    def __init__(self, config: Config, pool: Database, queue: QueueService, bookings: AppointmentStore) -> None:
         self.config = config
         self.pool = pool
+        self.bookings = bookings
         self.queue = queue
 
     async def book(self, hall_id: str, service: str, slot_start: datetime, slot_end: datetime) -> dict[str, Any]:
@@ -44,12 +46,11 @@ class AppointmentService:
                 code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
                 appointment_id = "ap_" + secrets.token_urlsafe(9)
                 try:
-                    await conn.execute(
-                        "INSERT INTO appointments (id, hall, code, service, slot_start, slot_end, created_at)"
-                        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                        appointment_id, hall_id, code, service, slot_start, slot_end, now)
+                    await self.bookings.add_appointment(
+                        conn, appointment_id=appointment_id, hall=hall_id, code=code, service=service,
+                        slot_start=slot_start, slot_end=slot_end, now=now)
                     break
-                except store.UniqueViolation:
+                except AlreadyExists:
                     continue
             else:  # pragma: no cover - a million codes per hall would have to be in use
                 raise Refused("no free appointment code; try again")
@@ -66,19 +67,15 @@ class AppointmentService:
         if not code.isdigit() or len(code) != CODE_DIGITS:
             raise InvalidInput(f"an appointment code is {CODE_DIGITS} digits", field="code")
         async with self.pool.acquire() as conn:
-            booked = await conn.fetchrow(
-                "SELECT id, service, status FROM appointments WHERE hall = $1 AND code = $2"
-                " ORDER BY status = 'booked' DESC, created_at DESC LIMIT 1",
-                hall_id, code)
+            booked = await self.bookings.booking_by_code(conn, hall_id, code)
         # A used code is unknown, unless this is a retry of its check-in (the key answers it).
         if booked is None or (booked["status"] != "booked" and key is None):
             raise NotFound(f"no booking with code {code} in hall {hall_id} (预约码无效或已签到)")
         hall = self.config.halls[hall_id]
         priority = "appointment" if "appointment" in hall.priority_classes else None
 
-        async def prepare(conn: store.Connection, now: datetime) -> None:
-            row = await conn.fetchrow(
-                "SELECT status, slot_start, slot_end FROM appointments WHERE id = $1", booked["id"])
+        async def prepare(conn: Connection, now: datetime) -> None:
+            row = await self.bookings.appointment(conn, booked["id"])
             if row is None or row["status"] != "booked":
                 raise Refused(f"appointment {code} is already {row['status'] if row else 'gone'}",
                               state=row["status"] if row else "gone")
@@ -90,11 +87,8 @@ class AppointmentService:
                 raise Refused("the appointment's slot is over; please take an ordinary ticket (预约已过期)",
                               state="expired")
 
-        def also(ticket: Ticket, now: datetime) -> list[tuple[str, tuple[Any, ...]]]:
-            return [(
-                "UPDATE appointments SET status = 'checked_in', ticket_id = $2, checked_in_at = $3 WHERE id = $1",
-                (booked["id"], ticket.id, now),
-            )]
+        def also(ticket: Ticket, now: datetime) -> list[Write]:
+            return [AppointmentCheckIn(booked["id"], ticket.id, now)]
 
         return await self.queue.issue(
             hall_id, principal, service=booked["service"], priority=priority, priority_reason=None,

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from ..adapters import accounts, store
 from ..domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from .ports import AccountStore, AlreadyExists, Database, StaffRecord
 from .principal import DEVICE_ROLES, STAFF_ROLES, Principal
 
 LOCK_AFTER_FAILURES = 5
@@ -44,10 +44,11 @@ def hash_password(password: str) -> str:
 
 class Auth:
     def __init__(
-        self, pool: store.Pool, *, ttl_minutes: int, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        self, pool: Database, accounts: AccountStore, *, ttl_minutes: int, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         hasher: PasswordHasher | None = None,
     ) -> None:
         self.pool = pool
+        self.accounts = accounts
         # The argon2 parameters of new hashes (verification reads them from the hash itself).
         self.hasher = hasher or _hasher
         self.ttl = timedelta(minutes=ttl_minutes)
@@ -67,7 +68,7 @@ class Auth:
         which staff numbers exist or are locked."""
         now = self.clock()
         async with self.pool.acquire() as conn:
-            staff = await accounts.reserve_login_attempt(
+            staff = await self.accounts.reserve_login_attempt(
                 conn, staff_id, now=now, lock_after=LOCK_AFTER_FAILURES,
                 lock_until=now + timedelta(minutes=LOCK_MINUTES),
             )
@@ -75,10 +76,10 @@ class Auth:
             ok = await asyncio.to_thread(_verify, digest, password)
             if staff is None or not ok:
                 raise Unauthenticated(WRONG_CREDENTIALS)
-            await accounts.record_login_success(conn, staff_id)
+            await self.accounts.record_login_success(conn, staff_id)
             token = new_token("hqs")
             expires = now + self.ttl
-            await accounts.add_session(conn, token_hash(token), staff_id, now, expires)
+            await self.accounts.add_session(conn, token_hash(token), staff_id, now, expires)
         return token, expires, _staff_principal(staff)
 
     async def _dummy_hash(self) -> str:
@@ -91,7 +92,7 @@ class Auth:
         h = token_hash(token)
         self._cache.pop(h, None)
         async with self.pool.acquire() as conn:
-            return await accounts.revoke_session(conn, h, self.clock())
+            return await self.accounts.revoke_session(conn, h, self.clock())
 
     async def authenticate(self, token: str | None) -> Principal:
         if not token:
@@ -111,10 +112,10 @@ class Auth:
 
     async def _lookup(self, h: bytes) -> tuple[Principal | None, datetime | None]:
         async with self.pool.acquire() as conn:
-            found = await accounts.session_staff(conn, h, self.clock())
+            found = await self.accounts.session_staff(conn, h, self.clock())
             if found is not None:
                 return _staff_principal(found[0]), found[1]
-            device = await accounts.device_by_token(conn, h)
+            device = await self.accounts.device_by_token(conn, h)
         if device is None:
             return None, None
         principal = Principal(
@@ -137,11 +138,11 @@ class Auth:
         digest = await asyncio.to_thread(self.hasher.hash, password)
         async with self.pool.acquire() as conn:
             try:
-                await accounts.add_staff(
+                await self.accounts.add_staff(
                     conn, staff_id=staff_id, hall=hall, name=name, role=role,
                     password_hash=digest, photo_url=photo_url,
                 )
-            except store.UniqueViolation:
+            except AlreadyExists:
                 raise InvalidInput(f"staff number {staff_id} already exists", field="id") from None
 
     async def add_device(
@@ -156,23 +157,23 @@ class Auth:
         token = new_token("hqd")
         async with self.pool.acquire() as conn:
             try:
-                await accounts.add_device(
+                await self.accounts.add_device(
                     conn, hall=hall, role=role, name=name, token_hash=token_hash(token),
                     window=window, kiosk=kiosk,
                 )
-            except store.UniqueViolation:
+            except AlreadyExists:
                 raise InvalidInput(f"hall {hall} already has a device named {name}", field="name") from None
         return token
 
     async def revoke_device(self, hall: str, name: str) -> None:
         async with self.pool.acquire() as conn:
-            if not await accounts.revoke_device(conn, hall, name, self.clock()):
+            if not await self.accounts.revoke_device(conn, hall, name, self.clock()):
                 raise NotFound(f"hall {hall} has no active device named {name}")
 
     async def ensure_first_admin(self) -> tuple[str, str] | None:
         """On an empty database, create one admin with a random password (shown once)."""
         async with self.pool.acquire() as conn:
-            if await accounts.count_staff(conn):
+            if await self.accounts.count_staff(conn):
                 return None
         password = secrets.token_urlsafe(12)
         try:
@@ -189,7 +190,7 @@ def _verify(digest: str, password: str) -> bool:
         return False
 
 
-def _staff_principal(s: accounts.StaffRecord) -> Principal:
+def _staff_principal(s: StaffRecord) -> Principal:
     return Principal("staff", s.id, s.name, s.role, s.hall, photo_url=s.photo_url)
 
 

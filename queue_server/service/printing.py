@@ -9,8 +9,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..adapters import printing as jobs_store
-from ..adapters import store
 from ..config import Config
 from ..domain import clock as hall_clock
 from ..domain.errors import Forbidden, NotFound, Refused
@@ -18,8 +16,10 @@ from ..domain.hall import HallState
 from ..domain.model import Actor, Event, TicketNumber
 from ..protocol.printing import PrinterState
 from . import views
+from .ports import Connection, Database, PrintStore, TicketLayout
 from .principal import Principal
 from .queue import Outcome, QueueService, new_job_id
+from .writes import PrintJobInsert
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +31,14 @@ STATUS_TEXT = {"pending": "待打印", "printed": "已打印", "expired": "已�
 
 
 class PrintService:
-    def __init__(self, config: Config, pool: store.Pool, queue: QueueService, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, config: Config, pool: Database, queue: QueueService, clock: Callable[[], datetime], *,
+        jobs: PrintStore, layout: TicketLayout,
+    ) -> None:
         self.config = config
         self.pool = pool
+        self.jobs = jobs
+        self.layout = layout
         self.queue = queue
         self.clock = clock
         self._printers: dict[tuple[str, str], tuple[float, str | None]] = {}
@@ -44,7 +49,7 @@ class PrintService:
         if hit is not None and hit[0] > monotime.monotonic():
             return hit[1]
         async with self.pool.acquire() as conn:
-            name = await jobs_store.printer_of_kiosk(conn, hall, kiosk)
+            name = await self.jobs.printer_of_kiosk(conn, hall, kiosk)
         self._printers[(hall, kiosk)] = (monotime.monotonic() + PRINTER_CACHE_SECONDS, name)
         return name
 
@@ -62,16 +67,16 @@ class PrintService:
         assert printer.hall is not None and printer.kiosk is not None
         now = self.clock()
         async with self.pool.acquire() as conn:
-            rows = await jobs_store.printable_jobs(conn, printer.hall, printer.kiosk, now - self.ttl, now)
+            rows = await self.jobs.printable_jobs(conn, printer.hall, printer.kiosk, now - self.ttl, now)
             if rows:
-                await jobs_store.mark_delivered(conn, [r["id"] for r in rows], now)
+                await self.jobs.mark_delivered(conn, [r["id"] for r in rows], now)
         profile = self.profile(printer.hall, printer.id)
         return [{"id": r["id"], "ticket": r["content"], "profile": profile, "attempts": r["attempts"]} for r in rows]
 
     async def result(self, printer: Principal, job_id: str, printed: bool, error: str | None) -> str | None:
         assert printer.hall is not None and printer.kiosk is not None
         async with self.pool.acquire() as conn:
-            return await jobs_store.record_result(
+            return await self.jobs.record_result(
                 conn, printer.hall, printer.kiosk, job_id, printed, error, self.clock())
 
     async def status(self, printer: Principal, state: PrinterState) -> None:
@@ -80,7 +85,7 @@ class PrintService:
         now = self.clock()
         new = state.as_json()
         async with self.pool.acquire() as conn:
-            stored = await jobs_store.device_statuses(conn, printer.hall)
+            stored = await self.jobs.device_statuses(conn, printer.hall)
         previous = next((d["status"] for d in stored if d["name"] == printer.id), None)
         if previous is None or {k: previous.get(k) for k in new if k != "detail"} != {
             k: v for k, v in new.items() if k != "detail"
@@ -90,14 +95,14 @@ class PrintService:
             await self.queue.record(printer.hall, printer.actor, "printer_status_changed",
                                     {"printer": printer.id, "kiosk": printer.kiosk, "status": new})
         async with self.pool.acquire() as conn:
-            await jobs_store.save_device_status(
+            await self.jobs.save_device_status(
                 conn, printer.hall, printer.id, "printer", printer.kiosk, new, now)
 
     async def job(self, job_id: str, principal: Principal) -> dict[str, Any]:
         """A job's state for its kiosk, its printer and the hall's staff; never the ticket's
         printed content (its QR link belongs to the ticket holder and goes to the printer only)."""
         async with self.pool.acquire() as conn:
-            row = await jobs_store.job(conn, job_id)
+            row = await self.jobs.job(conn, job_id)
         if row is None or not principal.may_enter(row["hall"]):
             raise NotFound(f"no print job {job_id}")
         own_device = principal.kind == "device" and (
@@ -122,7 +127,7 @@ class PrintService:
         if await self.printer_for_kiosk(hall, kiosk) is None:
             raise NotFound(f"kiosk {kiosk} of hall {hall} has no printer registered")
         async with self.pool.acquire() as conn:
-            ticket = await store.ticket_by_number(conn, hall, self.queue.today(), parsed)
+            ticket = await self.queue.store.ticket_by_number(conn, hall, self.queue.today(), parsed)
         if ticket is None:
             raise NotFound(f"ticket {parsed} was not issued today in hall {hall}")
         status = await self.queue.ticket_status(ticket.id, holder=True)  # the paper carries the link
@@ -133,8 +138,8 @@ class PrintService:
         job_id = new_job_id()
         now = self.clock()
         async with self.pool.acquire() as conn:
-            sql, args = jobs_store.job_insert(job_id, hall, kiosk, ticket.id, views.print_content(status), now)
-            await conn.execute(sql, *args)
+            await self.queue.store.apply_writes(
+                conn, [PrintJobInsert(job_id, hall, kiosk, ticket.id, views.print_content(status), now)])
         await self.queue.record(hall, principal.actor, "ticket_reprinted",
                                 {"number": str(parsed), "kiosk": kiosk, "job": job_id})
         return {"id": job_id, "status": "pending", "kiosk": kiosk, "number": str(parsed)}
@@ -144,7 +149,7 @@ class PrintService:
         in the hall's command pipeline, so two sweeps (two processes) expire a job once."""
         before = self.clock() - self.ttl
         async with self.pool.acquire() as conn:
-            halls = await jobs_store.halls_with_stale_jobs(conn, before)
+            halls = await self.jobs.halls_with_stale_jobs(conn, before)
         expired = 0
         for hall in halls:
             if hall not in self.config.halls:
@@ -159,10 +164,10 @@ class PrintService:
     async def _expire_in_hall(self, hall: str) -> int:
         found: list[dict[str, Any]] = []
 
-        async def prepare(conn: store.Connection, now: datetime) -> None:
+        async def prepare(conn: Connection, now: datetime) -> None:
             # Under the hall's lock and in the batch's transaction: a second sweep (this
             # process or another) finds these jobs expired already; a rollback undoes both.
-            found[:] = await jobs_store.expire_jobs(conn, hall, now - self.ttl, now, EXPIRE_BATCH)
+            found[:] = await self.jobs.expire_jobs(conn, hall, now - self.ttl, now, EXPIRE_BATCH)
 
         def apply(state: HallState, now: datetime) -> Outcome:
             events = [
@@ -215,19 +220,9 @@ class PrintService:
 
     async def preview_png(self, secret: str, paper_mm: int | None = None) -> bytes:
         """The holder's paper ticket as a PNG: it shows the holder's link, so the secret is the key."""
-        from printer_client.layout import PrinterProfile, TicketContent, render_preview_png
-
         status = await self.queue.holder_status(secret)
-        settings = self.config.printing.default
-        content = views.print_content(status)
-        ticket = TicketContent(
-            hall_name=content["hall_name"], service_name=content["service_name"],
-            number=content["number"], ahead=content["ahead"],
-            estimated_wait_minutes=content["estimated_wait_minutes"],
-            issued_at=datetime.fromisoformat(content["issued_at"]), status_url=content["status_url"],
-        )
-        profile = PrinterProfile(paper_mm or settings.paper_mm, "image", "image")
-        return await asyncio.to_thread(render_preview_png, ticket, profile)
+        paper = paper_mm or self.config.printing.default.paper_mm
+        return await asyncio.to_thread(self.layout.preview_png, views.print_content(status), paper)
 
 
 def require_printer(principal: Principal) -> None:

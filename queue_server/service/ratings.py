@@ -11,15 +11,15 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..adapters import ratings as ratings_store
-from ..adapters import store
 from ..config import Config
 from ..domain.errors import Forbidden, InvalidInput, NotFound, Refused
 from ..domain.hall import HallState
 from ..domain.model import Actor, Event, Ticket, TicketNumber, TicketStatus
 from . import views
+from .ports import Connection, Database, RatingStore
 from .principal import Principal
 from .queue import Outcome, QueueService
+from .writes import FollowUpInsert, FollowUpUpdate, RatingInsert, Write
 
 # Levels as the national 好差评 names them; stored as 5 … 1.
 LEVELS = {
@@ -83,9 +83,10 @@ def parse_rating(body: dict[str, Any], config: Config) -> tuple[int, dict[str, s
 
 
 class RatingService:
-    def __init__(self, config: Config, pool: store.Pool, queue: QueueService) -> None:
+    def __init__(self, config: Config, pool: Database, queue: QueueService, ratings: RatingStore) -> None:
         self.config = config
         self.pool = pool
+        self.ratings = ratings
         self.queue = queue
 
     @property
@@ -102,12 +103,12 @@ class RatingService:
         parsed = TicketNumber.parse(number) if number is not None else None
         found: dict[str, Any] = {}
 
-        async def prepare(conn: store.Connection, now: datetime) -> None:
+        async def prepare(conn: Connection, now: datetime) -> None:
             if ticket_id is not None:
-                ticket = await store.ticket_by_id(conn, ticket_id)
+                ticket = await self.queue.store.ticket_by_id(conn, ticket_id)
             else:
                 assert parsed is not None
-                ticket = await store.ticket_by_number(conn, hall_id, self.queue.today(now), parsed)
+                ticket = await self.queue.store.ticket_by_number(conn, hall_id, self.queue.today(now), parsed)
             if ticket is None or ticket.hall != hall_id:
                 raise NotFound("no such ticket")
             if device is not None and ticket.window != device.window:
@@ -119,16 +120,16 @@ class RatingService:
             if now - ticket.finished_at > self.window:
                 raise Refused(f"ratings are accepted within {self.config.ratings.window_minutes} minutes "
                               "of finishing (已超过评价时限)", state="expired")
-            if await ratings_store.rating_of(conn, ticket.id) is not None:
+            if await self.ratings.rating_of(conn, ticket.id) is not None:
                 raise Refused(f"ticket {ticket.number_text} has already been rated (一次一评)", state="rated")
             found["ticket"] = ticket
-            found["manager"] = await ratings_store.hall_manager(conn, hall_id) if level <= BAD else None
+            found["manager"] = await self.ratings.hall_manager(conn, hall_id) if level <= BAD else None
 
         def apply(state: HallState, now: datetime) -> Outcome:
             ticket: Ticket = found["ticket"]
-            writes = [(ratings_store.INSERT_RATING, (
+            writes: list[Write] = [RatingInsert(
                 ticket.id, hall_id, ticket.window, ticket.staff_id, level, dimensions, labels, channel,
-                device.id if device else None, now))]
+                device.id if device else None, now)]
             payload: dict[str, Any] = {"level": LEVEL_CODES[level], "channel": channel, "labels": labels,
                                        "staff_id": ticket.staff_id}
             events = [(Event("ticket_rated", ticket.id, ticket.window, payload), ticket)]
@@ -140,9 +141,9 @@ class RatingService:
                     "callback_due": now + timedelta(days=self.config.ratings.callback_days),
                     "rectify_due": now + timedelta(days=self.config.ratings.rectify_days),
                 }
-                writes.append((ratings_store.INSERT_FOLLOW_UP, (
+                writes.append(FollowUpInsert(
                     follow_up["id"], hall_id, ticket.id, follow_up["owner"], follow_up["callback_due"],
-                    follow_up["rectify_due"], now)))
+                    follow_up["rectify_due"], now))
                 events.append((Event("follow_up_opened", ticket.id, ticket.window, {
                     "follow_up": follow_up["id"], "owner": follow_up["owner"],
                     "callback_due": follow_up["callback_due"].isoformat(),
@@ -162,7 +163,7 @@ class RatingService:
         """What the counter tablet shows: the window's latest finished ticket, if still rateable."""
         now = self.queue.clock()
         async with self.pool.acquire() as conn:
-            row = await ratings_store.last_finished_at_window(conn, hall_id, window, now - self.window)
+            row = await self.ratings.last_finished_at_window(conn, hall_id, window, now - self.window)
         ticket = None
         if row is not None and not row["rated"]:
             hall = self.queue.hall(hall_id)
@@ -178,8 +179,8 @@ class RatingService:
     async def ticket_rating(self, ticket: dict[str, Any]) -> dict[str, Any]:
         """The rating part of a ticket's public status."""
         async with self.pool.acquire() as conn:
-            rated = await ratings_store.rating_of(conn, ticket["id"])
-            follow = await ratings_store.follow_up_of_ticket(conn, ticket["id"]) if rated else None
+            rated = await self.ratings.rating_of(conn, ticket["id"])
+            follow = await self.ratings.follow_up_of_ticket(conn, ticket["id"]) if rated else None
         finished = ticket.get("finished_at")
         until = None
         rateable = False
@@ -198,12 +199,9 @@ class RatingService:
         """The citizen's one follow-up rating after a bad one was handled."""
         level = _level(body.get("level"), "level")
         async with self.pool.acquire() as conn:
-            done = await conn.fetchrow(
-                "UPDATE follow_ups SET citizen_level = $2, citizen_rated_at = $3"
-                " WHERE ticket_id = $1 AND citizen_level IS NULL AND status <> 'open' RETURNING id, hall",
-                ticket_id, level, self.queue.clock())
+            done = await self.ratings.rate_follow_up(conn, ticket_id, level, self.queue.clock())
             if done is None:
-                exists = await ratings_store.follow_up_of_ticket(conn, ticket_id)
+                exists = await self.ratings.follow_up_of_ticket(conn, ticket_id)
                 if exists is None:
                     raise NotFound("this ticket has no follow-up to rate")
                 if exists["status"] == "open":
@@ -238,7 +236,7 @@ class RatingService:
             raise InvalidInput(f"unknown status {status!r}", field="status")
         now = self.queue.clock()
         async with self.pool.acquire() as conn:
-            rows = await ratings_store.follow_ups(conn, hall_id, status)
+            rows = await self.ratings.follow_ups(conn, hall_id, status)
         views_ = [self._view(f, now) for f in rows]
         return [v for v in views_ if v["overdue"]] if overdue_only else views_
 
@@ -252,8 +250,8 @@ class RatingService:
         order = ["open", "called_back", "rectified", "closed"]
         found: dict[str, Any] = {}
 
-        async def prepare(conn: store.Connection, now: datetime) -> None:
-            f = await ratings_store.follow_up(conn, follow_up_id)
+        async def prepare(conn: Connection, now: datetime) -> None:
+            f = await self.ratings.follow_up(conn, follow_up_id)
             if f is None or f["hall"] != hall_id:
                 raise NotFound(f"no follow-up {follow_up_id} in hall {hall_id}")
             if order.index(new_status) <= order.index(f["status"]):
@@ -265,11 +263,10 @@ class RatingService:
             column = {"called_back": "called_back_at", "rectified": "rectified_at", "closed": "closed_at"}[new_status]
             notes = list(f["notes"]) + ([{"at": now.isoformat(), "by": manager.id, "action": action, "note": note}]
                                         if note else [])
-            sql = (f"UPDATE follow_ups SET status = $2, {column} = $3, notes = $4 WHERE id = $1")
             f.update({"status": new_status, column: now, "notes": notes})
             event = Event("follow_up_updated", f["ticket_id"], f["window_no"],
                           {"follow_up": follow_up_id, "action": action, "note": note})
             return Outcome(200, self._view(f, now), [(event, None)],
-                           writes=[(sql, (follow_up_id, new_status, now, notes))])
+                           writes=[FollowUpUpdate(follow_up_id, new_status, now, notes)])
 
         return (await self.queue.execute(hall_id, apply, manager.actor, prepare=prepare))[1]

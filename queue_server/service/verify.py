@@ -8,10 +8,9 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ..adapters import anchors as anchor_files
-from ..adapters import store
 from ..domain.anchor import SignedAnchor, compare_with_ledger
 from ..domain.ledger import genesis_hash, verify_chain
+from .ports import AnchorSigner, Database, HallStore
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ class AnchorCheck:
 
 
 async def verify_hall(
-    pool: store.Pool, hall: str, anchors: Sequence[AnchorCheck] | None = None
+    pool: Database, store: HallStore, hall: str, anchors: Sequence[AnchorCheck] | None = None
 ) -> Verification:
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         head = await store.read_head(conn, hall)
@@ -68,7 +67,8 @@ async def verify_hall(
 
 
 def check_anchor_log(
-    entries: Sequence[tuple[int, SignedAnchor | str]], public: Ed25519PublicKey, halls: Sequence[str]
+    entries: Sequence[tuple[int, SignedAnchor | str]], public: Ed25519PublicKey, halls: Sequence[str],
+    files: AnchorSigner,
 ) -> tuple[dict[str, list[AnchorCheck]], list[str]]:
     """The anchors of `halls` whose signature verifies, and a FAIL line for every other line.
 
@@ -76,13 +76,13 @@ def check_anchor_log(
     made with another key) is a failure: an anchor log is only worth what every line in it is."""
     by_hall: dict[str, list[AnchorCheck]] = {hall: [] for hall in halls}
     problems: list[str] = []
-    expected_key = anchor_files.key_id(public)
+    expected_key = files.key_id(public)
     for number, entry in entries:
         if isinstance(entry, str):
             problems.append(f"FAIL anchors line {number}: not an anchor: {entry}")
             continue
         a = entry.anchor
-        if not anchor_files.signature_ok(public, entry):
+        if not files.signature_ok(public, entry):
             other = "" if entry.key_id == expected_key else f", made with key {entry.key_id}"
             problems.append(
                 f"FAIL anchors line {number} (hall {a.hall}, seq {a.seq}): the signature does not "

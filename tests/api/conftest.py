@@ -6,7 +6,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from queue_server.config import Config
-from queue_server.web.app import create_app
+from queue_server.main import create_app
 from tests.support.hall import (
     FAST_HASHER,
     FakeClock,

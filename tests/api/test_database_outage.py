@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from queue_server.main import create_app
 from queue_server.protocol import SUBPROTOCOL
-from queue_server.web.app import create_app
 from tests.support.hall import FAST_HASHER, FakeClock, Hall, prepare_database, sample_config
 from tests.support.tcp_proxy import TcpProxy
 

@@ -12,9 +12,9 @@ import pytest
 
 from queue_server.adapters import store
 from queue_server.domain.model import Event
+from queue_server.main import verify_hall
 from queue_server.service.principal import Principal
 from queue_server.service.queue import Outcome
-from queue_server.service.verify import verify_hall
 from queue_server.web.keys import QUEUE
 from tests.api.checks import expect_problem, fetch, ledger, ok, post, tables
 

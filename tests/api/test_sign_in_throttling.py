@@ -14,8 +14,8 @@ import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 
 from queue_server.config import Limits
+from queue_server.main import create_app
 from queue_server.service import auth as auth_module
-from queue_server.web.app import create_app
 from tests.api.checks import expect_problem, ok
 from tests.support.hall import FAST_HASHER, sample_config
 

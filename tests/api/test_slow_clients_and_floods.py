@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from queue_server.config import Limits
-from queue_server.web.app import create_app
+from queue_server.main import create_app
 from queue_server.web.limits import TokenBuckets, handler_args
 from tests.api.checks import expect_problem
 from tests.support.hall import FAST_HASHER, FakeClock, prepare_database, sample_config

@@ -16,8 +16,8 @@ from display_client.connection import follow
 from display_client.render import render_hall, render_window
 from display_client.state import Announce, Board
 from queue_server.adapters import store
+from queue_server.main import auth_service
 from queue_server.protocol import announcement
-from queue_server.service.auth import Auth
 from tests.e2e.e2e_support import PASSWORD, ROOT, Api
 from tests.support.hall import Hall, start_hall
 
@@ -95,7 +95,7 @@ async def test_the_terminal_screen_follows_and_renders_a_call_made_through_the_a
 async def _accounts(dsn: str) -> tuple[str, str]:
     pool = await store.create_pool(dsn, min_size=1, max_size=1)
     try:
-        auth = Auth(pool, ttl_minutes=60)
+        auth = auth_service(pool, ttl_minutes=60)
         await auth.add_staff(staff_id="1001", hall="gongshu", name="张三", role="staff",
                              password=PASSWORD)
         display = await auth.add_device(hall="gongshu", role="display", name="D01")

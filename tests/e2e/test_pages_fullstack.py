@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 
 from queue_server.adapters import store
+from queue_server.main import auth_service
 from queue_server.protocol import announcement
-from queue_server.service.auth import Auth
 from tests.e2e.e2e_support import PASSWORD, Api
 from tests.support.hall import Hall, start_hall
 from tests.support.servers import free_port
@@ -179,7 +179,7 @@ async def _accounts(dsn: str) -> tuple[str, str]:
     """Clerk 1001 张三 (password PASSWORD); the tokens of display D01 and kiosk K01."""
     pool = await store.create_pool(dsn, min_size=1, max_size=1)
     try:
-        auth = Auth(pool, ttl_minutes=60)
+        auth = auth_service(pool, ttl_minutes=60)
         await auth.add_staff(staff_id="1001", hall="gongshu", name="张三", role="staff",
                              password=PASSWORD)
         display = await auth.add_device(hall="gongshu", role="display", name="D01")

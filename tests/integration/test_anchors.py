@@ -10,9 +10,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from queue_server.adapters import anchors as anchor_files
 from queue_server.adapters import store
-from queue_server.service.anchors import Anchorer
-from queue_server.service.verify import check_anchor_log, verify_hall
-from queue_server.web.app import create_app
+from queue_server.main import anchorer, check_anchor_log, create_app, verify_hall
 from tests.support.hall import FAST_HASHER, FakeClock, Hall, prepare_database, sample_config
 
 
@@ -35,7 +33,7 @@ async def test_the_close_of_a_business_day_anchors_every_halls_head(fresh_db, tm
     clock = FakeClock()
     app = create_app(
         config, dsn=fresh_db, clock=clock, redis_url="", password_hasher=FAST_HASHER,
-        anchorer=Anchorer(key, log), anchor_poll_seconds=0.05,
+        anchorer=anchorer(key, log), anchor_poll_seconds=0.05,
     )
     client = TestClient(TestServer(app))
     await client.start_server()

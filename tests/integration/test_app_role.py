@@ -11,9 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from queue_server.adapters import roles, store
 from queue_server.adapters.embedded import EmbeddedPostgres
-from queue_server.main import _prepare, _serving_dsn
-from queue_server.service.verify import verify_hall
-from queue_server.web.app import create_app
+from queue_server.main import _prepare, _serving_dsn, create_app, verify_hall
 from tests.support.hall import FAST_HASHER, FakeClock, Hall, prepare_database, sample_config
 
 

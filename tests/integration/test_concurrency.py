@@ -12,8 +12,8 @@ import asyncpg
 
 from queue_server.adapters import accounts, store
 from queue_server.config import load_config
+from queue_server.main import queue_service
 from queue_server.service.principal import Principal
-from queue_server.service.queue import QueueService
 from tests.support.configs import load_toml
 from tests.support.hall import FAST_HASHER, FakeClock, prepare_database
 from tests.support.servers import ServerProcess
@@ -47,7 +47,7 @@ async def test_fifty_windows_through_two_pools_never_share_a_ticket(fresh_db, tm
     await prepare_database(fresh_db, config)
     clock = FakeClock()
     pools = [await store.create_pool(fresh_db, min_size=5, max_size=10) for _ in range(2)]
-    services = [QueueService(config, p, clock=clock, ignore_hours=True) for p in pools]
+    services = [queue_service(config, p, clock=clock, ignore_hours=True) for p in pools]
     try:
         kiosk = Principal("device", "K01", "K01", "kiosk", "h00")
         issued = await asyncio.gather(*[
@@ -166,7 +166,7 @@ async def test_a_process_catches_up_with_what_another_process_changed(fresh_db, 
     await prepare_database(fresh_db, config)
     clock = FakeClock()
     pools = [await store.create_pool(fresh_db, min_size=1, max_size=2) for _ in range(2)]
-    services = [QueueService(config, p, clock=clock, ignore_hours=True) for p in pools]
+    services = [queue_service(config, p, clock=clock, ignore_hours=True) for p in pools]
     kiosk = Principal("device", "K01", "K01", "kiosk", "h00")
     try:
         step = 0

@@ -7,9 +7,9 @@ import pytest
 
 from queue_server.adapters import migrate, store
 from queue_server.domain.errors import Refused
+from queue_server.main import queue_service, verify_hall
 from queue_server.service.principal import Principal
 from queue_server.service.queue import QueueService
-from queue_server.service.verify import verify_hall
 from tests.support.hall import FakeClock, prepare_database, sample_config
 
 CLERK = Principal("staff", "1001", "张三", "staff", "gongshu")
@@ -22,7 +22,7 @@ async def service(fresh_db):
     await prepare_database(fresh_db, config)
     pool = await store.create_pool(fresh_db, min_size=1, max_size=4)
     try:
-        yield QueueService(config, pool, clock=FakeClock())
+        yield queue_service(config, pool, clock=FakeClock())
     finally:
         await pool.close()
 

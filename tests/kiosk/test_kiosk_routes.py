@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from printer_client.bitmap import qr_matrix
 from queue_server.web.kiosk import qr_svg
 from tests.printer_e2e.harness import kiosk_hall
+from ticket_layout.bitmap import qr_matrix
 
 
 async def test_the_page_is_served_for_a_known_hall_under_a_strict_policy(fresh_db):

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from printer_client.layout import TicketContent
+from ticket_layout.layout import TicketContent
 
 from .fake_printer import FakePrinter
 

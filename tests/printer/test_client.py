@@ -6,9 +6,9 @@ import pytest
 
 from printer_client.client import InvalidJob, parse_job, print_job
 from printer_client.jobs import PrintedJobs
-from printer_client.layout import PrinterProfile
 from printer_client.status import PrinterStatus
 from printer_client.transport import DummyPrinter, TcpPrinter
+from ticket_layout.layout import PrinterProfile
 
 from .escpos_decoder import Cut, Qr, decode, printed_lines
 

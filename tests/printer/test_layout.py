@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from printer_client.grid import text_columns
-from printer_client.layout import (
+from ticket_layout.grid import text_columns
+from ticket_layout.layout import (
     DEFAULT_FOOTER,
     Feed,
     PrinterProfile,

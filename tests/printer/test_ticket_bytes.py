@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from printer_client import bitmap
-from printer_client.grid import text_columns
-from printer_client.layout import (
+from ticket_layout.grid import text_columns
+from ticket_layout.layout import (
     DEFAULT_FOOTER,
     PrinterProfile,
     QrCode,

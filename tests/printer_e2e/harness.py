@@ -20,7 +20,7 @@ from printer_client.connection import PrinterClient
 from printer_client.jobs import PrintedJobs
 from printer_client.transport import Printer, open_printer
 from queue_server.config import Config
-from queue_server.web.app import create_app
+from queue_server.main import create_app
 from tests.support.hall import FAST_HASHER, FakeClock, Hall, prepare_database, sample_config
 
 HALL = "gongshu"

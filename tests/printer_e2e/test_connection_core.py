@@ -13,8 +13,8 @@ from printer_client.connection import (
     printer_state,
     profile_for,
 )
-from printer_client.layout import PrinterProfile
 from printer_client.status import PrinterStatus
+from ticket_layout.layout import PrinterProfile
 
 
 @pytest.mark.parametrize(

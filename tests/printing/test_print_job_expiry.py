@@ -10,8 +10,7 @@ import json
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from queue_server.service.verify import verify_hall
-from queue_server.web.app import create_app
+from queue_server.main import create_app, verify_hall
 from queue_server.web.keys import PRINTS
 from tests.support.hall import FAST_HASHER, start_hall
 

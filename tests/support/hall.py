@@ -15,8 +15,7 @@ from argon2 import PasswordHasher
 
 from queue_server.adapters import migrate, store
 from queue_server.config import Config, load_config
-from queue_server.service.auth import Auth
-from queue_server.web.app import create_app
+from queue_server.main import auth_service, create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 # Cheap argon2 parameters for tests' own accounts: the real ones cost ~0.1 s per hash and a
@@ -71,7 +70,7 @@ class Hall:
     ) -> str:
         pool = await store.create_pool(self.dsn, min_size=1, max_size=1)
         try:
-            await Auth(pool, ttl_minutes=60, hasher=FAST_HASHER).add_staff(
+            await auth_service(pool, ttl_minutes=60, hasher=FAST_HASHER).add_staff(
                 staff_id=staff_id, hall=hall, name=name, role=role, password=password
             )
         finally:
@@ -95,7 +94,7 @@ class Hall:
     ) -> str:
         pool = await store.create_pool(self.dsn, min_size=1, max_size=1)
         try:
-            token = await Auth(pool, ttl_minutes=60, hasher=FAST_HASHER).add_device(
+            token = await auth_service(pool, ttl_minutes=60, hasher=FAST_HASHER).add_device(
                 hall=hall, role=role, name=name, window=window, kiosk=kiosk
             )
         finally:
