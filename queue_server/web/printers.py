@@ -14,6 +14,7 @@ from aiohttp import WSMsgType, web
 from ..domain.errors import InvalidInput, QueueError
 from ..protocol import CLOSE_GOING_AWAY, SUBPROTOCOL, Ping, ProtocolError
 from ..protocol.printing import JobResult, PrinterState, PrintJob, decode_printer, encode_printer
+from ..service.lifetimes import cancel_and_wait
 from ..service.principal import Principal
 from ..service.printing import require_printer
 from .api import bearer, json_response, principal_of, read_json, staff_of_hall
@@ -52,9 +53,10 @@ class _PrinterChannel:
 
     def __init__(self, app: web.Application, ws: web.WebSocketResponse, printer: Principal) -> None:
         self.prints = app[PRINTS]
-        self.hub: Hub = app[HUB_KEY]
-        self.channels = app[CHANNELS_KEY]
-        self.leaving = app[LEAVING_KEY]
+        registry = app[PRINTERS]
+        self.hub: Hub = registry.hub
+        self.channels = registry.channels
+        self.leaving = registry.leaving
         self.ws = ws
         self.printer = printer
         self.sent: dict[str, float] = {}
@@ -187,11 +189,29 @@ async def preview(request: web.Request) -> web.Response:
     return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "no-store"})
 
 
-HUB_KEY: web.AppKey[Hub] = web.AppKey("printer-hub", Hub)
-# The latest connection of each printer of this app, by (hall, printer name).
-CHANNELS_KEY: web.AppKey[dict[tuple[str, str], _PrinterChannel]] = web.AppKey("printer-channels", dict)
-# The tasks telling kiosks that their printer left, still running.
-LEAVING_KEY: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("printers-leaving", set)
+class Printers:
+    """The printers connected to one app: owned by the app (no module-level state), so two
+    apps in one process (tests, or a future multi-tenant server) never share a registry."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        # The latest connection of each printer, by (hall, printer name).
+        self.channels: dict[tuple[str, str], _PrinterChannel] = {}
+        # The tasks telling kiosks that their printer left, still running.
+        self.leaving: set[asyncio.Task[None]] = set()
+
+    async def close_all(self) -> None:
+        """Every printer told the server is going away (1001)."""
+        channels = list(self.channels.values())
+        await asyncio.gather(*(_close_going_away(c.ws) for c in channels), return_exceptions=True)
+
+    async def wait_leaving(self) -> None:
+        """Wait (bounded) for the kiosks to be told their printers left, before the database closes."""
+        if self.leaving:
+            await asyncio.wait(set(self.leaving), timeout=CLOSE_WITHIN)
+
+
+PRINTERS = web.AppKey("printers", Printers)
 
 #: Seconds a printer gets to take its close frame at shutdown before its socket is cut.
 CLOSE_WITHIN = 2.0
@@ -209,27 +229,22 @@ async def _close_going_away(ws: web.WebSocketResponse) -> None:
 
 
 def add_printer_routes(app: web.Application, hub: Hub) -> None:
-    app[HUB_KEY] = hub
-    app[CHANNELS_KEY] = {}
-    app[LEAVING_KEY] = set()
+    printers = Printers(hub)
+    app[PRINTERS] = printers
     app.add_routes(routes)
 
     async def close_printers(app: web.Application) -> None:
         """At shutdown: every printer told the server is going away, so the server stops
         within seconds instead of waiting for the printers' sockets (the printer client
         reconnects to the next server by itself)."""
-        channels = list(app[CHANNELS_KEY].values())
-        await asyncio.gather(*(_close_going_away(c.ws) for c in channels), return_exceptions=True)
+        await printers.close_all()
 
     app.on_shutdown.append(close_printers)
 
     async def overdue(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(app[PRINTS].run_expiry(), name="expire stale print jobs")
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        if app[LEAVING_KEY]:  # before the database closes; each is bounded by its timeout
-            await asyncio.wait(set(app[LEAVING_KEY]), timeout=CLOSE_WITHIN)
+        await cancel_and_wait(task)
+        await printers.wait_leaving()  # before the database closes; each is bounded by its timeout
 
     app.cleanup_ctx.append(overdue)

@@ -41,6 +41,7 @@ from queue_server.protocol import (
     decode,
     encode,
 )
+from queue_server.service.lifetimes import cancel_and_wait
 from queue_server.web.hub import Heartbeats, Hub, Subscription, SubscriptionClosed
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ def add_screen_routes(
     async def run_heartbeats(_app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(heartbeats.run(), name="screen heartbeats")
         yield
-        await _cancel(task)
+        await cancel_and_wait(task)
 
     app.cleanup_ctx.append(run_heartbeats)
     app.on_shutdown.append(screens.close_all)
@@ -333,7 +334,7 @@ class _Connection:
         finally:
             for task in (forwarder, self._closer):
                 if task is not None:
-                    await _cancel(task)
+                    await cancel_and_wait(task)
 
     async def _answer(self, data: str) -> None:
         try:
@@ -419,17 +420,6 @@ class _Connection:
 
 class _Unavailable(Exception):
     """The store behind the screens failed; the screen should reconnect later."""
-
-
-async def _cancel(task: asyncio.Task[Any]) -> None:
-    """Cancel a task we own and wait for it, without swallowing our own cancellation."""
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        current = asyncio.current_task()
-        if current is not None and current.cancelling():
-            raise
 
 
 #: Seconds a screen gets to take its close frame at shutdown before its socket is cut.

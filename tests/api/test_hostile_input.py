@@ -15,6 +15,7 @@ from queue_server.domain.model import Event
 from queue_server.main import verify_hall
 from queue_server.service.principal import Principal
 from queue_server.service.queue import Outcome
+from queue_server.service.writes import NoticesUpdate
 from queue_server.web.keys import QUEUE
 from tests.api.checks import expect_problem, fetch, ledger, ok, post, tables
 
@@ -58,8 +59,8 @@ async def test_a_command_whose_write_the_database_refuses_fails_alone_in_its_bat
 
     def poisoned(state, now: datetime) -> Outcome:
         event = Event("notice_posted", None, None, {"notices": ["ok"]})
-        # Text with a NUL: PostgreSQL refuses it with SQLSTATE 22021 at write time.
-        return Outcome(200, {}, [(event, None)], writes=[("SELECT $1::text", ("a\x00b",))])
+        # Text with a NUL: PostgreSQL refuses it (SQLSTATE class 22) at write time.
+        return Outcome(200, {}, [(event, None)], writes=[NoticesUpdate("gongshu", ["a\x00b"])])
 
     def issue() -> Any:
         return svc.issue("gongshu", kiosk, service="A", priority=None, priority_reason=None,
