@@ -158,5 +158,5 @@ def create_app(
     add_people_pages(app, hub)
     add_kiosk_routes(app)
     app.router.add_get("/api/v1/openapi.json", openapi.handler)
-    pages.add_page_routes(app)
+    pages.add_page_routes(app, clock=clock)
     return app

@@ -12,10 +12,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
-from zoneinfo import ZoneInfo
 
 import orjson
 from aiohttp import WSMsgType, web
@@ -47,7 +46,6 @@ from queue_server.web.hub import Heartbeats, Hub, Subscription, SubscriptionClos
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static" / "display"
-HALL_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 #: Client → server frames are tiny; anything bigger is not a screen.
 MAX_CLIENT_FRAME = 16 * 1024
@@ -89,7 +87,7 @@ def add_screen_routes(
         hub=hub, snapshot=snapshot, events_after=events_after,
         authenticate_display=authenticate_display, latest_seq=latest_seq,
         hall_exists=hall_exists, allowed_origins=allowed_origins or (lambda: set()),
-        speech=speech, clock=clock or _shanghai_now)
+        speech=speech, clock=clock or _utc_now)
     heartbeats = Heartbeats(hub, latest_seq, screens.clock, interval=heartbeat_interval)
     app.router.add_get("/ws/v1/halls/{hall}", screens.websocket)
     app.router.add_get("/display/hall/{hall}", screens.hall_page)
@@ -108,8 +106,9 @@ def add_screen_routes(
     app.on_shutdown.append(screens.close_all)
 
 
-def _shanghai_now() -> datetime:
-    return datetime.now(HALL_TIMEZONE)
+def _utc_now() -> datetime:
+    """The default clock; the app passes the services' clock in the hall's time zone."""
+    return datetime.now(UTC)
 
 
 def problem(status: int, title: str, detail: str, *, field: str | None = None, **headers: str) -> web.Response:

@@ -6,7 +6,10 @@ import { SUBPROTOCOL, applyMessage, decode, emptyBoard } from "./reducer.js";
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 const SILENCE_LIMIT_MS = 25000; // 2.5 heartbeats: the connection is dead, reconnect
-const TIME_ZONE = "Asia/Shanghai";
+// The hall's time zone ([time] timezone) and the server's clock: set by /display/time-zone.js,
+// which the page loads first.
+const TIME_ZONE = window.HALL_TIME_ZONE;
+const serverNow = () => new Date(Date.now() + (window.HALL_CLOCK_OFFSET_MS || 0));
 
 export function pageParams() {
   const query = new URLSearchParams(location.search);
@@ -158,7 +161,7 @@ export function startClock(dateElement, timeElement) {
     timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
   });
   const tick = () => {
-    const now = new Date();
+    const now = serverNow();
     dateElement.textContent = dateFormat.format(now);
     timeElement.textContent = timeFormat.format(now);
   };

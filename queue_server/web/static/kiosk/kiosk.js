@@ -5,7 +5,10 @@
 // the printer live.
 
 const SUBPROTOCOL = "queue.v1";
-const TIME_ZONE = "Asia/Shanghai";
+// The hall's time zone ([time] timezone) and the server's clock: set by /display/time-zone.js,
+// which the page loads first.
+const TIME_ZONE = window.HALL_TIME_ZONE;
+const serverNow = () => new Date(Date.now() + (window.HALL_CLOCK_OFFSET_MS || 0));
 const REFRESH_MS = 60000; // hours and quotas: the socket does not carry the opening state
 const REFRESH_OFFLINE_MS = 10000; // the fallback while the socket is down
 const BACKOFF_FIRST_MS = 500;
@@ -673,7 +676,7 @@ function touch() {
 // ---- clock, idle, start -----------------------------------------------------------------
 
 function tick() {
-  const now = new Date();
+  const now = serverNow();
   $("date").textContent = new Intl.DateTimeFormat("zh-CN", {
     timeZone: TIME_ZONE, month: "long", day: "numeric", weekday: "long",
   }).format(now);

@@ -12,7 +12,9 @@ import { ratingForm, ratingProblem } from "/evaluate/static/rating.js";
 const POLL_MS = 15000; // only without the live channel
 const OFFLINE_AFTER_MS = 8000; // a live channel down this long is shown
 const VIBRATION = [400, 200, 400, 200, 400];
-const TIME_ZONE = "Asia/Shanghai";
+// The hall's time zone ([time] timezone) and the server's clock: set by /display/time-zone.js,
+// which the page loads first.
+const TIME_ZONE = window.HALL_TIME_ZONE;
 
 const STATUS = {
   waiting: "等候中", called: "已叫号", serving: "办理中", finished: "已办结", missed: "已过号",
