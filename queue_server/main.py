@@ -168,6 +168,7 @@ def create_app(
                     first = await services.auth.ensure_first_admin()
                     if first and on_first_admin:
                         on_first_admin(*first)
+                    services.run(services.prints.run_expiry(), "expire stale print jobs")
                     if anchorer is not None:
                         services.run(anchor_at_day_close(
                             anchorer, pool, config.halls, clock=clock, business_day=services.queue.today,

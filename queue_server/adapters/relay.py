@@ -26,6 +26,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from ..service.lifetimes import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 _NETWORK_ERRORS = (RedisError, OSError, TimeoutError)
@@ -118,12 +120,7 @@ class RedisRelay:
     async def stop(self) -> None:
         reader, self._reader = self._reader, None
         if reader is not None:
-            reader.cancel()
-            try:
-                await reader
-            except asyncio.CancelledError:
-                if asyncio.current_task().cancelling():  # type: ignore[union-attr]
-                    raise  # we are being cancelled ourselves, not just the reader
+            await cancel_and_wait(reader)  # re-raises if we are being cancelled ourselves
         publisher, self._publisher = self._publisher, None
         if publisher is not None:
             await publisher.aclose()

@@ -14,7 +14,6 @@ from aiohttp import WSMsgType, web
 from ..domain.errors import InvalidInput, QueueError
 from ..protocol import CLOSE_GOING_AWAY, SUBPROTOCOL, Ping, ProtocolError
 from ..protocol.printing import JobResult, PrinterState, PrintJob, decode_printer, encode_printer
-from ..service.lifetimes import cancel_and_wait
 from ..service.principal import Principal
 from ..service.printing import require_printer
 from .api import bearer, json_response, principal_of, read_json, staff_of_hall
@@ -241,10 +240,8 @@ def add_printer_routes(app: web.Application, hub: Hub) -> None:
 
     app.on_shutdown.append(close_printers)
 
-    async def overdue(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(app[PRINTS].run_expiry(), name="expire stale print jobs")
+    async def leaving(app: web.Application) -> AsyncIterator[None]:
         yield
-        await cancel_and_wait(task)
-        await printers.wait_leaving()  # before the database closes; each is bounded by its timeout
+        await printers.wait_leaving()  # before the services and the database close
 
-    app.cleanup_ctx.append(overdue)
+    app.cleanup_ctx.append(leaving)
