@@ -54,6 +54,8 @@ class Services:
     async def close(self) -> None:
         """Stop the background work and the hall workers, and wait for them (before the
         pool closes: nothing is left using a connection)."""
-        while self._tasks:
-            await cancel_and_wait(self._tasks.pop())
-        await self.queue.close()
+        try:
+            while self._tasks:
+                await cancel_and_wait(self._tasks.pop())
+        finally:
+            await self.queue.close()

@@ -12,16 +12,20 @@ log = logging.getLogger(__name__)
 async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
     """Cancel `task` (a child the caller owns) and wait until it has finished.
 
-    The child's own CancelledError ends here; if the *caller* is being cancelled meanwhile,
-    that cancellation is re-raised, never swallowed. A child that failed is logged (its owner
-    is stopping it; there is no one else to tell)."""
+    The child's own CancelledError ends here. If the *caller* is cancelled while it waits
+    (a cancellation requested after this call began), that cancellation is re-raised, never
+    swallowed. A caller that is already unwinding from an earlier cancellation (e.g. an
+    aiohttp cleanup running in the cancelled main task) can still stop its children: only a
+    new request counts. A child that failed is logged (its owner is stopping it; there is
+    no one else to tell)."""
+    current = asyncio.current_task()
+    requested = current.cancelling() if current is not None else 0
     if not task.done():
         task.cancel()
     try:
         await task
     except asyncio.CancelledError:
-        current = asyncio.current_task()
-        if current is not None and current.cancelling():
+        if current is not None and current.cancelling() > requested:
             raise
     except Exception:
         log.exception("task %s failed", task.get_name())

@@ -79,6 +79,28 @@ async def test_cancel_and_wait_reraises_the_callers_own_cancellation() -> None:
     assert child.done()
 
 
+async def test_cancel_and_wait_stops_children_in_a_cleanup_after_an_earlier_cancellation() -> None:
+    """aiohttp runs the app's cleanup in its main task after cancelling it: stopping the
+    children there must work (their cancellation is not the caller's new one)."""
+    children = [asyncio.create_task(asyncio.Event().wait()) for _ in range(3)]
+    cleaned: list[bool] = []
+
+    async def main_task() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:  # the cleanup, in a task whose cancellation is still counted
+            for child in children:
+                await cancel_and_wait(child)
+                cleaned.append(child.cancelled())
+
+    running = asyncio.create_task(main_task())
+    await asyncio.sleep(0)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert cleaned == [True, True, True]
+
+
 async def test_cancel_and_wait_ends_the_childs_cancellation_only() -> None:
     child = asyncio.create_task(asyncio.Event().wait())
     await asyncio.sleep(0)

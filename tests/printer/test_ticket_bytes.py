@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from printer_client import bitmap
+from ticket_layout import bitmap
 from ticket_layout.grid import text_columns
 from ticket_layout.layout import (
     DEFAULT_FOOTER,
