@@ -149,6 +149,7 @@ def create_app(
         hall_exists=lambda hall: hall in config.halls,
         speech=speech,
         clock=lambda: clock().astimezone(config.timezone),
+        time_zone=config.timezone.key,
     )
     # Before the API's generic /windows/{window}/{action} route, which would shadow them.
     app.add_routes(ratings_routes)
@@ -158,5 +159,5 @@ def create_app(
     add_people_pages(app, hub)
     add_kiosk_routes(app)
     app.router.add_get("/api/v1/openapi.json", openapi.handler)
-    pages.add_page_routes(app, clock=clock)
+    pages.add_page_routes(app)
     return app

@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import html
-import json
-from collections.abc import Callable
-from datetime import datetime
 
 from aiohttp import web
 
 from .keys import CONFIG
-
-#: The server's clock (the services' clock: a fake one in tests).
-CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock")
-
-#: Every page that shows times loads this first (a classic script, before the page's modules).
-TIME_ZONE_SCRIPT = "/display/time-zone.js"
 
 
 async def index(request: web.Request) -> web.Response:
@@ -42,21 +33,5 @@ async def index(request: web.Request) -> web.Response:
     return web.Response(text=body, content_type="text/html")
 
 
-async def time_zone_script(request: web.Request) -> web.Response:
-    """The hall's time zone ([time] timezone) and the server's clock, as globals for the pages:
-    window.HALL_TIME_ZONE (an IANA name, for Intl.DateTimeFormat) and
-    window.HALL_CLOCK_OFFSET_MS (the server's clock minus the browser's, when the script ran)."""
-    zone = request.app[CONFIG].timezone.key
-    now = request.app[CLOCK]().isoformat()
-    body = (
-        "// The hall's time zone and the server's clock (queue_server/web/pages.py).\n"
-        f"window.HALL_TIME_ZONE = {json.dumps(zone)};\n"
-        f"window.HALL_CLOCK_OFFSET_MS = Date.parse({json.dumps(now)}) - Date.now();\n"
-    )
-    return web.Response(text=body, content_type="text/javascript", headers={"Cache-Control": "no-store"})
-
-
-def add_page_routes(app: web.Application, *, clock: Callable[[], datetime]) -> None:
-    app[CLOCK] = clock
+def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/", index)
-    app.router.add_get(TIME_ZONE_SCRIPT, time_zone_script)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -79,6 +80,7 @@ def add_screen_routes(
     allowed_origins: Callable[[], set[str]] | None = None,
     speech: SpeechRenderer | None = None,
     clock: Callable[[], datetime] | None = None,
+    time_zone: str | None = None,
     heartbeat_interval: float = 10.0,
 ) -> None:
     """Add the websocket endpoint, the two pages, their static files and (with `speech`)
@@ -93,6 +95,7 @@ def add_screen_routes(
     app.router.add_get("/display/hall/{hall}", screens.hall_page)
     app.router.add_get(r"/display/window/{hall}/{window:[0-9]{1,4}}", screens.window_page)
     app.router.add_static("/display/static/", STATIC_DIR)
+    app.router.add_get(TIME_ZONE_SCRIPT, _time_zone_script(screens.clock, time_zone))
     if speech is not None:
         app.router.add_get(r"/api/v1/halls/{hall}/announcements/{seq}.wav",
                            screens.announcement)
@@ -104,6 +107,31 @@ def add_screen_routes(
 
     app.cleanup_ctx.append(run_heartbeats)
     app.on_shutdown.append(screens.close_all)
+
+
+#: Every page that shows times (screens, kiosk, ticket, staff, evaluate) loads this first: a
+#: classic script, before the page's modules.
+TIME_ZONE_SCRIPT = "/display/time-zone.js"
+
+
+def _time_zone_script(
+    clock: Callable[[], datetime], time_zone: str | None,
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The hall's time zone ([time] timezone) and the server's clock, as globals for the pages:
+    window.HALL_TIME_ZONE (an IANA name, for Intl.DateTimeFormat) and
+    window.HALL_CLOCK_OFFSET_MS (the server's clock minus the browser's, when the script ran)."""
+
+    async def handler(_request: web.Request) -> web.Response:
+        now = clock()
+        zone = time_zone or getattr(now.tzinfo, "key", None) or "UTC"
+        body = (
+            "// The hall's time zone and the server's clock (queue_server/web/screens.py).\n"
+            f"window.HALL_TIME_ZONE = {json.dumps(zone)};\n"
+            f"window.HALL_CLOCK_OFFSET_MS = Date.parse({json.dumps(now.isoformat())}) - Date.now();\n"
+        )
+        return web.Response(text=body, content_type="text/javascript", headers={"Cache-Control": "no-store"})
+
+    return handler
 
 
 def _utc_now() -> datetime:

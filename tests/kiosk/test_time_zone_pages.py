@@ -49,7 +49,7 @@ async def test_the_time_zone_script_carries_the_configured_zone_and_the_servers_
         assert resp.headers["Cache-Control"] == "no-store"
         body = await resp.text()
         assert 'window.HALL_TIME_ZONE = "Europe/Berlin";' in body
-        assert 'Date.parse("2026-11-30T09:00:00+00:00")' in body
+        assert 'Date.parse("2026-11-30T10:00:00+01:00")' in body  # the server's clock, in Berlin
 
 
 @pytest.mark.parametrize("page", ["display", "kiosk"])
