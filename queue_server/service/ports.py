@@ -24,9 +24,9 @@ if TYPE_CHECKING:
         Ed25519PublicKey,
     )
 
-    from ..config import Hall
     from ..domain.anchor import Anchor, SignedAnchor
     from ..domain.hall import HallState
+    from ..domain.layout import Hall
     from ..domain.ledger import LedgerRow
     from ..domain.model import Ticket, TicketNumber
     from .writes import Write
