@@ -256,7 +256,7 @@ def window_actions(state: HallState, window: int, now: datetime, principal: Prin
             check_on_duty(state, window, name == "open", principal)
             state.check(guard, window, now, staff_id=staff_id)
         except (Refused, Forbidden) as exc:
-            out.append({"action": name, "allowed": False, "code": exc.code, "reason": exc.detail})
+            out.append({**exc.extra, "action": name, "allowed": False, "code": exc.code, "reason": exc.detail})
         else:
             out.append({"action": name, "allowed": True})
     return out

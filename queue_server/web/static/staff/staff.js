@@ -11,6 +11,7 @@
 import { Screen, fill, h, showConnection, startClock } from "/display/static/display.js";
 import { requestJson } from "/display/static/http.js";
 import { civilityMoment } from "/display/static/reducer.js";
+import { explain, message as refusalText } from "./messages.js";
 
 const SESSION_KEY = "hallQueue.staff";
 const SAME_CLICK_MS = 700; // a second click this soon is the same click (a double click)
@@ -26,10 +27,6 @@ const SUSPEND_REASONS = ["材料不齐，待补充", "需核实信息", "等待�
 const TRANSFER_REASONS = ["需其他业务办理", "需其他窗口办理", "取号业务选错"];
 const CALL_REASONS = ["预约到号", "导服台指引", "特殊情况优先办理", "补办上一环节"];
 
-const STATUS_TEXT = {
-  waiting: "等候中", called: "已呼叫", serving: "办理中", finished: "已办结", missed: "已过号",
-  suspended: "已挂起", cancelled: "已取消", void: "已作废", closed: "已闭厅",
-};
 
 // The console's actions in button order; `key` is its keyboard shortcut.
 const ACTIONS = [
@@ -66,6 +63,8 @@ const state = {
   dialogClosedAt: 0,
   view: "login",
   actions: 0, // requests sent by action buttons (tests read it)
+  actionsFresh: false, // the window view's `actions` is newer than this console's last action
+  changedAt: 0, // when this console last sent an action
 };
 
 let screen = null;
@@ -98,77 +97,7 @@ async function api(path, { method = "GET", body, key } = {}) {
 const hallPath = () => `/api/v1/halls/${encodeURIComponent(state.hall)}`;
 const windowPath = (action) => `${hallPath()}/windows/${state.window}/${action}`;
 
-// What a refused request means, in plain Chinese. The server's problem carries `state`
-// (the window's or ticket's), sometimes `retry_in_seconds`, and an English `detail`.
-export function explain(result) {
-  const { status, data } = result;
-  const p = data || {};
-  const detail = typeof p.detail === "string" ? p.detail : "";
-  if (status === 0) return "网络连接失败，请检查网络后重试";
-  if (status === 401) return "登录已过期，请重新登录";
-  if (status === 403) return chineseOr(detail, "无权进行此操作，请联系大厅管理人员");
-  if (status === 404) {
-    if (/was not issued today|no such ticket|ticket/i.test(detail)) return "未找到该号码（只能叫当日的号码）";
-    if (/window/i.test(detail)) return "本大厅没有这个窗口";
-    if (/service/i.test(detail)) return "本大厅没有这项业务";
-    return "未找到";
-  }
-  if (status === 400) {
-    if (p.field === "reason") return "请填写原因";
-    if (p.field === "number") return "号码格式不正确，应为字母加数字，如 A012";
-    if (p.field === "service" && /exactly one/.test(detail)) return "请选择转到的业务或窗口";
-    if (p.field === "Idempotency-Key") return "请求重复，请刷新页面后重试";
-    return chineseOr(detail, "填写的内容有误");
-  }
-  if (status === 429) return "操作过于频繁，请稍后再试";
-  if (status >= 500) return "服务器暂时无法处理，请稍后重试";
-  if (status === 409) return explainRefusal(p, detail);
-  return chineseOr(detail, `操作未成功（${status}）`);
-}
-
-function explainRefusal(p, detail) {
-  if (Number.isInteger(p.retry_in_seconds)) return `重呼间隔未到，请 ${p.retry_in_seconds} 秒后再试`;
-  if (/too soon/.test(detail)) return "重呼间隔未到";
-  if (p.state === "paused" || /is paused|暂停中/.test(detail)) return "窗口暂停中，请先恢复";
-  if (/is already on duty at window (\d+)/.test(detail)) {
-    return `您已在 ${detail.match(/window (\d+)/)[1]} 号窗口在岗，请先关闭该窗口`;
-  }
-  if (/already (open|paused) with/.test(detail)) return "该窗口已有工作人员在岗";
-  if (/already closed/.test(detail)) return "窗口已关闭";
-  if (p.state === "closed" && /open it|sign in|only an open window/.test(detail)) return "窗口未开启，请先签到上岗";
-  if (p.state === "idle" || /no current ticket/.test(detail)) return "当前没有号码，请先叫号";
-  if (p.ticket && (p.state === "called" || p.state === "serving")) return `当前号码 ${p.ticket} 尚未办结`;
-  if (/finish, miss, suspend or transfer it first/.test(detail)) return "当前号码尚未办结";
-  if (/mark it missed/.test(detail)) return "呼叫次数已满，请按过号处理";
-  const calls = detail.match(/called (\d+) of (\d+) times/);
-  if (calls) return `已呼叫 ${calls[1]} 次，满 ${calls[2]} 次后才能过号，请先重呼`;
-  if (/start service before finishing/.test(detail)) return "请先开始办理，再办结";
-  if (/only a called ticket can start/.test(detail)) return "该号码已在办理中";
-  if (/only a called ticket can be recalled/.test(detail)) return "正在办理中，无需重呼";
-  if (/only a called ticket can be marked missed/.test(detail)) return "已开始办理，不能过号";
-  if (/only a waiting ticket can be called/.test(detail)) {
-    return `该号码${STATUS_TEXT[p.state] ? "" + STATUS_TEXT[p.state] : "不在等候中"}，不能叫号`;
-  }
-  if (/does not offer service/.test(detail)) return "本窗口不办理该号码的业务";
-  if (/only a missed or suspended ticket can be restored/.test(detail)) return "只有过号或挂起的号码可以恢复";
-  if (/already at window/.test(detail)) return "不能转移到本窗口";
-  if (/only a called or serving ticket can be transferred/.test(detail)) return "该号码不能转移";
-  if (/ticket \S+ is (\w+)/.test(detail)) {
-    const s = detail.match(/ticket \S+ is (\w+)/)[1];
-    if (STATUS_TEXT[s]) return `该号码${STATUS_TEXT[s]}`;
-  }
-  return chineseOr(detail, "当前状态不允许此操作");
-}
-
-// The Chinese of a detail, or `fallback`. Details are English with the Chinese in a closing
-// parenthesis ("… (您未在 1 号窗口签到)"), or Chinese with an English one ("窗口暂停中… (window 1 …)").
-function chineseOr(detail, fallback) {
-  const startsChinese = /^[^A-Za-z]*[\u4e00-\u9fff]/.test(detail);
-  const tail = detail.match(/[(（]([^()（）]*[\u4e00-\u9fff][^()（）]*)[)）]\s*$/);
-  if (tail && !startsChinese) return tail[1].trim();
-  if (startsChinese) return detail.replace(/\s*\([^)]*[A-Za-z][^)]*\)\s*$/, "");
-  return fallback;
-}
+export { explain }; // the console's words for a refusal live in messages.js
 
 // ---- session ----------------------------------------------------------------------------
 
@@ -385,6 +314,13 @@ function myOpenWindow() {
     w.staff.id === state.staff.id) || null;
 }
 
+// This console changed the window: its `actions` are stale until the next view arrives.
+// (What others change arrives as events, and the view is asked for again then.)
+function noteChange() {
+  state.changedAt = performance.now();
+  state.actionsFresh = false;
+}
+
 function concernsMyWindow(event) {
   if (state.window === null) return false;
   if (event.window && event.window.number === state.window) return true;
@@ -466,54 +402,23 @@ async function openWindow(number, button) {
 
 // ---- actions ----------------------------------------------------------------------------
 
-// Why `action` cannot be done now (plain Chinese), or null. The server decides in the end;
-// this only spares a round trip and says it at the button.
+// Why `action` cannot be done now (plain Chinese), or null. The server decides: the window
+// view lists each action allowed or refused (with its code), computed by the same guards the
+// commands run. Between an action and the next view (`actionsFresh` false) the console does
+// not guess: it sends, and the server's answer says why, if it refuses.
 function refusal(action) {
   const w = myWindow();
   if (!w) return "窗口信息加载中，请稍候";
-  if (w.state === "closed") return "窗口未开启，请先签到上岗";
-  const current = w.current;
-  const paused = w.state === "paused";
-  switch (action) {
-    case "call-next":
-    case "call":
-      if (paused) return "窗口暂停中，请先恢复";
-      if (current) return `当前号码 ${current.number} 尚未办结`;
-      return null;
-    case "pause":
-      if (current) return `当前号码 ${current.number} 尚未办结，办结后再暂停`;
-      return null;
-    case "resume":
-      return null;
-    case "close":
-      if (current) return `当前号码 ${current.number} 尚未办结，请先办结、挂起或转移`;
-      return null;
-    default:
-      break;
+  if (action === "recall" && state.recallPending) return "请稍候";
+  const listed = state.actionsFresh && state.queue && Array.isArray(state.queue.actions)
+    ? state.queue.actions.find((a) => a.action === action) : null;
+  if (!listed || listed.allowed) return null;
+  if (listed.code === "ticket.recall_too_soon") {
+    // The wait counts down here; once over, the server allows it.
+    const wait = recallWait();
+    return wait > 0 ? refusalText({ ...listed, retry_in_seconds: wait }, action) : null;
   }
-  if (paused) return "窗口暂停中，请先恢复";
-  if (!current) return "当前没有号码，请先叫号";
-  switch (action) {
-    case "recall": {
-      if (current.status === "serving") return "正在办理中，无需重呼";
-      if (state.recallPending) return "请稍候";
-      if (maxCalls() !== null && current.calls >= maxCalls()) {
-        return `已呼叫 ${current.calls} 次，请按过号处理`;
-      }
-      const wait = recallWait();
-      return wait > 0 ? `重呼间隔未到，请 ${wait} 秒后再试` : null;
-    }
-    case "start":
-      return current.status === "serving" ? "已在办理中" : null;
-    case "finish":
-      return current.status === "called" ? "请先开始办理，再办结" : null;
-    case "miss":
-      if (current.status === "serving") return "已开始办理，不能过号";
-      return maxCalls() !== null && current.calls < maxCalls()
-        ? `已呼叫 ${current.calls} 次，满 ${maxCalls()} 次后才能过号，请先重呼` : null;
-    default:
-      return null;
-  }
+  return refusalText(listed, action);
 }
 
 function maxCalls() {
@@ -579,6 +484,7 @@ async function send(action, body, element, { path = null, quiet = false } = {}) 
   const signature = `${url}|${JSON.stringify(body)}`;
   const key = keyFor(signature);
   state.busy = action;
+  noteChange();
   renderActions();
   state.actions += 1;
   const result = await api(url, { method: "POST", body, key });
@@ -596,7 +502,7 @@ async function send(action, body, element, { path = null, quiet = false } = {}) 
     if (result.data && Number.isInteger(result.data.retry_in_seconds)) {
       state.recallReadyAt = serverNow() + result.data.retry_in_seconds * 1000;
     }
-    bubble(element, explain(result));
+    bubble(element, explain(result, action));
   }
   render();
   return result;
@@ -1027,11 +933,13 @@ async function loadQueue() {
   }
   queueLoading = true;
   const windowNumber = state.window;
+  const asked = performance.now();
   const result = await api(windowPath("queue"));
   queueLoading = false;
   if (windowNumber === state.window) {
     if (result.ok) {
       state.queue = result.data;
+      state.actionsFresh = asked > state.changedAt;
       state.queueError = null;
       const at = Date.parse(result.data.recall_available_at || "");
       state.recallReadyAt = Number.isNaN(at) ? null : at;
