@@ -130,7 +130,7 @@ def test_staff_add_refuses_a_short_password(migrated_db):
         stdin="short\n",
     )
     assert done.returncode == 1
-    assert "8 characters" in done.stderr and "Traceback" not in done.stderr
+    assert "密码至少 8 个字符" in done.stderr and "Traceback" not in done.stderr
     assert fetch(migrated_db, "SELECT * FROM staff") == []
 
 
