@@ -11,6 +11,7 @@ from bisect import bisect_left, insort
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from . import dispatch
 from .errors import InvalidInput, NotFound, Refused
@@ -284,7 +285,7 @@ class HallState:
                           state=cur.status.value, state_zh=STATUS_ZH[cur.status])
 
     def _current_in(self, ws: WindowState, allowed: tuple[TicketStatus, ...], code: str,
-                    **params: object) -> Ticket:
+                    **params: Any) -> Ticket:
         """The window's current ticket, refused with `code` unless its status is in `allowed`."""
         ticket = self._current_of(ws)
         require_status(ticket, allowed, code, **params)
@@ -629,7 +630,7 @@ class HallState:
         return [Event("window_closed", None, window, {"staff_id": staff.id if staff else None})]
 
 
-def require_status(ticket: Ticket, allowed: tuple[TicketStatus, ...], code: str, **params: object) -> None:
+def require_status(ticket: Ticket, allowed: tuple[TicketStatus, ...], code: str, **params: Any) -> None:
     """The one ticket-status guard: refuse with `code` unless the ticket's status is `allowed`."""
     if ticket.status not in allowed:
         raise Refused(code, ticket=ticket.number_text, state=ticket.status.value,
