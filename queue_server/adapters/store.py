@@ -101,7 +101,7 @@ def is_unavailable(exc: BaseException) -> bool:
 def unavailable(exc: BaseException, what: str = "the database") -> Unavailable:
     """The domain error for a failure of the database (see `is_unavailable`)."""
     detail = str(exc).strip() or type(exc).__name__
-    return Unavailable(f"{what} is unavailable ({type(exc).__name__}: {detail}); retry shortly",
+    return Unavailable("unavailable.database", reason=f"{what}: {type(exc).__name__}: {detail}",
                        retry_after=2)
 
 
@@ -202,9 +202,8 @@ class _GuardedAcquire:
         if isinstance(exc, Exception) and (self.expired or is_unavailable(exc)):
             self.pool._failed()
             if self.expired:
-                raise Unavailable(
-                    f"the database did not answer within {self.pool.hold_timeout:g} s; retry shortly",
-                    retry_after=2) from exc
+                raise Unavailable("unavailable.timeout", seconds=f"{self.pool.hold_timeout:g}",
+                                  retry_after=2) from exc
             raise unavailable(exc) from exc
 
 
@@ -227,7 +226,7 @@ async def create_pool(
         return await pool
     except Exception as exc:
         if is_unavailable(exc) or isinstance(exc, asyncpg.PostgresError):
-            raise Unavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+            raise Unavailable("unavailable.database", reason=f"cannot connect to PostgreSQL: {exc}") from exc
         raise
 
 
@@ -312,7 +311,7 @@ async def lock_hall(conn: asyncpg.Connection, hall: str) -> HallHead:
         "SELECT seq, head_hash, business_day FROM halls WHERE id = $1 FOR UPDATE", hall
     )
     if r is None:
-        raise Unavailable(f"hall {hall} has no row in the database; restart the server to create it")
+        raise Unavailable("unavailable.hall_row", hall=hall)
     return HallHead(hall, r["seq"], r["head_hash"], r["business_day"])
 
 

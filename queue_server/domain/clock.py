@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from .errors import CODES
 from .layout import Hours
 
 
@@ -21,18 +22,23 @@ def business_day(now: datetime, tz: ZoneInfo, starts: time) -> date:
 
 def issuing_refusal(now: datetime, tz: ZoneInfo, hours: Hours) -> str | None:
     """Why tickets cannot be issued at `now`, in the citizen's words; None when they can."""
+    code = issuing_refusal_code(now, tz, hours)
+    return None if code is None else CODES[code].format(hours=hours.describe())
+
+
+def issuing_refusal_code(now: datetime, tz: ZoneInfo, hours: Hours) -> str | None:
+    """The error code (domain/errors.py) of why tickets cannot be issued at `now`; None when they can."""
     local = now.astimezone(tz)
-    hours_text = hours.describe()
     if local.isoweekday() not in hours.weekdays:
-        return f"今日不办公，办公时间：{hours_text}"
+        return "hours.closed_today"
     t = local.time()
     if t < hours.open or t >= hours.close:
-        return f"当前不在取号时间，办公时间：{hours_text}"
+        return "hours.outside"
     if (
         not hours.issue_during_lunch
         and hours.lunch_start is not None
         and hours.lunch_end is not None
         and hours.lunch_start <= t < hours.lunch_end
     ):
-        return f"午休时间暂停取号，办公时间：{hours_text}"
+        return "hours.lunch"
     return None

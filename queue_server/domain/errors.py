@@ -1,72 +1,216 @@
-"""One error tree for the whole server; the web layer maps it once to problem+json."""
+"""One error tree for the whole server, and the one list of its error codes.
+
+Every refusal and invalid input names a stable `code` from CODES (dotted: `window.not_open`,
+`ticket.recall_too_soon`, `input.missing_field` …) that programs switch on, and its keyword
+parameters; the Chinese `detail` people read is formatted from the code's template. A code that
+is not in CODES cannot be raised (the constructor looks it up). The parameters also travel as
+members of the problem answer (e.g. `state`, `retry_in_seconds`). HTTP status codes are the web
+layer's business (web/problem.py maps each class to one); the domain knows none.
+"""
 
 from __future__ import annotations
+
+from typing import Any
+
+#: code → Chinese detail template (str.format over the raising site's parameters and `field`).
+CODES: dict[str, str] = {
+    # ---- invalid input ------------------------------------------------------------------
+    "input.missing_field": "缺少 {field}",
+    "input.not_string": "{field} 须为文字，收到的是 {got}",
+    "input.bad_type": "{field} 须为{expected}",
+    "input.control_character": "{field} 含有不允许的控制字符 {char}",
+    "input.too_long": "{field} 共 {length} 个字，最多 {limit} 个字",
+    "input.too_deep": "请求内容嵌套超过 {depth} 层",
+    "input.not_json": "请求体不是有效的 JSON：{reason}",
+    "input.not_object": "请求体须为 JSON 对象，收到的是 {got}",
+    "input.unsupported_media_type": "请求体须为 JSON（application/json），收到的是 {got!r}",
+    "input.bad_idempotency_key": "Idempotency-Key 须为 1–200 个可见 ASCII 字符",
+    "input.idempotency_key_reused": "这个 Idempotency-Key 已用于另一个请求",
+    "input.bad_number": "{field} 须为 {low} 到 {high} 的整数，收到的是 {got!r}",
+    "input.bad_choice": "{field} 须为以下之一：{known}；收到的是 {got!r}",
+    "input.bad_ticket_number": "号码 {got!r} 不是字母加数字的形式（如 A023）",
+    "input.bad_time": "{field} 须为带时区的 ISO 8601 时间（如 2026-11-30T10:00:00+08:00），年份 2000–2099",
+    "input.nul_in_path": "请求路径含有 NUL 字符",
+    "input.reason_required": "{action}须填写原因",
+    "input.transfer_target": "转移须指定业务或窗口，二者选一",
+    "input.priority_unknown": "没有优先类别 {priority!r}（可选：{known}）",
+    "input.priority_reason_required": "{name}须填写优先理由",
+    "input.taboo_on_screen": "内容含有服务忌语「{taboo}」，不能显示在屏幕上",
+    "input.taboo_in_notice": "公告含有服务忌语「{taboo}」，不能发布",
+    "input.notices_list": "公告须为最多 {limit} 条文字的列表",
+    "input.device_token_logout": "设备令牌须用 queue-server device revoke 吊销，不能登出",
+    "input.paper_width": "纸宽须为 58 或 80",
+    "input.unknown_role": "未知角色 {role!r}（可选：{known}）",
+    "input.hall_required": "{role} 须属于一个大厅：请给出 --hall",
+    "input.password_too_short": "密码至少 {minimum} 个字符",
+    "input.staff_exists": "工号 {staff_id} 已存在",
+    "input.window_required": "评价器须绑定一个窗口：请给出 --window",
+    "input.kiosk_required": "打印机须绑定一台取号机：请给出 --kiosk",
+    "input.device_exists": "大厅 {hall} 已有名为 {name} 的设备",
+    "input.rating_needs_label": "不满意或非常不满意的评价须至少选一个原因",
+    "input.slot_order": "预约结束时间须晚于开始时间",
+    "input.slot_over": "该预约时段已经结束",
+    "input.appointment_code": "预约码为 {digits} 位数字",
+    "input.refused_by_database": "数据库拒绝了请求中的内容（{reason}）",
+    "input.subprotocol_required": "此接口须使用子协议 {subprotocol}",
+    "input.bad_query": "查询参数有误：{reason}",
+    # ---- who may do it --------------------------------------------------------------------
+    "auth.required": "需要登录：请求须带令牌（Authorization: Bearer …）",
+    "auth.token_invalid": "令牌无效、已过期或已吊销，请重新登录",
+    "auth.wrong_credentials": "工号或密码错误；连续失败 {failures} 次的账号将锁定 {minutes} 分钟",
+    "auth.login_throttled": "此地址登录失败次数过多，请 {seconds} 秒后再试",
+    "auth.other_hall": "{who} 属于 {own} 大厅，不能操作 {hall} 大厅",
+    "auth.role": "{who} 的角色是 {role}，此操作需要：{roles}",
+    "auth.device_not_staff": "设备 {who}（{role}）不能操作窗口，请以工作人员身份登录",
+    "auth.channel": "{role} 设备只能发放本渠道的号，不能发放 {channel!r}",
+    "auth.priority_staff_only": "{name}须由导服台工作人员办理",
+    "auth.priority_reason_staff_only": "优先理由须由导服台登记",
+    "auth.not_on_window": "您（{staff}）未在 {window} 号窗口签到",
+    "auth.citizen_only": "{who} 不能评价，只有办事群众本人可以评价",
+    "auth.not_tablet": "{who} 不是评价器，工作人员不能提交评价",
+    "auth.tablet_window": "评价器 {who} 属于 {own} 号窗口，不是 {window} 号窗口",
+    "auth.rating_other_window": "号码 {number} 在 {served} 号窗口办理，不是本评价器的 {window} 号窗口",
+    "auth.print_job_other_kiosk": "{who} 不能读取取号机 {kiosk} 的打印任务",
+    "auth.not_printer": "{who} 不是绑定取号机的打印机设备",
+    "auth.origin_not_allowed": "来源 {origin!r} 既不是本站，也不在允许的来源之列",
+    "auth.display_token_required": "需要 {hall} 大厅有效的显示屏令牌（?token= 或 Authorization: Bearer）",
+    "auth.not_this_screen": "此令牌不能打开 {hall} 大厅的屏幕或语音播报",
+    # ---- not found ------------------------------------------------------------------------
+    "hall.unknown": "没有大厅 {hall!r}",
+    "announcement.unknown": "{hall} 大厅的事件 {seq} 不是叫号或重呼",
+    "window.unknown": "{hall} 大厅没有 {window} 号窗口（窗口：{known}）",
+    "window.unknown_action": "没有窗口操作 {action!r}（可用：{known}）",
+    "service.unknown": "{hall} 大厅没有业务 {service!r}（业务：{known}）",
+    "ticket.unknown": "今日 {hall} 大厅没有发出号码 {number}",
+    "ticket.no_such": "没有这张号票",
+    "print_job.unknown": "没有打印任务 {job}",
+    "printer.unknown": "{hall} 大厅的取号机 {kiosk} 没有登记打印机",
+    "device.unknown": "{hall} 大厅没有名为 {name} 的在用设备",
+    "appointment.unknown": "预约码 {appointment} 无效或已签到",
+    "follow_up.unknown": "{hall} 大厅没有回访 {follow_up}",
+    "follow_up.none": "此号码没有可追评的回访",
+    "http.not_found": "没有这个地址",
+    # ---- refused in the current state -----------------------------------------------------
+    "window.not_open": "{window} 号窗口未开启，请先签到上岗",
+    "window.paused": "{window} 号窗口暂停中（{reason}），请先恢复",
+    "window.busy": "{window} 号窗口当前号码{state_zh} {ticket}，请先办结、过号、挂起或转移",
+    "window.no_current": "{window} 号窗口当前没有号码，请先叫号",
+    "window.already_open": "{window} 号窗口已开启，{staff} 在岗",
+    "window.staff_elsewhere": "工号 {staff} 已在 {other} 号窗口在岗，请先关闭该窗口",
+    "window.already_paused": "{window} 号窗口已在暂停中",
+    "window.not_paused": "{window} 号窗口未暂停",
+    "window.already_closed": "{window} 号窗口已关闭",
+    "window.service_not_offered": "{window} 号窗口不办理业务 {service}（{service_name}）",
+    "ticket.not_waiting": "号码 {ticket} {state_zh}，只有等候中的号码可以叫号",
+    "ticket.not_called": "号码 {ticket} {state_zh}，只有已呼叫的号码可以{action}",
+    "ticket.not_serving": "号码 {ticket} {state_zh}，请先开始办理，再办结",
+    "ticket.recall_limit": "号码 {ticket} 已呼叫 {calls} 次（上限 {max_calls} 次），请按过号处理",
+    "ticket.recall_too_soon": "号码 {ticket} 距上次呼叫 {elapsed} 秒，重呼间隔至少 {minimum} 秒，请 {retry_in_seconds} 秒后再试",
+    "ticket.miss_too_early": "号码 {ticket} 已呼叫 {calls}/{max_calls} 次，请先重呼，再按过号处理",
+    "ticket.not_transferable": "号码 {ticket} {state_zh}，只有已呼叫或办理中的号码可以转移",
+    "ticket.same_window": "号码 {ticket} 已在 {window} 号窗口",
+    "ticket.not_restorable": "号码 {ticket} {state_zh}，只有过号或挂起的号码可以恢复",
+    "ticket.not_cancellable": "号码 {ticket} {state_zh}，只有等候、挂起或过号的号码可以取消",
+    "ticket.final": "号码 {ticket} {state_zh}，不能再操作",
+    "ticket.no_longer_cancellable": "这张号票已不能取消",
+    "ticket.not_waiting_to_print": "号码 {ticket} {state_zh}，不在等候中，无需补打",
+    "service.quota_full": "该业务今日号源已满（{quota} 个）",
+    "hours.closed_today": "今日不办公，办公时间：{hours}",
+    "hours.outside": "当前不在取号时间，办公时间：{hours}",
+    "hours.lunch": "午休时间暂停取号，办公时间：{hours}",
+    "rating.not_finished": "号码 {ticket} {state_zh}，办结后才能评价",
+    "rating.expired": "已超过评价时限（办结后 {minutes} 分钟内）",
+    "rating.already_rated": "号码 {ticket} 已评价，一次一评",
+    "follow_up.not_called_back": "回访后可追评",
+    "follow_up.already_rated": "追评仅一次",
+    "follow_up.already": "回访 {follow_up} 已是 {state}",
+    "appointment.no_free_code": "暂时无法生成预约码，请重试",
+    "appointment.used": "预约 {appointment} 已{state_zh}",
+    "appointment.too_early": "预约签到时间未到，{opens_at} 起可签到",
+    "appointment.expired": "预约已过期，请按普通方式取号",
+    # ---- the server and the HTTP exchange ---------------------------------------------------
+    "http.method_not_allowed": "此地址不支持 {method} 请求",
+    "http.too_large": "请求内容过大",
+    "http.timeout": "请求内容接收超时（{seconds} 秒内未收完）",
+    "http.error": "请求未能处理（{reason}）",
+    "rate.limited": "{group}请求过于频繁，请 {seconds} 秒后再试",
+    "unavailable.database": "数据库暂不可用（{reason}），请稍后重试",
+    "unavailable.timeout": "数据库未在 {seconds} 秒内应答，请稍后重试",
+    "unavailable.hall_row": "{hall} 大厅在数据库中没有记录，请重启服务器以创建",
+    "unavailable.not_committed": "数据库未接受此次修改（{reason}），请重试",
+    "unavailable.stopping": "服务器正在停止，请稍后重试",
+    "unavailable.not_ready": "服务暂不可用：{reason}",
+    "unavailable.auth": "暂时无法核验 {hall} 大厅的显示屏令牌",
+    "unavailable.speech": "语音播报暂不可用：{reason}",
+    "internal.error": "服务器内部错误，详情见服务器日志",
+}
+
+#: Members of the problem answer a parameter may not overwrite.
+RESERVED = frozenset({"type", "title", "status", "detail", "code", "field", "retry_after"})
 
 
 class QueueError(Exception):
     """Base: a request the server understood and answers with a clear message."""
 
-    status = 500
     title = "内部错误"
     type_slug = "internal"
 
-    def __init__(self, detail: str, *, field: str | None = None, **extra: object) -> None:
+    retry_after: int | None = None  # seconds a client should wait before trying again
+
+    def __init__(self, code: str, *, field: str | None = None, retry_after: int | None = None,
+                 **params: Any) -> None:
+        template = CODES[code]  # an unknown code is a bug at the raising site
+        clash = RESERVED.intersection(params)
+        if clash:
+            raise ValueError(f"error parameters may not be named {sorted(clash)}")
+        detail = template.format(field=field, **params)
         super().__init__(detail)
+        self.code = code
         self.detail = detail
         self.field = field
-        self.extra = extra
+        self.extra = params
+        if retry_after is not None:
+            self.retry_after = retry_after
 
 
 class InvalidInput(QueueError):
-    status = 400
     title = "请求内容有误"
     type_slug = "invalid-input"
 
 
 class Unauthenticated(QueueError):
-    status = 401
     title = "需要登录"
     type_slug = "unauthenticated"
 
 
 class Forbidden(QueueError):
-    status = 403
     title = "无权操作"
     type_slug = "forbidden"
 
 
 class NotFound(QueueError):
-    status = 404
     title = "未找到"
     type_slug = "not-found"
 
 
 class Refused(QueueError):
-    """A command the rules refuse in the current state (HTTP 409)."""
+    """A command the rules refuse in the current state."""
 
-    status = 409
     title = "当前状态不允许此操作"
     type_slug = "refused"
 
 
 class UnsupportedMediaType(QueueError):
-    status = 415
     title = "请求格式不支持"
     type_slug = "unsupported-media-type"
 
 
 class RateLimited(QueueError):
-    status = 429
     title = "操作过于频繁"
     type_slug = "rate-limited"
 
 
 class Unavailable(QueueError):
-    status = 503
     title = "服务暂不可用"
     type_slug = "unavailable"
-
-    def __init__(self, detail: str, *, retry_after: int = 1, field: str | None = None,
-                 **extra: object) -> None:
-        super().__init__(detail, field=field, **extra)
-        self.retry_after = retry_after
+    retry_after = 1

@@ -11,6 +11,7 @@ from bisect import bisect_left, insort
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from . import dispatch
 from .errors import InvalidInput, NotFound, Refused
@@ -76,7 +77,7 @@ class HallState:
             return self.hall.windows[number]
         except KeyError:
             known = ", ".join(str(n) for n in self.hall.windows)
-            raise NotFound(f"hall {self.hall.id} has no window {number} (windows: {known})") from None
+            raise NotFound("window.unknown", hall=self.hall.id, window=number, known=known) from None
 
     def window(self, number: int) -> WindowState:
         self.window_config(number)
@@ -88,7 +89,7 @@ class HallState:
         for t in self.tickets.values():
             if t.number == number and t.business_day == self.day:
                 return t
-        raise NotFound(f"ticket {number} was not issued today in hall {self.hall.id}")
+        raise NotFound("ticket.unknown", hall=self.hall.id, number=str(number))
 
     def waiting(self, service: str | None = None) -> list[Ticket]:
         """Waiting tickets (of one service), each queue in dispatch order."""
@@ -218,24 +219,20 @@ class HallState:
         priority_reason: str | None = None,
     ) -> tuple[Ticket, list[Event]]:
         if service not in self.hall.services:
-            known = ", ".join(self.hall.services)
-            raise NotFound(f"hall {self.hall.id} has no service {service!r} (services: {known})")
+            raise NotFound("service.unknown", hall=self.hall.id, service=service,
+                           known=", ".join(self.hall.services))
         cls = None
         if priority is not None:
             cls = self.hall.priority_classes.get(priority)
             if cls is None:
-                known = ", ".join(self.hall.priority_classes)
-                raise InvalidInput(
-                    f"unknown priority class {priority!r} (known: {known})", field="priority"
-                )
+                raise InvalidInput("input.priority_unknown", field="priority", priority=priority,
+                                   known=", ".join(self.hall.priority_classes))
             if cls.reason_required and not (priority_reason or "").strip():
-                raise InvalidInput(
-                    f"priority class {cls.name} needs a reason", field="priority_reason"
-                )
+                raise InvalidInput("input.priority_reason_required", field="priority_reason", name=cls.name)
         svc = self.hall.services[service]
         last = self.counters.get(service, 0)
         if last >= svc.daily_quota:
-            raise Refused("该业务今日号源已满", service=service, quota=svc.daily_quota)
+            raise Refused("service.quota_full", service=service, quota=svc.daily_quota)
         seq = last + 1
         rank = dispatch.rank_of(now)
         latest = next(reversed(self.tickets.values()), None)
@@ -265,31 +262,123 @@ class HallState:
             payload["priority_reason"] = priority_reason
         return ticket, [Event("ticket_issued", ticket.id, None, payload)]
 
-    def _current_of(self, ws: WindowState, number: int) -> Ticket:
+    # ---- guards ---------------------------------------------------------------------
+    # Each command checks with these before it changes anything; `actions` runs the same
+    # checks to tell the clerk's console what the server would answer now.
+
+    def _current_of(self, ws: WindowState) -> Ticket:
         if ws.current is None:
-            raise Refused(f"window {number} has no current ticket; call one first", state="idle")
+            raise Refused("window.no_current", window=ws.number, state="idle")
         return self.tickets[ws.current]
 
     def _require_open(self, ws: WindowState) -> None:
         if ws.status is WindowStatus.CLOSED:
-            raise Refused(
-                f"window {ws.number} is closed; open it (sign in) first", state=ws.status.value
-            )
+            raise Refused("window.not_open", window=ws.number, state=ws.status.value)
         if ws.status is WindowStatus.PAUSED:
-            raise Refused(
-                f"窗口暂停中（{ws.pause_reason}），请先恢复 (window {ws.number} is paused)",
-                state=ws.status.value,
-            )
+            raise Refused("window.paused", window=ws.number, reason=ws.pause_reason or "",
+                          state=ws.status.value)
 
     def _require_idle(self, ws: WindowState) -> None:
         if ws.current is not None:
             cur = self.tickets[ws.current]
-            raise Refused(
-                f"window {ws.number} is {STATUS_ZH[cur.status]} {cur.number_text}; "
-                "finish, miss, suspend or transfer it first",
-                state=cur.status.value,
-                ticket=cur.number_text,
-            )
+            raise Refused("window.busy", window=ws.number, ticket=cur.number_text,
+                          state=cur.status.value, state_zh=STATUS_ZH[cur.status])
+
+    def _current_in(self, ws: WindowState, allowed: tuple[TicketStatus, ...], code: str,
+                    **params: Any) -> Ticket:
+        """The window's current ticket, refused with `code` unless its status is in `allowed`."""
+        ticket = self._current_of(ws)
+        require_status(ticket, allowed, code, **params)
+        return ticket
+
+    def _check_open(self, ws: WindowState, staff_id: str | None) -> None:
+        if ws.status is not WindowStatus.CLOSED:
+            raise Refused("window.already_open", window=ws.number,
+                          staff=ws.staff.name if ws.staff else "?", state=ws.status.value)
+        for other in self.windows.values():
+            if other.status is not WindowStatus.CLOSED and other.staff and other.staff.id == staff_id:
+                raise Refused("window.staff_elsewhere", staff=staff_id, other=other.number,
+                              state=other.status.value)
+
+    def _check_pause(self, ws: WindowState) -> None:
+        if ws.status is WindowStatus.CLOSED:
+            raise Refused("window.not_open", window=ws.number, state=ws.status.value)
+        if ws.status is WindowStatus.PAUSED:
+            raise Refused("window.already_paused", window=ws.number, state=ws.status.value)
+        self._require_idle(ws)
+
+    def _check_resume(self, ws: WindowState) -> None:
+        if ws.status is WindowStatus.CLOSED:
+            raise Refused("window.not_open", window=ws.number, state=ws.status.value)
+        if ws.status is not WindowStatus.PAUSED:
+            raise Refused("window.not_paused", window=ws.number, state=ws.status.value)
+
+    def _check_close(self, ws: WindowState) -> None:
+        if ws.status is WindowStatus.CLOSED:
+            raise Refused("window.already_closed", window=ws.number, state=ws.status.value)
+        self._require_idle(ws)
+
+    def _check_message(self, ws: WindowState) -> None:
+        if ws.status is WindowStatus.CLOSED:
+            raise Refused("window.not_open", window=ws.number, state=ws.status.value)
+
+    def _check_call(self, ws: WindowState) -> None:
+        self._require_open(ws)
+        self._require_idle(ws)
+
+    def _check_recall(self, ws: WindowState, now: datetime) -> Ticket:
+        ticket = self._current_in(ws, (TicketStatus.CALLED,), "ticket.not_called", action="重呼")
+        policy = self.hall.call_policy
+        if ticket.calls >= policy.max_calls:
+            raise Refused("ticket.recall_limit", ticket=ticket.number_text, calls=ticket.calls,
+                          max_calls=policy.max_calls, state=ticket.status.value)
+        assert ticket.last_called_at is not None
+        elapsed = (now - ticket.last_called_at).total_seconds()
+        if elapsed < policy.recall_min_seconds:
+            wait = int(policy.recall_min_seconds - elapsed + 0.999)
+            raise Refused("ticket.recall_too_soon", ticket=ticket.number_text, elapsed=int(elapsed),
+                          minimum=policy.recall_min_seconds, retry_in_seconds=wait,
+                          state=ticket.status.value)
+        return ticket
+
+    def _check_miss(self, ws: WindowState) -> Ticket:
+        ticket = self._current_in(ws, (TicketStatus.CALLED,), "ticket.not_called", action="按过号处理")
+        policy = self.hall.call_policy
+        if ticket.calls < policy.max_calls:
+            raise Refused("ticket.miss_too_early", ticket=ticket.number_text, calls=ticket.calls,
+                          max_calls=policy.max_calls, state=ticket.status.value)
+        return ticket
+
+    def check(self, action: str, window: int, now: datetime, *, staff_id: str | None = None) -> None:
+        """Raise what `action` at `window` would be refused with now (its state, not its input)."""
+        ws = self.window(window)
+        match action:
+            case "open":
+                self._check_open(ws, staff_id)
+            case "pause":
+                self._check_pause(ws)
+            case "resume":
+                self._check_resume(ws)
+            case "close":
+                self._check_close(ws)
+            case "message":
+                self._check_message(ws)
+            case "call_next" | "call":
+                self._check_call(ws)
+            case "recall":
+                self._check_recall(ws, now)
+            case "start":
+                self._current_in(ws, (TicketStatus.CALLED,), "ticket.not_called", action="开始办理")
+            case "finish":
+                self._current_in(ws, (TicketStatus.SERVING,), "ticket.not_serving")
+            case "miss":
+                self._check_miss(ws)
+            case "transfer":
+                self._current_in(ws, (TicketStatus.CALLED, TicketStatus.SERVING), "ticket.not_transferable")
+            case "suspend":
+                self._current_of(ws)
+            case _:
+                raise ValueError(f"no guard for window action {action!r}")
 
     def _call(self, ws: WindowState, ticket: Ticket, now: datetime) -> None:
         ticket.status = TicketStatus.CALLED
@@ -302,11 +391,12 @@ class HallState:
         self._touch(ticket)
         self._touch_window(ws)
 
+    # ---- window commands on tickets -------------------------------------------------
+
     def call_next(self, window: int, now: datetime) -> tuple[Ticket | None, list[Event]]:
         cfg = self.window_config(window)
         ws = self.windows[window]
-        self._require_open(ws)
-        self._require_idle(ws)
+        self._check_call(ws)
         chosen = dispatch.choose_next(self._front_candidates(cfg), self.hall, cfg, ws, now)
         if chosen is None:
             return None, []
@@ -323,22 +413,14 @@ class HallState:
         cfg = self.window_config(window)
         ws = self.windows[window]
         if not (reason or "").strip():
-            raise InvalidInput("calling a specific number needs a reason", field="reason")
-        self._require_open(ws)
-        self._require_idle(ws)
+            raise InvalidInput("input.reason_required", field="reason", action="指定叫号")
+        self._check_call(ws)
         ticket = self.ticket_by_number(number)
-        if ticket.status is not TicketStatus.WAITING:
-            raise Refused(
-                f"ticket {ticket.number_text} is {ticket.status.value} ({STATUS_ZH[ticket.status]});"
-                " only a waiting ticket can be called",
-                state=ticket.status.value,
-            )
+        require_status(ticket, (TicketStatus.WAITING,), "ticket.not_waiting")
         if ticket.service not in cfg.services:
-            raise Refused(
-                f"window {window} does not offer service {ticket.service} "
-                f"({self.hall.services[ticket.service].name})",
-                state=ticket.status.value,
-            )
+            raise Refused("window.service_not_offered", window=window, service=ticket.service,
+                          service_name=self.hall.services[ticket.service].name,
+                          state=ticket.status.value)
         self._call(ws, ticket, now)
         ticket.note = reason
         return ticket, [
@@ -346,31 +428,7 @@ class HallState:
         ]
 
     def recall(self, window: int, now: datetime) -> tuple[Ticket, list[Event]]:
-        ws = self.window(window)
-        ticket = self._current_of(ws, window)
-        policy = self.hall.call_policy
-        if ticket.status is not TicketStatus.CALLED:
-            raise Refused(
-                f"ticket {ticket.number_text} is {ticket.status.value} ({STATUS_ZH[ticket.status]});"
-                " only a called ticket can be recalled",
-                state=ticket.status.value,
-            )
-        if ticket.calls >= policy.max_calls:
-            raise Refused(
-                f"ticket {ticket.number_text} was called {ticket.calls} times (limit "
-                f"{policy.max_calls}); mark it missed",
-                state=ticket.status.value,
-            )
-        assert ticket.last_called_at is not None
-        elapsed = (now - ticket.last_called_at).total_seconds()
-        if elapsed < policy.recall_min_seconds:
-            wait = int(policy.recall_min_seconds - elapsed + 0.999)
-            raise Refused(
-                f"recall of {ticket.number_text} too soon: {int(elapsed)} s since the last call, "
-                f"minimum {policy.recall_min_seconds} s (wait {wait} s)",
-                state=ticket.status.value,
-                retry_in_seconds=wait,
-            )
+        ticket = self._check_recall(self.window(window), now)
         ticket.calls += 1
         ticket.last_called_at = now
         self._touch(ticket)
@@ -378,13 +436,7 @@ class HallState:
 
     def start(self, window: int, now: datetime, staff: StaffOnDuty | None = None) -> tuple[Ticket, list[Event]]:
         ws = self.window(window)
-        ticket = self._current_of(ws, window)
-        if ticket.status is not TicketStatus.CALLED:
-            raise Refused(
-                f"ticket {ticket.number_text} is {ticket.status.value} ({STATUS_ZH[ticket.status]});"
-                " only a called ticket can start service",
-                state=ticket.status.value,
-            )
+        ticket = self._current_in(ws, (TicketStatus.CALLED,), "ticket.not_called", action="开始办理")
         ticket.status = TicketStatus.SERVING
         ticket.started_at = now
         ticket.staff_id = ws.staff.id if ws.staff else (staff.id if staff else None)
@@ -393,13 +445,7 @@ class HallState:
 
     def finish(self, window: int, now: datetime) -> tuple[Ticket, list[Event]]:
         ws = self.window(window)
-        ticket = self._current_of(ws, window)
-        if ticket.status is not TicketStatus.SERVING:
-            raise Refused(
-                f"ticket {ticket.number_text} is {ticket.status.value} ({STATUS_ZH[ticket.status]});"
-                " start service before finishing",
-                state=ticket.status.value,
-            )
+        ticket = self._current_in(ws, (TicketStatus.SERVING,), "ticket.not_serving")
         ticket.status = TicketStatus.FINISHED
         ticket.finished_at = now
         ws.current = None
@@ -409,20 +455,8 @@ class HallState:
 
     def miss(self, window: int, now: datetime) -> tuple[Ticket, list[Event]]:
         ws = self.window(window)
-        ticket = self._current_of(ws, window)
+        ticket = self._check_miss(ws)
         policy = self.hall.call_policy
-        if ticket.status is not TicketStatus.CALLED:
-            raise Refused(
-                f"ticket {ticket.number_text} is {ticket.status.value} ({STATUS_ZH[ticket.status]});"
-                " only a called ticket can be marked missed",
-                state=ticket.status.value,
-            )
-        if ticket.calls < policy.max_calls:
-            raise Refused(
-                f"ticket {ticket.number_text} was called {ticket.calls} of {policy.max_calls} "
-                "times; recall it before marking it missed",
-                state=ticket.status.value,
-            )
         ticket.misses += 1
         ws.current = None
         events = [Event("ticket_missed", ticket.id, window, {"misses": ticket.misses})]
@@ -446,29 +480,22 @@ class HallState:
     ) -> tuple[Ticket, list[Event]]:
         ws = self.window(window)
         if (to_service is None) == (to_window is None):
-            raise InvalidInput("transfer needs exactly one of 'service' or 'window'", field="service")
+            raise InvalidInput("input.transfer_target", field="service")
         if not (reason or "").strip():
-            raise InvalidInput("a transfer needs a reason", field="reason")
-        ticket = self._current_of(ws, window)
-        if ticket.status not in (TicketStatus.CALLED, TicketStatus.SERVING):
-            raise Refused(
-                f"ticket {ticket.number_text} is {ticket.status.value}; only a called or serving "
-                "ticket can be transferred",
-                state=ticket.status.value,
-            )
+            raise InvalidInput("input.reason_required", field="reason", action="转移")
+        ticket = self._current_in(ws, (TicketStatus.CALLED, TicketStatus.SERVING), "ticket.not_transferable")
         service = ticket.service
         if to_service is not None:
             if to_service not in self.hall.services:
-                known = ", ".join(self.hall.services)
-                raise NotFound(
-                    f"hall {self.hall.id} has no service {to_service!r} (services: {known})"
-                )
+                raise NotFound("service.unknown", hall=self.hall.id, service=to_service,
+                               known=", ".join(self.hall.services))
             service = to_service
         target = None
         if to_window is not None:
             target_cfg = self.window_config(to_window)
             if to_window == window:
-                raise Refused(f"ticket {ticket.number_text} is already at window {window}")
+                raise Refused("ticket.same_window", ticket=ticket.number_text, window=window,
+                              state=ticket.status.value)
             if service not in target_cfg.services:
                 service = target_cfg.services[0]
             target = to_window
@@ -489,8 +516,8 @@ class HallState:
     def suspend(self, window: int, now: datetime, reason: str) -> tuple[Ticket, list[Event]]:
         ws = self.window(window)
         if not (reason or "").strip():
-            raise InvalidInput("suspending needs a reason", field="reason")
-        ticket = self._current_of(ws, window)
+            raise InvalidInput("input.reason_required", field="reason", action="挂起")
+        ticket = self._current_of(ws)
         ticket.status = TicketStatus.SUSPENDED
         ticket.note = reason
         ws.current = None
@@ -498,14 +525,11 @@ class HallState:
         self._touch_window(ws)
         return ticket, [Event("ticket_suspended", ticket.id, window, {"reason": reason})]
 
+    # ---- tickets by number ----------------------------------------------------------
+
     def restore(self, number: str, now: datetime) -> tuple[Ticket, list[Event]]:
         ticket = self.ticket_by_number(number)
-        if ticket.status not in (TicketStatus.MISSED, TicketStatus.SUSPENDED):
-            raise Refused(
-                f"ticket {ticket.number_text} is {ticket.status.value} ({STATUS_ZH[ticket.status]});"
-                " only a missed or suspended ticket can be restored",
-                state=ticket.status.value,
-            )
+        require_status(ticket, (TicketStatus.MISSED, TicketStatus.SUSPENDED), "ticket.not_restorable")
         was = ticket.status
         others = [t for t in self.waiting(ticket.service) if t.id != ticket.id]
         ticket.rank = dispatch.restore_rank(
@@ -522,12 +546,8 @@ class HallState:
         return ticket, [Event("ticket_restored", ticket.id, None, payload)]
 
     def cancel(self, ticket: Ticket, now: datetime, reason: str | None = None) -> list[Event]:
-        if ticket.status not in (TicketStatus.WAITING, TicketStatus.SUSPENDED, TicketStatus.MISSED):
-            raise Refused(
-                f"ticket {ticket.number_text} is {ticket.status.value} ({STATUS_ZH[ticket.status]});"
-                " only a waiting, suspended or missed ticket can be cancelled",
-                state=ticket.status.value,
-            )
+        require_status(ticket, (TicketStatus.WAITING, TicketStatus.SUSPENDED, TicketStatus.MISSED),
+                       "ticket.not_cancellable")
         ticket.status = TicketStatus.CANCELLED
         self._touch(ticket)
         return [Event("ticket_cancelled", ticket.id, None, {"reason": reason} if reason else {})]
@@ -553,18 +573,7 @@ class HallState:
 
     def open_window(self, window: int, staff: StaffOnDuty, now: datetime) -> list[Event]:
         ws = self.window(window)
-        if ws.status is not WindowStatus.CLOSED:
-            on = ws.staff.name if ws.staff else "?"
-            raise Refused(
-                f"window {window} is already {ws.status.value} with {on} on duty",
-                state=ws.status.value,
-            )
-        for other in self.windows.values():
-            if other.status is not WindowStatus.CLOSED and other.staff and other.staff.id == staff.id:
-                raise Refused(
-                    f"staff {staff.id} is already on duty at window {other.number}; close it first",
-                    state=other.status.value,
-                )
+        self._check_open(ws, staff.id)
         ws.status = WindowStatus.OPEN
         ws.staff = staff
         ws.pause_reason = None
@@ -579,10 +588,8 @@ class HallState:
     def pause_window(self, window: int, reason: str, now: datetime) -> list[Event]:
         ws = self.window(window)
         if not (reason or "").strip():
-            raise InvalidInput("a pause needs a reason (e.g. 午休, 临时离开)", field="reason")
-        if ws.status is not WindowStatus.OPEN:
-            raise Refused(f"window {window} is {ws.status.value}; only an open window can pause", state=ws.status.value)
-        self._require_idle(ws)
+            raise InvalidInput("input.reason_required", field="reason", action="暂停（如 午休、临时离开）")
+        self._check_pause(ws)
         ws.status = WindowStatus.PAUSED
         ws.pause_reason = reason
         ws.since = now
@@ -591,8 +598,7 @@ class HallState:
 
     def resume_window(self, window: int, now: datetime) -> list[Event]:
         ws = self.window(window)
-        if ws.status is not WindowStatus.PAUSED:
-            raise Refused(f"window {window} is {ws.status.value}, not paused", state=ws.status.value)
+        self._check_resume(ws)
         reason = ws.pause_reason
         paused_seconds = int((now - ws.since).total_seconds()) if ws.since else 0
         ws.status = WindowStatus.OPEN
@@ -604,19 +610,16 @@ class HallState:
     def set_message(self, window: int, text: str | None, now: datetime) -> list[Event]:
         """The clerk's message on the window screen; None clears it."""
         ws = self.window(window)
-        if ws.status is WindowStatus.CLOSED:
-            raise Refused(f"window {window} is closed; open it before showing a message", state=ws.status.value)
+        self._check_message(ws)
         if text is not None and len(text) > 60:
-            raise InvalidInput("a window message is at most 60 characters", field="text")
+            raise InvalidInput("input.too_long", field="text", length=len(text), limit=60)
         ws.message = text
         self._touch_window(ws)
         return [Event("window_message_set", None, window, {"message": text})]
 
     def close_window(self, window: int, now: datetime) -> list[Event]:
         ws = self.window(window)
-        if ws.status is WindowStatus.CLOSED:
-            raise Refused(f"window {window} is already closed", state=ws.status.value)
-        self._require_idle(ws)
+        self._check_close(ws)
         staff = ws.staff
         ws.status = WindowStatus.CLOSED
         ws.staff = None
@@ -625,3 +628,10 @@ class HallState:
         ws.since = now
         self._touch_window(ws)
         return [Event("window_closed", None, window, {"staff_id": staff.id if staff else None})]
+
+
+def require_status(ticket: Ticket, allowed: tuple[TicketStatus, ...], code: str, **params: Any) -> None:
+    """The one ticket-status guard: refuse with `code` unless the ticket's status is `allowed`."""
+    if ticket.status not in allowed:
+        raise Refused(code, ticket=ticket.number_text, state=ticket.status.value,
+                      state_zh=STATUS_ZH[ticket.status], **params)

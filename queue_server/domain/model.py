@@ -74,10 +74,7 @@ class TicketNumber:
     def parse(cls, text: str) -> TicketNumber:
         m = _NUMBER_RE.match(text.strip().upper()) if isinstance(text, str) else None
         if not m:
-            raise InvalidInput(
-                f"ticket number {text!r} is not a prefix letter and digits, e.g. A023",
-                field="number",
-            )
+            raise InvalidInput("input.bad_ticket_number", field="number", got=str(text)[:40])
         return cls(m.group(1), int(m.group(2)))
 
     def __str__(self) -> str:

@@ -91,22 +91,19 @@ def clean_text(value: Any, field: str, *, required: bool = False, rule: TextRule
     rule = rule or rule_for(field)
     if value is None:
         if required:
-            raise InvalidInput(f"{field} is required (缺少 {field})", field=field)
+            raise InvalidInput("input.missing_field", field=field)
         return None
     if not isinstance(value, str):
-        raise InvalidInput(f"{field} must be a string, got {_json_type(value)}", field=field)
+        raise InvalidInput("input.not_string", field=field, got=_json_type(value))
     bad = _bad_character(value, rule.lines)
     if bad is not None:
-        raise InvalidInput(
-            f"{field} contains the control character {_describe(bad)} (含有不允许的控制字符)", field=field)
+        raise InvalidInput("input.control_character", field=field, char=_describe(bad))
     text = unicodedata.normalize("NFC", value).strip()
     if len(text) > rule.limit:
-        raise InvalidInput(
-            f"{field} is {len(text)} characters long; at most {rule.limit} (最多 {rule.limit} 个字)",
-            field=field)
+        raise InvalidInput("input.too_long", field=field, length=len(text), limit=rule.limit)
     if not text:
         if required:
-            raise InvalidInput(f"{field} is required (缺少 {field})", field=field)
+            raise InvalidInput("input.missing_field", field=field)
         return None
     return text
 
@@ -123,7 +120,7 @@ def _walk(value: Any, path: str, depth: int, max_depth: int) -> Any:
         return _string(value, path)
     if isinstance(value, dict):
         if depth >= max_depth:
-            raise InvalidInput(f"the body is nested deeper than {max_depth} levels", field=path)
+            raise InvalidInput("input.too_deep", field=path, depth=max_depth)
         out: dict[str, Any] = {}
         for key, item in value.items():
             key = _string(key, f"{path} key")
@@ -132,7 +129,7 @@ def _walk(value: Any, path: str, depth: int, max_depth: int) -> Any:
         return out
     if isinstance(value, list):
         if depth >= max_depth:
-            raise InvalidInput(f"the body is nested deeper than {max_depth} levels", field=path)
+            raise InvalidInput("input.too_deep", field=path, depth=max_depth)
         return [_walk(item, f"{path}[{i}]", depth + 1, max_depth) for i, item in enumerate(value)]
     return value
 
@@ -140,18 +137,17 @@ def _walk(value: Any, path: str, depth: int, max_depth: int) -> Any:
 def _string(value: str, path: str) -> str:
     bad = _bad_character(value, lines=True)
     if bad is not None:
-        raise InvalidInput(
-            f"{path} contains the control character {_describe(bad)} (含有不允许的控制字符)", field=path)
+        raise InvalidInput("input.control_character", field=path, char=_describe(bad))
     return unicodedata.normalize("NFC", value)
 
 
 def _json_type(value: Any) -> str:
     if isinstance(value, bool):
-        return "a boolean"
+        return "布尔值"
     if isinstance(value, int | float):
-        return "a number"
+        return "数字"
     if isinstance(value, list):
-        return "a list"
+        return "列表"
     if isinstance(value, dict):
-        return "an object"
+        return "对象"
     return type(value).__name__

@@ -20,11 +20,6 @@ LOCK_AFTER_FAILURES = 5
 LOCK_MINUTES = 15
 #: The one answer to a failed sign-in: wrong password, unknown or inactive staff number, and
 #: locked account alike.
-WRONG_CREDENTIALS = (
-    f"staff number or password is wrong; after {LOCK_AFTER_FAILURES} failures an account is "
-    f"locked for {LOCK_MINUTES} minutes (工号或密码错误；连续失败 {LOCK_AFTER_FAILURES} 次的账号"
-    f"将锁定 {LOCK_MINUTES} 分钟)"
-)
 CACHE_SECONDS = 5.0  # a revoked token stops working in other processes within this time
 
 _hasher = PasswordHasher()
@@ -75,7 +70,7 @@ class Auth:
             digest = staff.password_hash if staff is not None else await self._dummy_hash()
             ok = await asyncio.to_thread(_verify, digest, password)
             if staff is None or not ok:
-                raise Unauthenticated(WRONG_CREDENTIALS)
+                raise Unauthenticated("auth.wrong_credentials", failures=LOCK_AFTER_FAILURES, minutes=LOCK_MINUTES)
             await self.accounts.record_login_success(conn, staff_id)
             token = new_token("hqs")
             expires = now + self.ttl
@@ -96,7 +91,7 @@ class Auth:
 
     async def authenticate(self, token: str | None) -> Principal:
         if not token:
-            raise Unauthenticated("this needs a bearer token (Authorization: Bearer …)")
+            raise Unauthenticated("auth.required")
         h = token_hash(token)
         hit = self._cache.get(h)
         if hit is not None and hit[0] > monotime.monotonic() and (hit[2] is None or hit[2] > self.clock()):
@@ -107,7 +102,7 @@ class Auth:
             if len(self._cache) > 10_000:
                 self._cache.clear()
         if principal is None:
-            raise Unauthenticated("the token is unknown, expired or revoked; sign in again")
+            raise Unauthenticated("auth.token_invalid")
         return principal
 
     async def _lookup(self, h: bytes) -> tuple[Principal | None, datetime | None]:
@@ -130,11 +125,11 @@ class Auth:
         photo_url: str | None = None,
     ) -> None:
         if role not in STAFF_ROLES:
-            raise InvalidInput(f"unknown role {role!r} (roles: {', '.join(STAFF_ROLES)})", field="role")
+            raise InvalidInput("input.unknown_role", field="role", role=role, known=", ".join(STAFF_ROLES))
         if role != "admin" and hall is None:
-            raise InvalidInput(f"a {role} belongs to one hall: give --hall", field="hall")
+            raise InvalidInput("input.hall_required", field="hall", role=role)
         if len(password) < 8:
-            raise InvalidInput("the password needs at least 8 characters", field="password")
+            raise InvalidInput("input.password_too_short", field="password", minimum=8)
         digest = await asyncio.to_thread(self.hasher.hash, password)
         async with self.pool.acquire() as conn:
             try:
@@ -143,17 +138,17 @@ class Auth:
                     password_hash=digest, photo_url=photo_url,
                 )
             except AlreadyExists:
-                raise InvalidInput(f"staff number {staff_id} already exists", field="id") from None
+                raise InvalidInput("input.staff_exists", field="id", staff_id=staff_id) from None
 
     async def add_device(
         self, *, hall: str, role: str, name: str, window: int | None = None, kiosk: str | None = None
     ) -> str:
         if role not in DEVICE_ROLES:
-            raise InvalidInput(f"unknown device role {role!r} (roles: {', '.join(DEVICE_ROLES)})", field="role")
+            raise InvalidInput("input.unknown_role", field="role", role=role, known=", ".join(DEVICE_ROLES))
         if role == "evaluator" and window is None:
-            raise InvalidInput("an evaluator is bound to one window: give --window", field="window")
+            raise InvalidInput("input.window_required", field="window")
         if role == "printer" and not kiosk:
-            raise InvalidInput("a printer is bound to one kiosk: give --kiosk", field="kiosk")
+            raise InvalidInput("input.kiosk_required", field="kiosk")
         token = new_token("hqd")
         async with self.pool.acquire() as conn:
             try:
@@ -162,13 +157,13 @@ class Auth:
                     window=window, kiosk=kiosk,
                 )
             except AlreadyExists:
-                raise InvalidInput(f"hall {hall} already has a device named {name}", field="name") from None
+                raise InvalidInput("input.device_exists", field="name", hall=hall, name=name) from None
         return token
 
     async def revoke_device(self, hall: str, name: str) -> None:
         async with self.pool.acquire() as conn:
             if not await self.accounts.revoke_device(conn, hall, name, self.clock()):
-                raise NotFound(f"hall {hall} has no active device named {name}")
+                raise NotFound("device.unknown", hall=hall, name=name)
 
     async def ensure_first_admin(self) -> tuple[str, str] | None:
         """On an empty database, create one admin with a random password (shown once)."""
@@ -196,5 +191,5 @@ def _staff_principal(s: StaffRecord) -> Principal:
 
 def require_staff(principal: Principal, hall: str) -> None:
     if principal.kind != "staff":
-        raise Forbidden(f"device {principal.id} ({principal.role}) cannot act on windows; sign in as staff")
+        raise Forbidden("auth.device_not_staff", who=principal.id, role=principal.role)
     principal.require_role(hall, *STAFF_ROLES)

@@ -31,11 +31,9 @@ class Principal:
 
     def require_hall(self, hall: str) -> None:
         if not self.may_enter(hall):
-            raise Forbidden(f"{self.role} {self.id} belongs to hall {self.hall}, not {hall}")
+            raise Forbidden("auth.other_hall", who=f"{self.role} {self.id}", own=self.hall, hall=hall)
 
     def require_role(self, hall: str, *roles: str) -> None:
         self.require_hall(hall)
         if self.role not in roles:
-            raise Forbidden(
-                f"{self.kind} {self.id} has role {self.role}; this needs one of: {', '.join(roles)}"
-            )
+            raise Forbidden("auth.role", who=f"{self.kind} {self.id}", role=self.role, roles=", ".join(roles))

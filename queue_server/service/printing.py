@@ -13,7 +13,7 @@ from ..config import Config
 from ..domain import clock as hall_clock
 from ..domain.errors import Forbidden, NotFound, Refused
 from ..domain.hall import HallState
-from ..domain.model import Actor, Event, TicketNumber
+from ..domain.model import STATUS_ZH, Actor, Event, TicketNumber, TicketStatus
 from ..protocol.printing import PrinterState
 from . import views
 from .ports import Connection, Database, PrintStore, TicketLayout
@@ -104,14 +104,14 @@ class PrintService:
         async with self.pool.acquire() as conn:
             row = await self.jobs.job(conn, job_id)
         if row is None or not principal.may_enter(row["hall"]):
-            raise NotFound(f"no print job {job_id}")
+            raise NotFound("print_job.unknown", job=job_id)
         own_device = principal.kind == "device" and (
             (principal.role == "kiosk" and principal.id == row["kiosk"])
             or (principal.role == "printer" and principal.kiosk == row["kiosk"]))
         staff = principal.kind == "staff" and principal.role in ("staff", "manager", "admin")
         if not (own_device or staff):
-            raise Forbidden(
-                f"{principal.role} {principal.id} may not read print jobs of kiosk {row['kiosk']}")
+            raise Forbidden("auth.print_job_other_kiosk", who=f"{principal.role} {principal.id}",
+                            kiosk=row["kiosk"])
         return {
             "id": row["id"], "kiosk": row["kiosk"], "status": row["status"],
             "status_text": STATUS_TEXT.get(row["status"], row["status"]), "attempts": row["attempts"],
@@ -125,16 +125,16 @@ class PrintService:
         self.queue.hall(hall)
         parsed = TicketNumber.parse(number)
         if await self.printer_for_kiosk(hall, kiosk) is None:
-            raise NotFound(f"kiosk {kiosk} of hall {hall} has no printer registered")
+            raise NotFound("printer.unknown", hall=hall, kiosk=kiosk)
         async with self.pool.acquire() as conn:
             ticket = await self.queue.store.ticket_by_number(conn, hall, self.queue.today(), parsed)
         if ticket is None:
-            raise NotFound(f"ticket {parsed} was not issued today in hall {hall}")
+            raise NotFound("ticket.unknown", hall=hall, number=str(parsed))
         status = await self.queue.ticket_status(ticket.id, holder=True)  # the paper carries the link
         if status["status"] != "waiting":
             # A job prints only while its ticket waits (the printer is never sent another).
-            raise Refused(f"ticket {parsed} is {status['status']}, not waiting; there is nothing to "
-                          "print (票号已不在等候中，无需补打)", state=status["status"])
+            raise Refused("ticket.not_waiting_to_print", ticket=str(parsed), state=status["status"],
+                          state_zh=STATUS_ZH[TicketStatus(status["status"])])
         job_id = new_job_id()
         now = self.clock()
         async with self.pool.acquire() as conn:
@@ -178,9 +178,9 @@ class PrintService:
                  }), state.tickets.get(job["ticket_id"]))
                 for job in found
             ]
-            return Outcome(200, {"expired": len(found)}, events)
+            return Outcome({"expired": len(found)}, events)
 
-        _, body = await self.queue.execute(hall, apply, PRINT_MONITOR, prepare=prepare)
+        body = (await self.queue.execute(hall, apply, PRINT_MONITOR, prepare=prepare)).body
         return int(body["expired"])
 
     async def run_expiry(self, interval: float = 10.0) -> None:
@@ -227,4 +227,4 @@ class PrintService:
 
 def require_printer(principal: Principal) -> None:
     if principal.kind != "device" or principal.role != "printer" or not principal.kiosk:
-        raise Forbidden(f"{principal.kind} {principal.id} is not a printer device bound to a kiosk")
+        raise Forbidden("auth.not_printer", who=f"{principal.kind} {principal.id}")

@@ -13,35 +13,37 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..config import Config
 from ..domain import clock as hall_clock
-from ..domain.errors import Forbidden, InvalidInput, NotFound, QueueError, Refused, Unavailable
+from ..domain.errors import InvalidInput, NotFound, QueueError, Refused, Unavailable
 from ..domain.hall import HallState
 from ..domain.layout import Hall
 from ..domain.ledger import LedgerRow, canonical_json
 from ..domain.model import (
+    STATUS_ZH,
     SYSTEM,
     Actor,
     Event,
-    StaffId,
-    StaffOnDuty,
     Ticket,
     TicketNumber,
     TicketStatus,
 )
-from ..domain.text import clean_text
 from . import views
+from .commands import CancelTicket, Command, IssueTicket, PostNotices, RestoreTicket
+from .handlers import HANDLERS, Context, handle_window_command, new_job_id, window_actions
 from .lifetimes import cancel_and_wait
 from .ports import Announcer, Connection, Database, HallHead, HallStore
 from .principal import Principal
-from .writes import NoticesUpdate, PrintJobInsert, Write
+from .results import Outcome, Result, from_stored, stored_kind
+from .writes import Write
+
+__all__ = ["Outcome", "QueueService", "Result", "new_job_id"]
 
 log = logging.getLogger(__name__)
 
@@ -52,17 +54,6 @@ IDEMPOTENCY_TTL = timedelta(hours=24)  # a retry comes within seconds; a day is 
 class NullAnnouncer:
     async def announce(self, hall: str, events: list[dict[str, Any]]) -> None:
         return None
-
-
-@dataclass
-class Outcome:
-    """What a command answers: HTTP status and body; events are already applied to the state."""
-
-    status: int
-    body: dict[str, Any]
-    events: list[tuple[Event, Ticket | None]] = field(default_factory=list)
-    # Extra writes that belong to the same transaction (e.g. the hall's notices).
-    writes: list[Write] = field(default_factory=list)
 
 
 Apply = Callable[[HallState, datetime], Outcome]
@@ -79,12 +70,13 @@ class _Pending:
     actor: Actor
     key: str | None
     fingerprint: str
-    future: asyncio.Future[tuple[int, dict[str, Any]]]
+    future: asyncio.Future[Result]
     prepare: Prepare | None = None
 
 
 class _KeyTaken(Exception):
-    """An idempotency key of the batch was already stored: roll back and look the keys up."""
+    """A key the batch stored for a success was already taken (a retry raced its original):
+    roll back and run the batch again, looking its keys up first."""
 
 
 class QueueService:
@@ -109,6 +101,7 @@ class QueueService:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._cache: dict[str, tuple[int, date, HallState]] = {}
         self._closed = False
+        self.batches = 0  # transactions run for batches of commands (tests count them)
 
     async def close(self) -> None:
         """Stop the per-hall workers and wait for them, before the pool they use closes.
@@ -120,7 +113,7 @@ class QueueService:
             _, worker = self._workers.popitem()
             await cancel_and_wait(worker)
         for queue in self._queues.values():
-            _fail(list(queue), Unavailable("the server is stopping; retry"))
+            _fail(list(queue), Unavailable("unavailable.stopping"))
             queue.clear()
 
     # ---- time and halls -------------------------------------------------------------
@@ -136,17 +129,17 @@ class QueueService:
             return self.config.halls[hall_id]
         except KeyError:
             known = ", ".join(self.config.halls)
-            raise NotFound(f"no hall {hall_id!r} (halls: {known})") from None
+            raise NotFound("hall.unknown", hall=hall_id, known=known) from None
 
     # ---- the per-hall command pipeline ----------------------------------------------
 
     async def execute(
         self, hall_id: str, apply: Apply, actor: Actor, *, key: str | None = None, fingerprint: str = "",
         prepare: Prepare | None = None,
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> Result:
         self.hall(hall_id)
         if self._closed:
-            raise Unavailable("the server is stopping; retry")
+            raise Unavailable("unavailable.stopping")
         loop = asyncio.get_running_loop()
         if key is not None:
             # A key is the client's own: two kiosks may both count 1, 2, 3 … without colliding.
@@ -190,11 +183,10 @@ class QueueService:
                     await self._settle(hall_id, batch[middle:])
                     return
                 log.warning("hall %s: the database refused a command's data: %s", hall_id, exc)
-                _fail(batch, InvalidInput(
-                    f"the database refused this request's data: {exc} (数据库拒绝了请求中的内容)"))
+                _fail(batch, InvalidInput("input.refused_by_database", reason=str(exc)))
                 return
             log.warning("hall %s: batch of %d failed: %s", hall_id, len(batch), exc)
-            _fail(batch, Unavailable(f"the database did not accept the change: {exc}", retry_after=1))
+            _fail(batch, Unavailable("unavailable.not_committed", reason=str(exc), retry_after=1))
             return
         except Exception as exc:  # a bug: isolate the command at fault, keep serving the hall
             self._cache.pop(hall_id, None)
@@ -208,7 +200,7 @@ class QueueService:
             return
         except BaseException:
             self._cache.pop(hall_id, None)
-            _fail(batch, Unavailable("the server is stopping; retry"))
+            _fail(batch, Unavailable("unavailable.stopping"))
             raise
         if announcements:
             try:
@@ -222,10 +214,14 @@ class QueueService:
         """One transaction for a batch of one hall's commands.
 
         Idempotency keys are not looked up first (a round trip each batch for what is almost
-        never there): the save stores them and reports a key already taken, and then the
-        batch is rolled back and run again with `look_up_keys`."""
+        never there). A refused keyed command may be the retry of a success, so its key alone
+        is looked up then, in this same transaction: a refusal costs one query, never a second
+        run of the batch. Only when the save finds a key of a success already taken (a retry
+        that raced its original and succeeded again) is the batch rolled back and run again
+        with `look_up_keys`."""
         hall = self.config.halls[hall_id]
-        results: list[tuple[_Pending, tuple[int, dict[str, Any]] | QueueError]] = []
+        self.batches += 1
+        results: list[tuple[_Pending, Result | QueueError]] = []
         rows: list[LedgerRow] = []
         idem_rows: list[tuple[str, str, int, Any]] = []
         writes: list[Write] = []
@@ -244,12 +240,12 @@ class QueueService:
                 await self.store.idempotent_results(conn, hall_id, keys, now - IDEMPOTENCY_TTL)
                 if look_up_keys else {}
             )
-            fresh: dict[str, tuple[str, tuple[int, dict[str, Any]] | QueueError]] = {}
+            fresh: dict[str, tuple[str, Result | QueueError]] = {}
             for p in batch:
                 if p.key:
                     seen = stored.get(p.key)
                     if seen is not None:
-                        results.append((p, self._replay(p, seen[0], (seen[1], seen[2]))))
+                        results.append((p, self._replay(p, seen[0], from_stored(seen[1], seen[2]))))
                         continue
                     if p.key in fresh:
                         fp, res = fresh[p.key]
@@ -261,7 +257,13 @@ class QueueService:
                     outcome = p.apply(state, now)
                 except QueueError as exc:
                     if p.key and not look_up_keys:
-                        raise _KeyTaken() from exc  # a refusal may be a retry of a success
+                        # A refusal may be the retry of a success: answer from the store if so.
+                        found = await self.store.idempotent_results(conn, hall_id, [p.key], now - IDEMPOTENCY_TTL)
+                        seen = found.get(p.key)
+                        if seen is not None:
+                            stored[p.key] = seen
+                            results.append((p, self._replay(p, seen[0], from_stored(seen[1], seen[2]))))
+                            continue
                     results.append((p, exc))
                     if p.key:
                         fresh[p.key] = (p.fingerprint, exc)
@@ -269,10 +271,10 @@ class QueueService:
                 writes.extend(outcome.writes)
                 for event, ticket in outcome.events:
                     rows.append(self._ledger_row(state, head, now, p.actor, event, ticket))
-                res = (outcome.status, outcome.body)
+                res = Result(outcome.created, outcome.body)
                 if p.key:
                     fresh[p.key] = (p.fingerprint, res)
-                    idem_rows.append((p.key, p.fingerprint, outcome.status, outcome.body))
+                    idem_rows.append((p.key, p.fingerprint, stored_kind(res), outcome.body))
                 results.append((p, res))
             if not await self.store.save_state(conn, state, head, rows, idem_rows, now, now - IDEMPOTENCY_TTL):
                 raise _KeyTaken()
@@ -300,12 +302,9 @@ class QueueService:
         return await self.store.load_state(conn, hall, day)
 
     @staticmethod
-    def _replay(p: _Pending, fingerprint: str, res: tuple[int, dict[str, Any]] | QueueError) -> Any:
+    def _replay(p: _Pending, fingerprint: str, res: Result | QueueError) -> Result | QueueError:
         if fingerprint != p.fingerprint:
-            return InvalidInput(
-                "this Idempotency-Key was already used for a different request",
-                field="Idempotency-Key",
-            )
+            return InvalidInput("input.idempotency_key_reused", field="Idempotency-Key")
         return res
 
     async def _roll_over(
@@ -350,6 +349,27 @@ class QueueService:
 
     # ---- commands -------------------------------------------------------------------
 
+    def _context(self, principal: Principal | None) -> Context:
+        return Context(principal, self.tz, self.config.public_url, self.ignore_hours)
+
+    async def run(self, hall_id: str, cmd: Command, principal: Principal, *, key: str | None = None) -> Result:
+        """Apply one command by its handler (service/handlers.py) in the hall's next batch."""
+        hall = self.hall(hall_id)
+        ctx = self._context(principal)
+        if isinstance(cmd, PostNotices):
+            handler = HANDLERS[PostNotices]
+        else:
+            assert not isinstance(cmd, IssueTicket | RestoreTicket | CancelTicket), "these have their own method"
+            if cmd.window not in hall.windows:
+                known = ", ".join(str(n) for n in hall.windows)
+                raise NotFound("window.unknown", hall=hall_id, window=cmd.window, known=known)
+            handler = handle_window_command
+
+        def apply(state: HallState, now: datetime) -> Outcome:
+            return handler(state, now, cmd, ctx)
+
+        return await self.execute(hall_id, apply, principal.actor, key=key, fingerprint=_command_fingerprint(principal, cmd))
+
     async def issue(
         self, hall_id: str, principal: Principal, *, service: str, priority: str | None,
         priority_reason: str | None, channel: str, key: str | None,
@@ -357,125 +377,62 @@ class QueueService:
         prepare: Prepare | None = None,
         also: Callable[[Ticket, datetime], list[Write]] | None = None,
         event_payload: dict[str, Any] | None = None,
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> Result:
         """Issue a ticket; with `print_kiosk`, its print job is created in the same transaction.
 
         `prepare` reads and checks under the hall's lock (e.g. an appointment being checked
         in), `also` adds writes of the same transaction, `event_payload` adds to the event."""
-        hall = self.hall(hall_id)
-        base = self.config.public_url
+        cmd = IssueTicket(service, channel, priority, priority_reason, print_kiosk)
+        self.hall(hall_id)
+        ctx = self._context(principal)
 
         def apply(state: HallState, now: datetime) -> Outcome:
-            if not self.ignore_hours:
-                refusal = hall_clock.issuing_refusal(now, self.tz, hall.hours)
-                if refusal:
-                    raise Refused(refusal, hours=hall.hours.describe())
-            ticket, events = state.issue(
-                service, now, channel=channel, priority=priority, priority_reason=priority_reason
-            )
-            body = views.ticket_status(state, ticket, hall, self.tz, base, holder=True)
-            writes: list[Write] = []
-            if print_kiosk is not None:
-                job_id = new_job_id()
-                writes.append(PrintJobInsert(
-                    job_id, hall_id, print_kiosk, ticket.id, views.print_content(body), now))
-                body["print_job"] = {"id": job_id, "status": "pending"}
+            outcome = HANDLERS[IssueTicket](state, now, cmd, ctx)
+            ticket = outcome.events[0][1]
+            assert ticket is not None
             if also is not None:
-                writes.extend(also(ticket, now))
+                outcome.writes.extend(also(ticket, now))
             if event_payload:
-                for e in events:
+                for e, _ in outcome.events:
                     e.payload.update(event_payload)
-            return Outcome(201, body, [(e, ticket) for e in events], writes=writes)
+            return outcome
 
         fp = _fingerprint(principal, "issue", service, priority, priority_reason, channel, print_kiosk,
                           canonical_json(event_payload or {}))
         return await self.execute(hall_id, apply, principal.actor, key=key, fingerprint=fp, prepare=prepare)
 
-    async def window_action(
-        self, hall_id: str, window: int, action: str, principal: Principal, body: dict[str, Any],
-        key: str | None,
-    ) -> tuple[int, dict[str, Any]]:
-        hall = self.hall(hall_id)
-        if window not in hall.windows:
-            known = ", ".join(str(n) for n in hall.windows)
-            raise NotFound(f"hall {hall_id} has no window {window} (windows: {known})")
-        handler = _WINDOW_ACTIONS.get(action)
-        if handler is None:
-            raise NotFound(f"unknown window action {action!r} (actions: {', '.join(_WINDOW_ACTIONS)})")
-        args = handler.parse(body)
-
-        def apply(state: HallState, now: datetime) -> Outcome:
-            if principal.role == "staff" and action != "open":
-                # A closed window answers with its state (409: open it first); an open one
-                # belongs to the clerk on duty there.
-                on_duty = state.windows[window].staff
-                if on_duty is not None and on_duty.id != principal.id:
-                    raise Forbidden(
-                        f"staff {principal.id} is not signed in to window {window} "
-                        f"(您未在 {window} 号窗口签到)"
-                    )
-            return handler.run(self, state, now, window, principal, args)
-
-        fp = _fingerprint(principal, action, window, canonical_json(args))
-        return await self.execute(hall_id, apply, principal.actor, key=key, fingerprint=fp)
-
-    async def ticket_action(
-        self, hall_id: str, number: str, action: str, principal: Principal | None,
-        body: dict[str, Any], key: str | None, *, ticket_id: str | None = None,
-    ) -> tuple[int, dict[str, Any]]:
+    async def ticket_command(
+        self, hall_id: str, cmd: RestoreTicket | CancelTicket, principal: Principal | None, key: str | None,
+    ) -> Result:
         """restore / cancel a ticket by its number (staff), or cancel by its id (its citizen)."""
-        hall = self.hall(hall_id)
-        parsed = TicketNumber.parse(number) if ticket_id is None else None
-        reason = _optional_text(body, "reason")
+        self.hall(hall_id)
+        ctx = self._context(principal)
+        handler = HANDLERS[type(cmd)]
+        number = cmd.number
 
         def apply(state: HallState, now: datetime) -> Outcome:
-            if ticket_id is not None:
-                ticket = next((t for t in state.tickets.values() if t.id == ticket_id), None)
-                if ticket is None:
-                    raise Refused("this ticket can no longer be cancelled", state="final")
-            else:
-                assert parsed is not None
-                ticket = state.ticket_by_number(parsed)
-            if action == "restore":
-                ticket, events = state.restore(ticket.number_text, now)
-            else:
-                events = state.cancel(ticket, now, reason)
-            # The citizen (who proved the secret) gets their own view back; staff never see it.
-            view = views.ticket_status(state, ticket, hall, self.tz, self.config.public_url,
-                                       holder=ticket_id is not None)
-            return Outcome(200, {"ticket": view},
-                           [(e, ticket) for e in events])
+            return handler(state, now, cmd, ctx)
 
+        ticket_id = cmd.ticket_id if isinstance(cmd, CancelTicket) else None
         actor = principal.actor if principal else Actor("citizen", ticket_id or "?", "", "citizen")
-        fp = _fingerprint(principal, action, number, ticket_id, reason)
         try:
-            return await self.execute(hall_id, apply, actor, key=key, fingerprint=fp)
+            return await self.execute(hall_id, apply, actor, key=key, fingerprint=_command_fingerprint(principal, cmd))
         except NotFound:
-            if parsed is not None:
-                await self._explain_final_ticket(hall_id, parsed)
+            if number is not None:
+                await self._explain_final_ticket(hall_id, TicketNumber.parse(number))
             raise
 
     async def _explain_final_ticket(self, hall_id: str, number: TicketNumber) -> None:
         async with self.pool.acquire() as conn:
             t = await self.store.ticket_by_number(conn, hall_id, self.today(), number)
         if t is not None:
-            raise Refused(f"ticket {t.number_text} is {t.status.value}", state=t.status.value)
-
-    async def post_notices(self, hall_id: str, principal: Principal, notices: list[str]) -> tuple[int, dict[str, Any]]:
-        """Hall notices on every screen; the text is checked by the caller against the taboo list."""
-
-        def apply(state: HallState, now: datetime) -> Outcome:
-            event = Event("notice_posted", None, None, {"notices": notices})
-            return Outcome(200, {"notices": notices}, [(event, None)],
-                           writes=[NoticesUpdate(hall_id, notices)])
-
-        return await self.execute(hall_id, apply, principal.actor)
+            raise Refused("ticket.final", ticket=t.number_text, state=t.status.value, state_zh=STATUS_ZH[t.status])
 
     async def record(self, hall_id: str, actor: Actor, kind: str, payload: dict[str, Any]) -> None:
         """Log a fact that changes no queue state (e.g. staff signed in) in the hall's ledger."""
 
         def apply(state: HallState, now: datetime) -> Outcome:
-            return Outcome(200, {}, [(Event(kind, None, None, payload), None)])
+            return Outcome({}, [(Event(kind, None, None, payload), None)])
 
         await self.execute(hall_id, apply, actor)
 
@@ -496,12 +453,14 @@ class QueueService:
             notices=notices, civility=self.config.civility, printers=devices,
         )
 
-    async def window_queue(self, hall_id: str, window: int) -> dict[str, Any]:
-        """The clerk's view: the window's waiting tickets in call order, missed and suspended."""
+    async def window_queue(self, hall_id: str, window: int, principal: Principal | None = None) -> dict[str, Any]:
+        """The clerk's view: the window's waiting tickets in call order, missed and suspended,
+        and the actions the console offers, each allowed or refused with its code and reason."""
         hall = self.hall(hall_id)
         cfg = hall.windows.get(window)
         if cfg is None:
-            raise NotFound(f"hall {hall_id} has no window {window}")
+            known = ", ".join(str(n) for n in hall.windows)
+            raise NotFound("window.unknown", hall=hall_id, window=window, known=known)
         now = self.clock()
         async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             state = await self.store.load_state(conn, hall, self.today(now))
@@ -547,6 +506,7 @@ class QueueService:
             "waiting": [item(t) for t in waiting],
             "missed": of(TicketStatus.MISSED),
             "suspended": of(TicketStatus.SUSPENDED),
+            "actions": window_actions(state, window, now, principal),
         }
 
     async def latest_seq(self, hall_id: str) -> int:
@@ -587,7 +547,7 @@ class QueueService:
         async with self.pool.acquire() as conn:
             t = await self.store.ticket_by_holder_secret(conn, secret)
         if t is None or t.hall not in self.config.halls:
-            raise NotFound("no such ticket (没有这张号票)")
+            raise NotFound("ticket.no_such")
         return t
 
     async def holder_status(self, secret: str) -> dict[str, Any]:
@@ -596,7 +556,7 @@ class QueueService:
 
     async def _status(self, t: Ticket | None, *, holder: bool) -> dict[str, Any]:
         if t is None or t.hall not in self.config.halls:
-            raise NotFound("no such ticket (没有这张号票)")
+            raise NotFound("ticket.no_such")
         async with self.pool.acquire() as conn:
             hall = self.config.halls[t.hall]
             state = None
@@ -612,126 +572,11 @@ def _fail(batch: list[_Pending], exc: BaseException) -> None:
             p.future.set_exception(exc)
 
 
-def new_job_id() -> str:
-    return "pj_" + secrets.token_urlsafe(12)
-
-
 def _fingerprint(principal: Principal | None, *parts: object) -> str:
     who = f"{principal.kind}:{principal.id}" if principal else "citizen"
     return hashlib.sha256(canonical_json([who, *[str(p) for p in parts]]).encode()).hexdigest()
 
 
-def _optional_text(body: dict[str, Any], name: str) -> str | None:
-    return clean_text(body.get(name), name)
-
-
-def _required_text(body: dict[str, Any], name: str) -> str:
-    value = clean_text(body.get(name), name, required=True)
-    assert value is not None
-    return value
-
-
-def _optional_int(body: dict[str, Any], name: str) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9999:
-        raise InvalidInput(f"{name} must be a whole number from 0 to 9999, got {str(value)[:40]!r}",
-                           field=name)
-    return value
-
-
-@dataclass(frozen=True)
-class _WindowAction:
-    parse: Callable[[dict[str, Any]], dict[str, Any]]
-    run: Callable[[QueueService, HallState, datetime, int, Principal, dict[str, Any]], Outcome]
-
-
-def _ticket_outcome(svc: QueueService, state: HallState, window: int, ticket: Ticket | None,
-                    events: list[Event]) -> Outcome:
-    body: dict[str, Any] = {
-        "ticket": _staff_ticket_view(svc, state, ticket) if ticket else None,
-        "window": views.window_view(state.hall, state, state.windows[window]),
-    }
-    return Outcome(200, body, [(e, ticket) for e in events])
-
-
-def _window_outcome(state: HallState, window: int, events: list[Event]) -> Outcome:
-    return Outcome(200, {"window": views.window_view(state.hall, state, state.windows[window])},
-                   [(e, None) for e in events])
-
-
-def _staff_ticket_view(svc: QueueService, state: HallState, t: Ticket) -> dict[str, Any]:
-    view = views.ticket_status(state, t, state.hall, svc.tz, svc.config.public_url)
-    view.pop("id", None)
-    view.pop("status_url", None)
-    return view
-
-
-def _open(svc: QueueService, state: HallState, now: datetime, window: int, p: Principal,
-          args: dict[str, Any]) -> Outcome:
-    staff = StaffOnDuty(StaffId(p.id), p.name, p.photo_url,
-                        StaffId(args["stand_in_for"]) if args.get("stand_in_for") else None)
-    return _window_outcome(state, window, state.open_window(window, staff, now))
-
-
-def _simple_ticket(method: str) -> Callable[..., Outcome]:
-    def run(svc: QueueService, state: HallState, now: datetime, window: int, p: Principal,
-            args: dict[str, Any]) -> Outcome:
-        ticket, events = getattr(state, method)(window, now)
-        return _ticket_outcome(svc, state, window, ticket, events)
-
-    return run
-
-
-def _call_next(svc: QueueService, state: HallState, now: datetime, window: int, p: Principal,
-               args: dict[str, Any]) -> Outcome:
-    ticket, events = state.call_next(window, now)
-    return _ticket_outcome(svc, state, window, ticket, events)
-
-
-_NO_ARGS: Callable[[dict[str, Any]], dict[str, Any]] = lambda body: {}  # noqa: E731
-
-_WINDOW_ACTIONS: dict[str, _WindowAction] = {
-    "open": _WindowAction(
-        lambda b: {"stand_in_for": _optional_text(b, "stand_in_for")}, _open,
-    ),
-    "close": _WindowAction(
-        _NO_ARGS, lambda s, st, now, w, p, a: _window_outcome(st, w, st.close_window(w, now)),
-    ),
-    "pause": _WindowAction(
-        lambda b: {"reason": _required_text(b, "reason")},
-        lambda s, st, now, w, p, a: _window_outcome(st, w, st.pause_window(w, a["reason"], now)),
-    ),
-    "resume": _WindowAction(
-        _NO_ARGS, lambda s, st, now, w, p, a: _window_outcome(st, w, st.resume_window(w, now)),
-    ),
-    "call-next": _WindowAction(_NO_ARGS, _call_next),
-    "call": _WindowAction(
-        lambda b: {"number": str(TicketNumber.parse(_required_text(b, "number"))),
-                   "reason": _required_text(b, "reason")},
-        lambda s, st, now, w, p, a: _ticket_outcome(
-            s, st, w, *st.call_number(w, a["number"], a["reason"], now)),
-    ),
-    "recall": _WindowAction(_NO_ARGS, _simple_ticket("recall")),
-    "start": _WindowAction(_NO_ARGS, _simple_ticket("start")),
-    "finish": _WindowAction(_NO_ARGS, _simple_ticket("finish")),
-    "miss": _WindowAction(_NO_ARGS, _simple_ticket("miss")),
-    "transfer": _WindowAction(
-        lambda b: {"service": _optional_text(b, "service"), "window": _optional_int(b, "window"),
-                   "reason": _required_text(b, "reason")},
-        lambda s, st, now, w, p, a: _ticket_outcome(
-            s, st, w, *st.transfer(w, now, reason=a["reason"], to_service=a["service"],
-                                   to_window=a["window"])),
-    ),
-    "message": _WindowAction(
-        lambda b: {"text": _optional_text(b, "text")},
-        lambda s, st, now, w, p, a: _window_outcome(st, w, st.set_message(w, a["text"], now)),
-    ),
-    "suspend": _WindowAction(
-        lambda b: {"reason": _required_text(b, "reason")},
-        lambda s, st, now, w, p, a: _ticket_outcome(s, st, w, *st.suspend(w, now, a["reason"])),
-    ),
-}
-
-WINDOW_ACTIONS = tuple(_WINDOW_ACTIONS)
+def _command_fingerprint(principal: Principal | None, cmd: Command) -> str:
+    """The same command from the same caller has the same fingerprint (an idempotent retry)."""
+    return _fingerprint(principal, type(cmd).__name__, canonical_json(asdict(cmd)))

@@ -14,11 +14,11 @@ from typing import Any
 from ..config import Config
 from ..domain.errors import Forbidden, InvalidInput, NotFound, Refused
 from ..domain.hall import HallState
-from ..domain.model import Actor, Event, Ticket, TicketNumber, TicketStatus
+from ..domain.model import STATUS_ZH, Actor, Event, Ticket, TicketNumber, TicketStatus
 from . import views
 from .ports import Connection, Database, RatingStore
 from .principal import Principal
-from .queue import Outcome, QueueService
+from .queue import Outcome, QueueService, Result
 from .writes import FollowUpInsert, FollowUpUpdate, RatingInsert, Write
 
 # Levels as the national 好差评 names them; stored as 5 … 1.
@@ -52,8 +52,7 @@ def form(config: Config) -> dict[str, Any]:
 
 def _level(value: Any, field: str) -> int:
     if not isinstance(value, str) or value not in LEVELS:
-        raise InvalidInput(f"{field} must be one of {', '.join(LEVELS)}, got {str(value)[:40]!r}",
-                           field=field)
+        raise InvalidInput("input.bad_choice", field=field, known=", ".join(LEVELS), got=str(value)[:40])
     return LEVELS[value][0]
 
 
@@ -62,23 +61,23 @@ def parse_rating(body: dict[str, Any], config: Config) -> tuple[int, dict[str, s
     level = _level(body.get("level"), "level")
     dims = body.get("dimensions") or {}
     if not isinstance(dims, dict):
-        raise InvalidInput("dimensions must be an object", field="dimensions")
+        raise InvalidInput("input.bad_type", field="dimensions", expected="对象")
     dimensions = {}
     for code, value in dims.items():
         if code not in DIMENSIONS:
-            raise InvalidInput(f"unknown dimension {code!r} (known: {', '.join(DIMENSIONS)})",
-                               field=f"dimensions.{code}")
+            raise InvalidInput("input.bad_choice", field=f"dimensions.{code}", known=", ".join(DIMENSIONS),
+                               got=str(code)[:40])
         _level(value, f"dimensions.{code}")
         dimensions[code] = value
     labels = body.get("labels") or []
     if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-        raise InvalidInput("labels must be a list of strings", field="labels")
+        raise InvalidInput("input.bad_type", field="labels", expected="文字列表")
     unknown = [x for x in labels if x not in config.ratings.labels]
     if unknown:
-        raise InvalidInput(f"unknown label {unknown[0]!r} (labels: {', '.join(config.ratings.labels)})",
-                           field="labels")
+        raise InvalidInput("input.bad_choice", field="labels", known=", ".join(config.ratings.labels),
+                           got=str(unknown[0])[:40])
     if level <= BAD and not labels:
-        raise InvalidInput("a 不满意 or 非常不满意 rating needs at least one reason label", field="labels")
+        raise InvalidInput("input.rating_needs_label", field="labels")
     return level, dimensions, sorted(set(labels), key=labels.index)
 
 
@@ -96,7 +95,7 @@ class RatingService:
     async def rate(
         self, *, ticket_id: str | None, hall_id: str, number: str | None, channel: str,
         device: Principal | None, body: dict[str, Any],
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> Result:
         """Store one rating; 409 for a second one or after the time window, never defaulted."""
         self.queue.hall(hall_id)
         level, dimensions, labels = parse_rating(body, self.config)
@@ -110,18 +109,17 @@ class RatingService:
                 assert parsed is not None
                 ticket = await self.queue.store.ticket_by_number(conn, hall_id, self.queue.today(now), parsed)
             if ticket is None or ticket.hall != hall_id:
-                raise NotFound("no such ticket")
+                raise NotFound("ticket.no_such")
             if device is not None and ticket.window != device.window:
-                raise Forbidden(f"ticket {ticket.number_text} was served at window {ticket.window}, "
-                                f"not at this tablet's window {device.window}")
+                raise Forbidden("auth.rating_other_window", number=ticket.number_text, served=ticket.window,
+                                window=device.window)
             if ticket.status is not TicketStatus.FINISHED or ticket.finished_at is None:
-                raise Refused(f"ticket {ticket.number_text} is {ticket.status.value}; only a finished "
-                              "service can be rated (办结后才能评价)", state=ticket.status.value)
+                raise Refused("rating.not_finished", ticket=ticket.number_text, state=ticket.status.value,
+                              state_zh=STATUS_ZH[ticket.status])
             if now - ticket.finished_at > self.window:
-                raise Refused(f"ratings are accepted within {self.config.ratings.window_minutes} minutes "
-                              "of finishing (已超过评价时限)", state="expired")
+                raise Refused("rating.expired", minutes=self.config.ratings.window_minutes, state="expired")
             if await self.ratings.rating_of(conn, ticket.id) is not None:
-                raise Refused(f"ticket {ticket.number_text} has already been rated (一次一评)", state="rated")
+                raise Refused("rating.already_rated", ticket=ticket.number_text, state="rated")
             found["ticket"] = ticket
             found["manager"] = await self.ratings.hall_manager(conn, hall_id) if level <= BAD else None
 
@@ -154,7 +152,7 @@ class RatingService:
                         "id": follow_up["id"],
                         "callback_due": views.iso(follow_up["callback_due"], self.config.timezone),
                         "rectify_due": views.iso(follow_up["rectify_due"], self.config.timezone)}}
-            return Outcome(201, body, events, writes=writes)
+            return Outcome(body, events, writes=writes, created=True)
 
         actor = device.actor if device else Actor("citizen", ticket_id or "?", "", "citizen")
         return await self.queue.execute(hall_id, apply, actor, prepare=prepare)
@@ -203,11 +201,10 @@ class RatingService:
             if done is None:
                 exists = await self.ratings.follow_up_of_ticket(conn, ticket_id)
                 if exists is None:
-                    raise NotFound("this ticket has no follow-up to rate")
+                    raise NotFound("follow_up.none")
                 if exists["status"] == "open":
-                    raise Refused("the follow-up rating opens after the hall has called you back (回访后可追评)",
-                                  state="open")
-                raise Refused("the follow-up has already been rated (追评仅一次)", state="rated")
+                    raise Refused("follow_up.not_called_back", state="open")
+                raise Refused("follow_up.already_rated", state="rated")
         await self.queue.record(done["hall"], Actor("citizen", ticket_id, "", "citizen"),
                                 "follow_up_rated", {"follow_up": done["id"], "level": LEVEL_CODES[level]})
         return {"follow_up": done["id"], "level": LEVEL_CODES[level]}
@@ -233,7 +230,8 @@ class RatingService:
     async def list_follow_ups(self, hall_id: str, status: str | None, overdue_only: bool) -> list[dict[str, Any]]:
         self.queue.hall(hall_id)
         if status is not None and status not in ("open", "called_back", "rectified", "closed"):
-            raise InvalidInput(f"unknown status {status!r}", field="status")
+            raise InvalidInput("input.bad_choice", field="status", known="open, called_back, rectified, closed",
+                               got=str(status)[:40])
         now = self.queue.clock()
         async with self.pool.acquire() as conn:
             rows = await self.ratings.follow_ups(conn, hall_id, status)
@@ -245,7 +243,8 @@ class RatingService:
     ) -> dict[str, Any]:
         """call_back → rectify → close, each timed, noted and logged in the ledger."""
         if action not in FOLLOW_UP_ACTIONS:
-            raise InvalidInput(f"action must be one of {', '.join(FOLLOW_UP_ACTIONS)}", field="action")
+            raise InvalidInput("input.bad_choice", field="action", known=", ".join(FOLLOW_UP_ACTIONS),
+                               got=str(action)[:40])
         new_status = FOLLOW_UP_ACTIONS[action]
         order = ["open", "called_back", "rectified", "closed"]
         found: dict[str, Any] = {}
@@ -253,9 +252,9 @@ class RatingService:
         async def prepare(conn: Connection, now: datetime) -> None:
             f = await self.ratings.follow_up(conn, follow_up_id)
             if f is None or f["hall"] != hall_id:
-                raise NotFound(f"no follow-up {follow_up_id} in hall {hall_id}")
+                raise NotFound("follow_up.unknown", hall=hall_id, follow_up=follow_up_id)
             if order.index(new_status) <= order.index(f["status"]):
-                raise Refused(f"follow-up {follow_up_id} is already {f['status']}", state=f["status"])
+                raise Refused("follow_up.already", follow_up=follow_up_id, state=f["status"])
             found["f"] = f
 
         def apply(state: HallState, now: datetime) -> Outcome:
@@ -266,7 +265,7 @@ class RatingService:
             f.update({"status": new_status, column: now, "notes": notes})
             event = Event("follow_up_updated", f["ticket_id"], f["window_no"],
                           {"follow_up": follow_up_id, "action": action, "note": note})
-            return Outcome(200, self._view(f, now), [(event, None)],
+            return Outcome(self._view(f, now), [(event, None)],
                            writes=[FollowUpUpdate(follow_up_id, new_status, now, notes)])
 
-        return (await self.queue.execute(hall_id, apply, manager.actor, prepare=prepare))[1]
+        return (await self.queue.execute(hall_id, apply, manager.actor, prepare=prepare)).body

@@ -19,6 +19,7 @@ from ..domain.civility import check_free_text
 from ..domain.errors import (
     Forbidden,
     InvalidInput,
+    NotFound,
     RateLimited,
     Unauthenticated,
     Unavailable,
@@ -26,8 +27,10 @@ from ..domain.errors import (
 )
 from ..domain.text import MAX_JSON_DEPTH, clean_json, clean_text
 from ..service.auth import Auth, require_staff
+from ..service.commands import WINDOW_ACTIONS, CancelTicket, PostNotices, RestoreTicket
 from ..service.principal import Principal
-from ..service.queue import WINDOW_ACTIONS
+from ..service.results import Result
+from . import commands
 from .keys import AUTH, CONFIG, HEALTH, PRINTS, QUEUE, RATINGS, READY
 
 routes = web.RouteTableDef()
@@ -35,6 +38,11 @@ routes = web.RouteTableDef()
 _IDEM_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _ASCII_DIGITS = re.compile(r"[0-9]{1,18}")
 CHANNELS = ("kiosk", "staff", "phone", "guide", "online")
+
+
+def answer(result: Result) -> web.Response:
+    """A command's result: 201 when it created something, else 200."""
+    return json_response(result.body, 201 if result.created else 200)
 
 
 def json_response(body: Any, status: int = 200) -> web.Response:
@@ -53,17 +61,15 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     if not _is_json_type(request.content_type):
-        raise UnsupportedMediaType(
-            f"the body must be application/json, got {request.content_type!r} (请求体须为 JSON)",
-            field="Content-Type")
+        raise UnsupportedMediaType("input.unsupported_media_type", field="Content-Type", got=request.content_type)
     try:
         body = _parse_json(raw)
     except RecursionError:
-        raise InvalidInput(f"the body is nested deeper than {MAX_JSON_DEPTH} levels", field="body") from None
+        raise InvalidInput("input.too_deep", field="body", depth=MAX_JSON_DEPTH) from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"the body is not valid JSON: {exc}", field="body") from None
+        raise InvalidInput("input.not_json", field="body", reason=str(exc)) from None
     if not isinstance(body, dict):
-        raise InvalidInput(f"the body must be a JSON object, got {type(body).__name__}", field="body")
+        raise InvalidInput("input.not_object", field="body", got=type(body).__name__)
     return clean_json(body)
 
 
@@ -111,7 +117,7 @@ def idempotency_key(request: web.Request) -> str | None:
     if key is None:
         return None
     if not _IDEM_KEY.match(key):
-        raise InvalidInput("Idempotency-Key must be 1-200 visible ASCII characters", field="Idempotency-Key")
+        raise InvalidInput("input.bad_idempotency_key", field="Idempotency-Key")
     return key
 
 
@@ -123,7 +129,7 @@ def path_int(request: web.Request, name: str, *, high: int) -> int:
     """A number in the path: ASCII digits only ("²" and "١" are not numbers here), at most `high`."""
     text = request.match_info[name]
     if not _ASCII_DIGITS.fullmatch(text) or int(text) > high:
-        raise InvalidInput(f"{name} must be a number from 0 to {high}, got {text!r}", field=name)
+        raise InvalidInput("input.bad_number", field=name, low=0, high=high, got=text[:40])
     return int(text)
 
 
@@ -136,7 +142,7 @@ async def healthz(request: web.Request) -> web.Response:
     health = request.app.get(HEALTH)
     problem = health() if health is not None else None
     if problem:
-        raise Unavailable(problem, retry_after=5)
+        raise Unavailable("unavailable.not_ready", reason=problem, retry_after=5)
     return json_response({"status": "ok"})
 
 
@@ -145,7 +151,7 @@ async def readyz(request: web.Request) -> web.Response:
     ready = request.app[READY]
     problem = await ready()
     if problem:
-        raise Unavailable(problem, retry_after=5)
+        raise Unavailable("unavailable.not_ready", reason=problem, retry_after=5)
     return json_response({"status": "ready"})
 
 
@@ -201,30 +207,25 @@ async def issue_ticket(request: web.Request) -> web.Response:
     reason = _text_field(body, "priority_reason", required=False) or None
     channel = _text_field(body, "channel", required=False) or ("kiosk" if principal.role == "kiosk" else "staff")
     if channel not in CHANNELS:
-        raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}, got {channel!r}", field="channel")
+        raise InvalidInput("input.bad_choice", field="channel", known=", ".join(CHANNELS), got=str(channel)[:40])
     if principal.kind != "staff" and channel != principal.role:
         # A kiosk's tickets are kiosk tickets: "guide" (导服台) and the others are staff's to say.
-        raise Forbidden(f"a {principal.role} issues {principal.role} tickets only, not {channel!r} "
-                        f"(设备只能发放本渠道的号)", field="channel")
+        raise Forbidden("auth.channel", field="channel", role=principal.role, channel=channel)
     if priority and priority in hall.priority_classes and hall.priority_classes[priority].reason_required:
         if principal.kind != "staff":
-            raise Forbidden(
-                f"{hall.priority_classes[priority].name} is granted by staff at the guide desk",
-                field="priority",
-            )
+            raise Forbidden("auth.priority_staff_only", field="priority", name=hall.priority_classes[priority].name)
     if reason and principal.kind != "staff":
-        raise Forbidden("a priority reason is recorded by staff at the guide desk (优先理由须由导服台登记)",
-                        field="priority_reason")
+        raise Forbidden("auth.priority_reason_staff_only", field="priority_reason")
     print_kiosk = None
     if principal.role == "kiosk":
         # The kiosk's own printer prints the ticket (when one is registered).
         if await request.app[PRINTS].printer_for_kiosk(hall_id, principal.id) is not None:
             print_kiosk = principal.id
-    status, result = await svc.issue(
+    result = await svc.issue(
         hall_id, principal, service=service.upper() if service else "", priority=priority,
         priority_reason=reason, channel=channel, key=idempotency_key(request), print_kiosk=print_kiosk,
     )
-    return json_response(result, status)
+    return answer(result)
 
 
 async def public_ticket_status(app: web.Application, secret: str) -> dict[str, Any]:
@@ -247,21 +248,19 @@ async def citizen_cancel(request: web.Request) -> web.Response:
     """A citizen cancels their own waiting ticket; the holder's secret is the key."""
     svc = request.app[QUEUE]
     ticket = await svc.holder_ticket(request.match_info["id"])
-    status, result = await svc.ticket_action(
-        ticket.hall, ticket.number_text, "cancel", None, {"reason": "本人取消"},
-        idempotency_key(request), ticket_id=ticket.id,
-    )
-    return json_response(result, status)
+    result = await svc.ticket_command(
+        ticket.hall, CancelTicket(ticket_id=ticket.id, reason="本人取消"), None, idempotency_key(request))
+    return answer(result)
 
 
 @routes.post("/api/v1/halls/{hall}/windows/{window}/{action}")
 async def window_action(request: web.Request) -> web.Response:
     svc = request.app[QUEUE]
     hall_id = request.match_info["hall"]
-    svc.hall(hall_id)
+    hall = svc.hall(hall_id)
     action = request.match_info["action"]
     if action not in WINDOW_ACTIONS:
-        raise web.HTTPNotFound(text=f"unknown window action {action!r} (actions: {', '.join(WINDOW_ACTIONS)})")
+        raise NotFound("window.unknown_action", action=action, known=", ".join(WINDOW_ACTIONS))
     window = window_number(request)
     principal = await principal_of(request)
     require_staff(principal, hall_id)
@@ -271,9 +270,11 @@ async def window_action(request: web.Request) -> web.Response:
     if shown and isinstance(body.get(shown), str):
         taboo = check_free_text(body[shown], request.app[CONFIG].civility.taboo)
         if taboo:
-            raise InvalidInput(f"内容含有服务忌语「{taboo}」，不能显示在屏幕上", field=shown, taboo=taboo)
-    status, result = await svc.window_action(hall_id, window, action, principal, body, idempotency_key(request))
-    return json_response(result, status)
+            raise InvalidInput("input.taboo_on_screen", field=shown, taboo=taboo)
+    if window not in hall.windows:
+        raise NotFound("window.unknown", hall=hall_id, window=window, known=", ".join(str(n) for n in hall.windows))
+    cmd = commands.window_command(action, window, body)
+    return answer(await svc.run(hall_id, cmd, principal, key=idempotency_key(request)))
 
 
 @routes.post("/api/v1/halls/{hall}/tickets/{number}/{action:restore|cancel}")
@@ -281,12 +282,13 @@ async def ticket_action(request: web.Request) -> web.Response:
     svc = request.app[QUEUE]
     hall_id, principal = await staff_of_hall(request)
     body = await read_json(request)
-    _text_field(body, "reason", required=False)
-    status, result = await svc.ticket_action(
-        hall_id, request.match_info["number"], request.match_info["action"], principal, body,
-        idempotency_key(request),
+    number = commands.ticket_number(request.match_info["number"])
+    reason = commands.optional_text(body, "reason")
+    cmd: RestoreTicket | CancelTicket = (
+        RestoreTicket(number, reason) if request.match_info["action"] == "restore"
+        else CancelTicket(number=number, reason=reason)
     )
-    return json_response(result, status)
+    return answer(await svc.ticket_command(hall_id, cmd, principal, idempotency_key(request)))
 
 
 @routes.get("/api/v1/halls/{hall}/events")
@@ -306,14 +308,13 @@ async def post_notices(request: web.Request) -> web.Response:
     body = await read_json(request)
     notices = body.get("notices")
     if not isinstance(notices, list) or len(notices) > 20:
-        raise InvalidInput("notices must be a list of at most 20 strings", field="notices")
+        raise InvalidInput("input.notices_list", field="notices", limit=20)
     cleaned = [text for i, n in enumerate(notices) if (text := clean_text(n, f"notices[{i}]"))]
     for i, text in enumerate(cleaned):
         taboo = check_free_text(text, request.app[CONFIG].civility.taboo)
         if taboo:
-            raise InvalidInput(f"公告含有服务忌语「{taboo}」，不能发布", field=f"notices[{i}]", taboo=taboo)
-    status, result = await svc.post_notices(hall_id, principal, cleaned)
-    return json_response(result, status)
+            raise InvalidInput("input.taboo_in_notice", field=f"notices[{i}]", taboo=taboo)
+    return answer(await svc.run(hall_id, PostNotices(tuple(cleaned)), principal))
 
 
 class LoginThrottle:
@@ -389,7 +390,7 @@ async def login(request: web.Request) -> web.Response:
     staff_id = _text_field(body, "staff_id", required=True)
     password = body.get("password")
     if not isinstance(password, str) or not password:
-        raise InvalidInput("password is required", field="password")
+        raise InvalidInput("input.missing_field", field="password")
     auth: Auth = request.app[AUTH]
     slowed = throttle.slowed(address)
     try:
@@ -401,10 +402,7 @@ async def login(request: web.Request) -> web.Response:
             raise
         await asyncio.sleep(throttle.delay)
         wait = max(1, math.ceil(throttle.delay))
-        raise RateLimited(
-            f"{exc.detail}; too many failed sign-ins from this address, so failures are answered "
-            f"slowly (此地址登录失败次数过多，请 {wait} 秒后再试)", retry_after=wait,
-        ) from None
+        raise RateLimited("auth.login_throttled", seconds=wait, retry_after=wait) from exc
     if principal.hall:
         await request.app[QUEUE].record(principal.hall, principal.actor, "staff_signed_in", {"staff_id": principal.id})
     return json_response(
@@ -419,7 +417,7 @@ async def logout(request: web.Request) -> web.Response:
     token = bearer(request)
     assert token is not None
     if principal.kind != "staff":
-        raise InvalidInput("device tokens are revoked with `queue-server device revoke`", field="Authorization")
+        raise InvalidInput("input.device_token_logout", field="Authorization")
     await request.app[AUTH].logout(token)
     if principal.hall:
         await request.app[QUEUE].record(principal.hall, principal.actor, "staff_signed_out", {"staff_id": principal.id})
@@ -438,5 +436,5 @@ def _query_int(request: web.Request, name: str, default: int, low: int, high: in
     if text is None:
         return default
     if not _ASCII_DIGITS.fullmatch(text) or not low <= int(text) <= high:
-        raise InvalidInput(f"{name} must be a whole number from {low} to {high}, got {text[:40]!r}", field=name)
+        raise InvalidInput("input.bad_number", field=name, low=low, high=high, got=text[:40])
     return int(text)

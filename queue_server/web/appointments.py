@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ..domain.errors import InvalidInput
 from ..domain.text import clean_text
-from .api import idempotency_key, json_response, principal_of, read_json, staff_of_hall
+from .api import answer, idempotency_key, json_response, principal_of, read_json, staff_of_hall
 from .keys import APPOINTMENTS, PRINTS, QUEUE
 
 routes = web.RouteTableDef()
@@ -21,8 +21,7 @@ def _instant(body: dict, name: str) -> datetime:
     except ValueError:
         instant = None
     if instant is None or instant.tzinfo is None or not 2000 <= instant.year <= 2099:
-        raise InvalidInput(f"{name} must be an ISO 8601 time with its offset, e.g. 2026-11-30T10:00:00+08:00, in the years 2000-2099",
-                           field=name)
+        raise InvalidInput("input.bad_time", field=name)
     return instant
 
 
@@ -46,6 +45,6 @@ async def check_in(request: web.Request) -> web.Response:
     print_kiosk = None
     if principal.role == "kiosk" and await request.app[PRINTS].printer_for_kiosk(hall, principal.id):
         print_kiosk = principal.id
-    status, body = await request.app[APPOINTMENTS].check_in(
+    result = await request.app[APPOINTMENTS].check_in(
         hall, request.match_info["code"], principal, key=idempotency_key(request), print_kiosk=print_kiosk)
-    return json_response(body, status)
+    return answer(result)

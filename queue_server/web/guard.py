@@ -28,7 +28,7 @@ async def input_guard(request: web.Request, handler: Any) -> web.StreamResponse:
     for name, value in request.query.items():
         clean_json({name: value})
     if "\x00" in request.path:
-        raise InvalidInput("the path contains a NUL character", field="path")
+        raise InvalidInput("input.nul_in_path", field="path")
     return await handler(request)
 
 

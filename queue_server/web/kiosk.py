@@ -8,8 +8,9 @@ import qrcode
 import qrcode.constants
 from aiohttp import web
 
+from ..domain.errors import NotFound
 from .keys import CONFIG, QUEUE
-from .problem import problem_response
+from .problem import from_error
 
 STATIC_DIR = Path(__file__).parent / "static" / "kiosk"
 
@@ -26,7 +27,7 @@ _PAGE_HEADERS = {
 async def kiosk_page(request: web.Request) -> web.StreamResponse:
     hall = request.match_info["hall"]
     if hall not in request.app[CONFIG].halls:
-        return problem_response(404, "No such hall", f"hall {hall!r} does not exist", slug="not-found")
+        return from_error(NotFound("hall.unknown", hall=hall))
     # The page reads ?token= itself and sends it as a bearer token with every call.
     return web.FileResponse(STATIC_DIR / "kiosk.html", headers=_PAGE_HEADERS)
 

@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from ..config import Limits
-from ..domain.errors import RateLimited
+from ..domain.errors import CODES, RateLimited
 from .problem import problem_response
 
 #: Buckets kept per route group; past this, the least recently used are dropped (a dropped
@@ -98,11 +98,7 @@ class RateLimits:
         wait = self.groups[group].take(request.remote or "?")
         if wait > 0:
             seconds = max(1, math.ceil(wait))
-            raise RateLimited(
-                f"too many requests to {group} from this address; try again in {seconds} s "
-                f"({_GROUP_NAMES[group]}请求过于频繁，请 {seconds} 秒后再试)",
-                retry_after=seconds,
-            )
+            raise RateLimited("rate.limited", group=_GROUP_NAMES[group], seconds=seconds, retry_after=seconds)
 
 
 RATE_LIMITS = web.AppKey("rate-limits", RateLimits)
@@ -121,9 +117,8 @@ async def limits_middleware(request: web.Request, handler: Any) -> web.StreamRes
         except TimeoutError:
             seconds = limits.limits.body_timeout_seconds
             response = problem_response(
-                408, "请求超时",
-                f"the request body did not arrive within {seconds:g} s (请求内容接收超时)",
-                slug="request-timeout",
+                408, "请求超时", CODES["http.timeout"].format(seconds=f"{seconds:g}"),
+                slug="request-timeout", code="http.timeout",
             )
             response.force_close()
             await response.prepare(request)

@@ -7,9 +7,10 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from ..domain.errors import CODES
 from ..domain.text import MAX_JSON_DEPTH, rule_for
 from ..protocol import MAX_SEQ
-from ..service.queue import WINDOW_ACTIONS
+from ..service.commands import WINDOW_ACTIONS
 from .keys import CONFIG
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
@@ -156,6 +157,7 @@ def build(halls: list[str] | None = None) -> dict[str, Any]:
             "responses": {"Problem": {"description": "RFC 9457 problem details", "content": {
                 "application/problem+json": {"schema": {"type": "object", "properties": {
                     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                    "code": {"type": "string", "enum": sorted(CODES)},
                     "detail": {"type": "string"}, "field": {"type": "string"}}}}}}},
         },
     }

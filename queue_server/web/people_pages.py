@@ -13,11 +13,11 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from ..domain.errors import QueueError
+from ..domain.errors import NotFound, QueueError
 from .api import public_ticket_status
 from .hub import Hub, Subscription, SubscriptionClosed
 from .keys import CONFIG
-from .problem import from_error, problem_response
+from .problem import from_error
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,11 @@ async def evaluate_page(request: web.Request) -> web.StreamResponse:
     hall_id = request.match_info["hall"]
     hall = halls.get(hall_id)
     if hall is None:
-        return problem_response(404, "未找到", f"hall {hall_id!r} does not exist", slug="not-found")
+        return from_error(NotFound("hall.unknown", hall=hall_id))
     window = int(request.match_info["window"])
     if window not in hall.windows:
-        return problem_response(404, "未找到", f"hall {hall_id} has no window {window}", slug="not-found")
+        return from_error(NotFound("window.unknown", hall=hall_id, window=window,
+                                   known=", ".join(str(n) for n in hall.windows)))
     # The page reads ?token= (the evaluator device's token) itself.
     return _page("evaluate/evaluate.html")
 

@@ -19,7 +19,7 @@ from ..service.printing import require_printer
 from .api import bearer, json_response, principal_of, read_json, staff_of_hall
 from .hub import Hub, SubscriptionClosed
 from .keys import AUTH, PRINTS
-from .problem import from_error, problem_response
+from .problem import from_error
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,7 @@ routes = web.RouteTableDef()
 async def printer_socket(request: web.Request) -> web.StreamResponse:
     offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
     if SUBPROTOCOL not in offered:
-        return problem_response(400, "Subprotocol required", f"this endpoint speaks {SUBPROTOCOL}",
-                                slug="subprotocol")
+        return from_error(InvalidInput("input.subprotocol_required", subprotocol=SUBPROTOCOL))
     token = request.query.get("token") or bearer(request)
     try:
         principal = await request.app[AUTH].authenticate(token)
@@ -174,7 +173,7 @@ async def reprint(request: web.Request) -> web.Response:
     body = await read_json(request)
     kiosk = body.get("kiosk")
     if not isinstance(kiosk, str) or not kiosk.strip():
-        raise InvalidInput("kiosk is required: the kiosk whose printer prints it again", field="kiosk")
+        raise InvalidInput("input.missing_field", field="kiosk")
     job = await request.app[PRINTS].reprint(hall, request.match_info["number"], kiosk.strip(), principal)
     return json_response(job, 201)
 
@@ -183,7 +182,7 @@ async def reprint(request: web.Request) -> web.Response:
 async def preview(request: web.Request) -> web.Response:
     paper = request.query.get("paper")
     if paper not in (None, "58", "80"):
-        raise InvalidInput("paper must be 58 or 80", field="paper")
+        raise InvalidInput("input.paper_width", field="paper")
     png = await request.app[PRINTS].preview_png(request.match_info["id"], int(paper) if paper else None)
     return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "no-store"})
 

@@ -9,7 +9,15 @@ from ..domain.model import Ticket
 from ..domain.text import clean_text
 from ..service.principal import Principal
 from ..service.ratings import form
-from .api import bearer, json_response, principal_of, read_json, staff_of_hall, window_number
+from .api import (
+    answer,
+    bearer,
+    json_response,
+    principal_of,
+    read_json,
+    staff_of_hall,
+    window_number,
+)
 from .keys import CONFIG, QUEUE, RATINGS
 
 routes = web.RouteTableDef()
@@ -26,9 +34,8 @@ async def rate_from_phone(request: web.Request) -> web.Response:
     key, never the ticket's id that staff see."""
     ticket = await _citizens_ticket(request, "rate a service")
     body = await read_json(request)
-    status, result = await request.app[RATINGS].rate(
-        ticket_id=ticket.id, hall_id=ticket.hall, number=None, channel="phone", device=None, body=body)
-    return json_response(result, status)
+    return answer(await request.app[RATINGS].rate(
+        ticket_id=ticket.id, hall_id=ticket.hall, number=None, channel="phone", device=None, body=body))
 
 
 @routes.post("/api/v1/halls/{hall}/windows/{window}/rating")
@@ -36,9 +43,8 @@ async def rate_from_tablet(request: web.Request) -> web.Response:
     hall, window, principal = await _tablet_of_window(request)
     body = await read_json(request)
     number = clean_text(body.get("number"), "number", required=True)
-    status, result = await request.app[RATINGS].rate(
-        ticket_id=None, hall_id=hall, number=number, channel="tablet", device=principal, body=body)
-    return json_response(result, status)
+    return answer(await request.app[RATINGS].rate(
+        ticket_id=None, hall_id=hall, number=number, channel="tablet", device=principal, body=body))
 
 
 @routes.get("/api/v1/halls/{hall}/windows/{window}/rating-prompt")
@@ -74,8 +80,8 @@ async def update_follow_up(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/halls/{hall}/windows/{window}/queue")
 async def window_queue(request: web.Request) -> web.Response:
-    hall, _principal = await staff_of_hall(request)
-    return json_response(await request.app[QUEUE].window_queue(hall, window_number(request)))
+    hall, principal = await staff_of_hall(request)
+    return json_response(await request.app[QUEUE].window_queue(hall, window_number(request), principal))
 
 
 async def _citizens_ticket(request: web.Request, what: str) -> Ticket:
@@ -84,7 +90,7 @@ async def _citizens_ticket(request: web.Request, what: str) -> Ticket:
     revoked."""
     if bearer(request):
         principal = await principal_of(request)
-        raise Forbidden(f"{principal.role} {principal.id} cannot {what}; only the citizen can")
+        raise Forbidden("auth.citizen_only", who=f"{principal.role} {principal.id}", what=what)
     return await request.app[QUEUE].holder_ticket(request.match_info["id"])
 
 
@@ -100,8 +106,8 @@ async def _tablet_of_window(request: web.Request) -> tuple[str, int, Principal]:
 
 def _require_evaluator(principal: Principal, hall: str, window: int) -> None:
     if principal.kind != "device" or principal.role != "evaluator":
-        raise Forbidden(f"{principal.kind} {principal.id} is not a rating tablet; staff cannot submit ratings")
+        raise Forbidden("auth.not_tablet", who=f"{principal.kind} {principal.id}")
     principal.require_hall(hall)
     if principal.window != window:
-        raise Forbidden(f"tablet {principal.id} belongs to window {principal.window}, not {window}")
+        raise Forbidden("auth.tablet_window", who=principal.id, own=principal.window, window=window)
 

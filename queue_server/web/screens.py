@@ -17,10 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-import orjson
 from aiohttp import WSMsgType, web
 from yarl import URL
 
+from queue_server.domain.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    QueueError,
+    Unauthenticated,
+    Unavailable,
+)
 from queue_server.protocol import (
     CLOSE_BAD_MESSAGE,
     CLOSE_GOING_AWAY,
@@ -43,6 +50,7 @@ from queue_server.protocol import (
 )
 from queue_server.service.lifetimes import cancel_and_wait
 from queue_server.web.hub import Heartbeats, Hub, Subscription, SubscriptionClosed
+from queue_server.web.problem import from_error
 
 log = logging.getLogger(__name__)
 
@@ -139,14 +147,11 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def problem(status: int, title: str, detail: str, *, field: str | None = None, **headers: str) -> web.Response:
-    """An `application/problem+json` answer (RFC 9457)."""
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    if field is not None:
-        body["field"] = field
-    return web.Response(
-        body=orjson.dumps(body), status=status, content_type="application/problem+json",
-        charset="utf-8", headers=headers or None)
+def problem(error: QueueError, **headers: str) -> web.Response:
+    """An `application/problem+json` answer (RFC 9457) with the error's code."""
+    response = from_error(error)
+    response.headers.update(headers)
+    return response
 
 
 @dataclass
@@ -181,7 +186,7 @@ class _Screens:
             field = "after"
             after = _optional_int(request.query, "after", minimum=0)
         except ValueError as exc:
-            return problem(400, "Bad query parameter", str(exc), field=field)
+            return problem(InvalidInput("input.bad_query", field=field, reason=str(exc)))
         area = request.query.get("area") or None
 
         ws = web.WebSocketResponse(
@@ -204,18 +209,15 @@ class _Screens:
     async def _refusal(self, request: web.Request, hall: str) -> web.Response | None:
         """The HTTP answer refusing this handshake, or None to accept it."""
         if not self.hall_exists(hall):
-            return problem(404, "No such hall", f"hall {hall!r} does not exist")
+            return problem(NotFound("hall.unknown", hall=hall))
         offered = _offered_subprotocols(request)
         if SUBPROTOCOL not in offered:
             shown = ", ".join(offered) if offered else "none"
-            return problem(400, "Subprotocol required",
-                           f"this endpoint speaks websocket subprotocol {SUBPROTOCOL}; "
-                           f"the client offered {shown}",
+            return problem(InvalidInput("input.subprotocol_required", subprotocol=SUBPROTOCOL, offered=shown),
                            **{"Sec-WebSocket-Protocol": SUBPROTOCOL})
         origin = request.headers.get("Origin")
         if origin is not None and not self._origin_allowed(origin, request.host):
-            return problem(403, "Origin not allowed",
-                           f"origin {origin!r} is neither this host nor an allowed origin")
+            return problem(Forbidden("auth.origin_not_allowed", origin=origin))
         return await self._unauthenticated(request, hall)
 
     async def _unauthenticated(self, request: web.Request, hall: str) -> web.Response | None:
@@ -224,17 +226,12 @@ class _Screens:
             access = await self.authenticate_display(hall, token) if token else "unknown"
         except Exception as exc:  # the store is down: say so rather than 500
             log.warning("cannot check a display token of hall %s: %s", hall, exc)
-            return problem(503, "Authentication unavailable",
-                           f"display tokens of hall {hall!r} cannot be checked now",
-                           **{"Retry-After": "5"})
+            return problem(Unavailable("unavailable.auth", hall=hall, retry_after=5))
         if access == "allowed":
             return None
         if access == "forbidden":
-            return problem(403, "Not a screen of this hall",
-                           f"this token may not open hall {hall!r}'s screens or announcements")
-        return problem(401, "Display token required",
-                       f"a valid display token for hall {hall!r} is required "
-                       "(?token= or Authorization: Bearer)",
+            return problem(Forbidden("auth.not_this_screen", hall=hall))
+        return problem(Unauthenticated("auth.display_token_required", hall=hall),
                        **{"WWW-Authenticate": 'Bearer realm="display"'})
 
     def _origin_allowed(self, origin: str, host: str) -> bool:
@@ -279,13 +276,13 @@ class _Screens:
     async def hall_page(self, request: web.Request) -> web.StreamResponse:
         hall = request.match_info["hall"]
         if not self.hall_exists(hall):
-            return problem(404, "No such hall", f"hall {hall!r} does not exist")
+            return problem(NotFound("hall.unknown", hall=hall))
         return _page(STATIC_DIR / "hall.html")
 
     async def window_page(self, request: web.Request) -> web.StreamResponse:
         hall = request.match_info["hall"]
         if not self.hall_exists(hall):
-            return problem(404, "No such hall", f"hall {hall!r} does not exist")
+            return problem(NotFound("hall.unknown", hall=hall))
         return _page(STATIC_DIR / "window.html")
 
     async def announcement(self, request: web.Request) -> web.StreamResponse:
@@ -294,10 +291,10 @@ class _Screens:
         try:
             seq = _optional_int(request.match_info, "seq", minimum=1)
         except ValueError as exc:
-            return problem(400, "Bad announcement number", str(exc), field="seq")
+            return problem(InvalidInput("input.bad_query", field="seq", reason=str(exc)))
         assert seq is not None
         if not self.hall_exists(hall):
-            return problem(404, "No such hall", f"hall {hall!r} does not exist")
+            return problem(NotFound("hall.unknown", hall=hall))
         refusal = await self._unauthenticated(request, hall)
         if refusal is not None:
             return refusal
@@ -305,13 +302,12 @@ class _Screens:
         event = events[0] if events and events[0].get("seq") == seq else None
         text = announcement_for_event(event) if event is not None else None
         if text is None:
-            return problem(404, "No announcement",
-                           f"event {seq} of hall {hall!r} is not a call or recall")
+            return problem(NotFound("announcement.unknown", hall=hall, seq=seq))
         try:
             wav = await self.speech.render(text)
         except Exception as exc:  # the renderer's error is the detail; screens fall back
             log.warning("cannot render announcement %s of hall %s: %s", seq, hall, exc)
-            return problem(503, "Speech unavailable", str(exc), **{"Retry-After": "60"})
+            return problem(Unavailable("unavailable.speech", reason=str(exc), retry_after=60))
         return web.Response(body=wav, content_type="audio/wav",
                             headers={"Cache-Control": "private, max-age=86400"})
 

@@ -19,6 +19,7 @@ async def expect_problem(
     *,
     field: str | None = None,
     detail_has: str | tuple[str, ...] = (),
+    code: str | None = None,
 ) -> dict[str, Any]:
     """The response is an RFC 9457 problem with this status (and `field`, when given)."""
     text = await resp.text()
@@ -26,8 +27,10 @@ async def expect_problem(
     assert resp.content_type == PROBLEM, (resp.content_type, text)
     body = json.loads(text)
     assert body["status"] == status, body
-    for member in ("type", "title", "detail"):
+    for member in ("type", "title", "detail", "code"):
         assert isinstance(body.get(member), str) and body[member], body
+    if code is not None:
+        assert body["code"] == code, body
     if field is not None:
         assert body.get("field") == field, body
     for part in (detail_has,) if isinstance(detail_has, str) else detail_has:

@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 
 from queue_server.adapters import store
+from queue_server.domain.errors import QueueError
 from queue_server.domain.model import Event
 from queue_server.main import verify_hall
 from queue_server.service.principal import Principal
 from queue_server.service.queue import Outcome
 from queue_server.service.writes import NoticesUpdate
 from queue_server.web.keys import QUEUE
+from queue_server.web.problem import status_of
 from tests.api.checks import expect_problem, fetch, ledger, ok, post, tables
 
 ISSUE = "/api/v1/halls/gongshu/tickets"
@@ -60,7 +62,7 @@ async def test_a_command_whose_write_the_database_refuses_fails_alone_in_its_bat
     def poisoned(state, now: datetime) -> Outcome:
         event = Event("notice_posted", None, None, {"notices": ["ok"]})
         # Text with a NUL: PostgreSQL refuses it (SQLSTATE class 22) at write time.
-        return Outcome(200, {}, [(event, None)], writes=[NoticesUpdate("gongshu", ["a\x00b"])])
+        return Outcome({}, [(event, None)], writes=[NoticesUpdate("gongshu", ["a\x00b"])])
 
     def issue() -> Any:
         return svc.issue("gongshu", kiosk, service="A", priority=None, priority_reason=None,
@@ -72,8 +74,8 @@ async def test_a_command_whose_write_the_database_refuses_fails_alone_in_its_bat
         *[issue() for _ in range(10)], return_exceptions=True)
     refused = [r for r in results if isinstance(r, BaseException)]
     assert len(refused) == 1 and results[10] is refused[0], results
-    assert getattr(refused[0], "status", None) == 400
-    assert all(r[0] == 201 for r in results if not isinstance(r, BaseException))
+    assert isinstance(refused[0], QueueError) and status_of(refused[0]) == 400
+    assert all(r.created for r in results if not isinstance(r, BaseException))  # 201
     rows = await fetch(hall, "SELECT count(*) AS n FROM tickets WHERE hall = 'gongshu'")
     assert rows[0]["n"] == 20
     kinds = [e["kind"] for e in await ledger(hall)]

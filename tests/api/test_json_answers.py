@@ -39,4 +39,5 @@ async def test_malformed_json_is_still_a_400_with_the_parsers_explanation(hall):
     resp = await post(hall, "/api/v1/halls/gongshu/windows/1/pause", data='{"reason": ')
     assert resp.status == 400
     body = await resp.json()
-    assert body["field"] == "body" and body["detail"].startswith("the body is not valid JSON: Expecting value")
+    assert body["field"] == "body" and body["code"] == "input.not_json"
+    assert body["detail"].startswith("请求体不是有效的 JSON：Expecting value")

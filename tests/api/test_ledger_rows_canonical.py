@@ -12,7 +12,7 @@ import asyncpg
 from queue_server.adapters import store
 from queue_server.domain.ledger import canonical_json, genesis_hash
 from queue_server.domain.model import Actor
-from queue_server.service.verify import verify_hall
+from queue_server.main import verify_hall
 from queue_server.web.keys import QUEUE
 
 REASON = '重病家属陪同 👨‍👩‍👧 "急" \\ 号'

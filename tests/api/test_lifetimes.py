@@ -36,7 +36,7 @@ async def test_closing_the_app_while_a_hall_worker_is_busy_leaves_no_task_and_no
         await asyncio.Event().wait()
 
     def apply(state: object, now: object) -> Outcome:
-        return Outcome(200, {})
+        return Outcome({})
 
     command = asyncio.create_task(queue.execute("gongshu", apply, SYSTEM, prepare=busy))
     await asyncio.wait_for(inside.wait(), 5)

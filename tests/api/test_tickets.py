@@ -372,7 +372,7 @@ async def test_restore_of_a_waiting_ticket_is_409_naming_its_state(hall):
     await hall.issue("A")
     before = await tables(hall)
     resp = await post(hall, "/api/v1/halls/gongshu/tickets/A001/restore")
-    body = await expect_problem(resp, 409, detail_has="waiting")
+    body = await expect_problem(resp, 409, detail_has="等候中", code="ticket.not_restorable")
     assert body["state"] == "waiting"
     assert await tables(hall) == before
 
@@ -435,7 +435,7 @@ async def test_cancel_of_a_called_ticket_is_409_naming_its_state(hall):
     await hall.act(1, "call-next")
     before = await tables(hall)
     resp = await post(hall, "/api/v1/halls/gongshu/tickets/A001/cancel")
-    body = await expect_problem(resp, 409, detail_has="called")
+    body = await expect_problem(resp, 409, detail_has="已叫号", code="ticket.not_cancellable")
     assert body["state"] == "called"
     assert await tables(hall) == before
 
@@ -447,7 +447,7 @@ async def test_cancel_of_a_finished_ticket_is_409_naming_its_state(hall):
     await hall.act(1, "start")
     await hall.act(1, "finish")
     resp = await post(hall, "/api/v1/halls/gongshu/tickets/A001/cancel")
-    body = await expect_problem(resp, 409, detail_has="finished")
+    body = await expect_problem(resp, 409, detail_has="已办结", code="ticket.not_cancellable")
     assert body["state"] == "finished"
 
 

@@ -67,7 +67,7 @@ async def test_open_of_an_open_window_is_409_naming_its_state(hall):
 async def test_one_staff_member_cannot_open_two_windows(hall):
     await hall.act(1, "open")
     body = await hall.act(2, "open", expect=409)
-    assert "window 1" in body["detail"]
+    assert body["code"] == "window.staff_elsewhere" and "1 号窗口" in body["detail"]
 
 
 async def test_open_as_a_stand_in(hall):
@@ -223,7 +223,7 @@ async def test_call_of_a_service_the_window_does_not_offer_is_409(hall):
     await hall.issue("C")
     await hall.act(1, "open")
     body = await hall.act(1, "call", expect=409, number="C001", reason="x")
-    assert "does not offer" in body["detail"]
+    assert body["code"] == "window.service_not_offered" and "不办理业务 C" in body["detail"]
 
 
 async def test_recall_after_the_minimum_interval_counts_the_call(hall):
@@ -244,7 +244,7 @@ async def test_recall_before_the_minimum_interval_is_409_and_changes_nothing(hal
     before = await tables(hall)
     body = await hall.act(1, "recall", expect=409)
     assert body["state"] == "called"
-    assert "30 s" in body["detail"] and body["retry_in_seconds"] == 20
+    assert body["code"] == "ticket.recall_too_soon" and "30 秒" in body["detail"] and body["retry_in_seconds"] == 20
     assert await tables(hall) == before
 
 
@@ -257,7 +257,7 @@ async def test_recall_beyond_the_call_limit_is_409(hall):
         await hall.act(1, "recall")
     hall.clock.advance(30)
     body = await hall.act(1, "recall", expect=409)
-    assert "limit" in body["detail"]
+    assert body["code"] == "ticket.recall_limit" and "上限" in body["detail"]
 
 
 async def test_recall_of_a_serving_ticket_is_409_naming_its_state(hall):
@@ -301,7 +301,7 @@ async def test_finish_of_a_ticket_never_started_is_409_naming_its_state(hall):
     await hall.act(1, "call-next")
     before = await tables(hall)
     resp = await post(hall, path(1, "finish"))
-    body = await expect_problem(resp, 409, detail_has="called")
+    body = await expect_problem(resp, 409, detail_has="已叫号", code="ticket.not_serving")
     assert body["state"] == "called"
     assert await tables(hall) == before
 
@@ -329,7 +329,7 @@ async def test_miss_before_the_allowed_calls_is_409(hall):
     await hall.act(1, "open")
     await hall.act(1, "call-next")
     body = await hall.act(1, "miss", expect=409)
-    assert body["state"] == "called" and "recall" in body["detail"]
+    assert body["state"] == "called" and body["code"] == "ticket.miss_too_early" and "重呼" in body["detail"]
 
 
 async def test_transfer_to_another_service_keeps_the_ticket_waiting(hall):

@@ -110,7 +110,7 @@ def test_staff_add_twice_is_refused_without_a_traceback(migrated_db):
     assert run(*args, db=migrated_db, stdin=PASSWORD + "\n").returncode == 0
     again = run(*args, db=migrated_db, stdin=PASSWORD + "\n")
     assert again.returncode == 1
-    assert "1001 already exists" in again.stderr and "Traceback" not in again.stderr
+    assert "工号 1001 已存在" in again.stderr and "Traceback" not in again.stderr
 
 
 def test_staff_add_refuses_a_short_password(migrated_db):
@@ -130,7 +130,7 @@ def test_staff_add_refuses_a_short_password(migrated_db):
         stdin="short\n",
     )
     assert done.returncode == 1
-    assert "8 characters" in done.stderr and "Traceback" not in done.stderr
+    assert "密码至少 8 个字符" in done.stderr and "Traceback" not in done.stderr
     assert fetch(migrated_db, "SELECT * FROM staff") == []
 
 

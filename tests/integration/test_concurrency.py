@@ -14,6 +14,7 @@ from queue_server.adapters import accounts, store
 from queue_server.config import load_config
 from queue_server.main import queue_service
 from queue_server.service.principal import Principal
+from queue_server.web.commands import window_command
 from tests.support.configs import load_toml
 from tests.support.hall import FAST_HASHER, FakeClock, prepare_database
 from tests.support.servers import ServerProcess
@@ -58,9 +59,9 @@ async def test_fifty_windows_through_two_pools_never_share_a_ticket(fresh_db, tm
         numbers = [body["number"] for _, body in issued]
         assert len(set(numbers)) == 120, "a number was issued twice"
         for w in range(1, WINDOWS + 1):
-            await services[w % 2].window_action("h00", w, "open", _staff(w), {}, None)
+            await services[w % 2].run("h00", window_command("open", w, {}), _staff(w), key=None)
         calls = await asyncio.gather(*[
-            services[w % 2].window_action("h00", w, "call-next", _staff(w), {}, None)
+            services[w % 2].run("h00", window_command("call-next", w, {}), _staff(w), key=None)
             for w in range(1, WINDOWS + 1)
         ])
         called = [body["ticket"]["number"] for _, body in calls]
@@ -180,15 +181,15 @@ async def test_a_process_catches_up_with_what_another_process_changed(fresh_db, 
             await run(lambda s, i=i: s.issue("h00", kiosk, service="AB"[i % 2], priority=None,
                                              priority_reason=None, channel="kiosk", key=None))
         for w in (1, 2):
-            await run(lambda s, w=w: s.window_action("h00", w, "open", _staff(w), {}, None))
+            await run(lambda s, w=w: s.run("h00", window_command("open", w, {}), _staff(w), key=None))
         for action in ("call-next", "start", "finish", "call-next"):
             for w in (1, 2):
-                await run(lambda s, w=w, a=action: s.window_action("h00", w, a, _staff(w), {}, None))
+                await run(lambda s, w=w, a=action: s.run("h00", window_command(a, w, {}), _staff(w)))
         await run(lambda s: s.issue("h00", kiosk, service="C", priority=None, priority_reason=None,
                                     channel="kiosk", key=None))
         # One more command through each, so both caches are brought up to date.
-        await services[0].window_action("h00", 3, "open", _staff(3), {}, None)
-        await services[1].window_action("h00", 3, "pause", _staff(3), {"reason": "午休"}, None)
+        await services[0].run("h00", window_command("open", 3, {}), _staff(3), key=None)
+        await services[1].run("h00", window_command("pause", 3, {"reason": "午休"}), _staff(3), key=None)
         async with pools[0].acquire() as conn:
             head = await store.read_head(conn, "h00")
             fresh = await store.load_state(conn, config.halls["h00"], services[0].today())

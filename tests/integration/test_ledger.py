@@ -10,6 +10,7 @@ from queue_server.domain.errors import Refused
 from queue_server.main import queue_service, verify_hall
 from queue_server.service.principal import Principal
 from queue_server.service.queue import QueueService
+from queue_server.web.commands import window_command
 from tests.support.hall import FakeClock, prepare_database, sample_config
 
 CLERK = Principal("staff", "1001", "张三", "staff", "gongshu")
@@ -51,10 +52,10 @@ async def test_migrations_apply_from_an_empty_database_and_then_nothing_is_pendi
 
 async def test_every_step_of_a_ticket_is_in_the_ledger_in_order_with_its_actor(service):
     t = await _issue(service)
-    await service.window_action("gongshu", 1, "open", CLERK, {}, None)
-    await service.window_action("gongshu", 1, "call-next", CLERK, {}, None)
-    await service.window_action("gongshu", 1, "start", CLERK, {}, None)
-    await service.window_action("gongshu", 1, "finish", CLERK, {}, None)
+    await service.run("gongshu", window_command("open", 1, {}), CLERK, key=None)
+    await service.run("gongshu", window_command("call-next", 1, {}), CLERK, key=None)
+    await service.run("gongshu", window_command("start", 1, {}), CLERK, key=None)
+    await service.run("gongshu", window_command("finish", 1, {}), CLERK, key=None)
     rows = await service.ledger("gongshu", 0, 100)
     assert [r["kind"] for r in rows] == [
         "ticket_issued", "window_opened", "ticket_called", "service_started", "ticket_finished"]
@@ -99,14 +100,14 @@ async def test_verify_notices_rows_deleted_from_the_end(service):
 
 async def test_a_refused_command_leaves_no_trace_in_tables_or_ledger(service):
     await _issue(service)
-    await service.window_action("gongshu", 1, "open", CLERK, {}, None)
+    await service.run("gongshu", window_command("open", 1, {}), CLERK, key=None)
     before = await _table_counts(service.pool)
     async with service.pool.acquire() as conn:
         tickets_before = [dict(r) for r in await conn.fetch("SELECT * FROM tickets ORDER BY id")]
     with pytest.raises(Refused):
-        await service.window_action("gongshu", 1, "finish", CLERK, {}, "key-finish-1")
+        await service.run("gongshu", window_command("finish", 1, {}), CLERK, key="key-finish-1")
     with pytest.raises(Refused):
-        await service.window_action("gongshu", 1, "recall", CLERK, {}, None)
+        await service.run("gongshu", window_command("recall", 1, {}), CLERK, key=None)
     assert await _table_counts(service.pool) == before
     async with service.pool.acquire() as conn:
         assert [dict(r) for r in await conn.fetch("SELECT * FROM tickets ORDER BY id")] == tickets_before
@@ -119,9 +120,9 @@ async def test_an_idempotent_retry_returns_the_first_result_and_changes_nothing(
     counts = await _table_counts(service.pool)
     assert counts["tickets"] == 1 and counts["ledger"] == 1
     await _issue(service, "A")
-    await service.window_action("gongshu", 1, "open", CLERK, {}, None)
-    call1 = await service.window_action("gongshu", 1, "call-next", CLERK, {}, "click-1")
-    call2 = await service.window_action("gongshu", 1, "call-next", CLERK, {}, "click-1")
+    await service.run("gongshu", window_command("open", 1, {}), CLERK, key=None)
+    call1 = await service.run("gongshu", window_command("call-next", 1, {}), CLERK, key="click-1")
+    call2 = await service.run("gongshu", window_command("call-next", 1, {}), CLERK, key="click-1")
     assert call1 == call2 and call1[1]["ticket"]["number"] == "A001"
     async with service.pool.acquire() as conn:
         waiting = await conn.fetchval("SELECT count(*) FROM tickets WHERE status = 'waiting'")
@@ -139,7 +140,7 @@ async def test_concurrent_retries_with_one_key_issue_one_ticket(service):
 async def test_a_new_business_day_closes_yesterdays_unserved_tickets_without_deleting_them(service):
     await _issue(service)
     await _issue(service)
-    await service.window_action("gongshu", 1, "open", CLERK, {}, None)
+    await service.run("gongshu", window_command("open", 1, {}), CLERK, key=None)
     service.clock.advance(24 * 3600)
     fresh = await _issue(service)
     assert fresh["number"] == "A001", "numbering restarts each business day"

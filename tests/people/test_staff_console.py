@@ -210,24 +210,29 @@ async def test_refusals_from_the_server_are_said_in_plain_chinese(hall, new_page
             "async ([status, data]) => (await import('/staff/static/staff.js')).explain({status, data})",
             [status, body])
 
-    assert await explain(409, {"state": "paused", "detail": "窗口暂停中（午休），请先恢复 (window 1 is paused)"}) \
+    assert await explain(409, {"state": "paused", "code": "window.paused", "detail": "1 号窗口暂停中（午休），请先恢复"}) \
         == "窗口暂停中，请先恢复"
-    assert await explain(409, {"state": "called", "ticket": "A001",
-                               "detail": "window 1 is 已呼叫 A001; finish, miss, suspend or transfer it first"}) \
+    assert await explain(409, {"state": "called", "ticket": "A001", "code": "window.busy",
+                               "detail": "1 号窗口当前号码已叫号 A001，请先办结、过号、挂起或转移"}) \
         == "当前号码 A001 尚未办结"
-    assert await explain(409, {"state": "called", "retry_in_seconds": 12,
-                               "detail": "recall of A001 too soon"}) == "重呼间隔未到，请 12 秒后再试"
-    assert await explain(409, {"state": "open", "detail": "staff 1001 is already on duty at window 3; close it first"}) \
+    assert await explain(409, {"state": "called", "retry_in_seconds": 12, "code": "ticket.recall_too_soon",
+                               "detail": "号码 A001 距上次呼叫 18 秒……"}) == "重呼间隔未到，请 12 秒后再试"
+    assert await explain(409, {"state": "open", "code": "window.staff_elsewhere", "other": 3,
+                               "detail": "工号 1001 已在 3 号窗口在岗，请先关闭该窗口"}) \
         == "您已在 3 号窗口在岗，请先关闭该窗口"
-    assert await explain(409, {"state": "idle", "detail": "window 1 has no current ticket; call one first"}) \
+    assert await explain(409, {"state": "idle", "code": "window.no_current", "detail": "1 号窗口当前没有号码"}) \
         == "当前没有号码，请先叫号"
-    assert await explain(404, {"detail": "ticket A999 was not issued today in hall gongshu"}) \
+    assert await explain(404, {"code": "ticket.unknown", "detail": "今日 gongshu 大厅没有发出号码 A999"}) \
         == "未找到该号码（只能叫当日的号码）"
     assert await explain(0, {}) == "网络连接失败，请检查网络后重试"
-    assert await explain(409, {"detail": "something new"}) == "当前状态不允许此操作"
-    assert await explain(403, {"detail": "staff 1002 is not signed in to window 1 (您未在 1 号窗口签到)"}) \
+    assert await explain(409, {"code": "window.something_new", "detail": "something new"}) == "当前状态不允许此操作"
+    # A code the console has no words of its own for: the server's Chinese detail.
+    assert await explain(409, {"code": "window.something_new", "detail": "新的情况"}) == "新的情况"
+    # The words come from the code, never from the detail's text.
+    assert await explain(409, {"code": "window.not_open", "detail": "no current ticket"}) == "窗口未开启，请先签到上岗"
+    assert await explain(403, {"code": "auth.not_on_window", "window": 1, "detail": "您（1002）未在 1 号窗口签到"}) \
         == "您未在 1 号窗口签到"
-    assert await explain(400, {"field": "reason", "detail": "a pause needs a reason"}) == "请填写原因"
+    assert await explain(400, {"field": "reason", "code": "input.reason_required", "detail": "暂停须填写原因"}) == "请填写原因"
 
     # And a real one: a specific number that was never issued.
     await page.keyboard.press("9")

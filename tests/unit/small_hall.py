@@ -151,6 +151,7 @@ def assert_refused_unchanged(
     *args: Any,
     error: type[QueueError] = Refused,
     match: str | None = None,
+    code: str | None = None,
     **kwargs: Any,
 ) -> QueueError:
     """Run a command that must be refused; the hall state must equal a copy taken before."""
@@ -158,4 +159,6 @@ def assert_refused_unchanged(
     with pytest.raises(error, match=match) as info:
         command(*args, **kwargs)
     assert state == before, f"refused {getattr(command, '__name__', command)} changed the state"
+    if code is not None:
+        assert info.value.code == code, (info.value.code, info.value.detail)
     return info.value

@@ -74,7 +74,7 @@ def test_issue_refuses_once_the_daily_quota_is_reached() -> None:
 
 
 def test_issue_refuses_unknown_service_and_unknown_priority_class(state: HallState) -> None:
-    assert_refused_unchanged(state, state.issue, "Z", at(), error=NotFound, match="no service 'Z'")
+    assert_refused_unchanged(state, state.issue, "Z", at(), error=NotFound, code="service.unknown", match="'Z'")
     error = assert_refused_unchanged(
         state, state.issue, "A", at(), priority="vip", error=InvalidInput, match="'vip'"
     )
@@ -85,7 +85,7 @@ def test_green_channel_needs_a_logged_reason(state: HallState) -> None:
     for reason in (None, "", "   "):
         assert_refused_unchanged(
             state, state.issue, "A", at(), priority="green", priority_reason=reason,
-            error=InvalidInput, match="needs a reason",
+            error=InvalidInput, code="input.priority_reason_required",
         )  # fmt: skip
 
     ticket, events = state.issue("A", at(), priority="green", priority_reason="危重病人")
@@ -138,7 +138,7 @@ def test_recall_before_the_minimum_interval_is_refused_with_the_wait(state: Hall
     state.call_next(1, at(1))  # recall_min_seconds = 30
 
     error = assert_refused_unchanged(
-        state, state.recall, 1, at(1, 20), match="too soon: 20 s since the last call"
+        state, state.recall, 1, at(1, 20), code="ticket.recall_too_soon", match="距上次呼叫 20 秒"
     )
 
     assert error.extra["retry_in_seconds"] == 10
@@ -153,16 +153,16 @@ def test_recall_beyond_max_calls_is_refused(state: HallState) -> None:
     state.recall(1, at(2))
     state.recall(1, at(3))  # three calls: the limit
 
-    assert_refused_unchanged(state, state.recall, 1, at(4), match=r"called 3 times \(limit 3\)")
+    assert_refused_unchanged(state, state.recall, 1, at(4), code="ticket.recall_limit", match=r"已呼叫 3 次（上限 3 次）")
 
 
 def test_recall_of_a_serving_ticket_or_at_an_idle_window_is_refused(state: HallState) -> None:
-    assert_refused_unchanged(state, state.recall, 1, at(), match="no current ticket")
+    assert_refused_unchanged(state, state.recall, 1, at(), code="window.no_current")
     state.issue("A", at(0))
     state.call_next(1, at(1))
     state.start(1, at(2))
 
-    assert_refused_unchanged(state, state.recall, 1, at(3), match="only a called ticket")
+    assert_refused_unchanged(state, state.recall, 1, at(3), code="ticket.not_called")
 
 
 def test_miss_before_max_calls_is_refused(state: HallState) -> None:
@@ -170,7 +170,7 @@ def test_miss_before_max_calls_is_refused(state: HallState) -> None:
     state.call_next(1, at(1))
     state.recall(1, at(2))
 
-    assert_refused_unchanged(state, state.miss, 1, at(3), match="called 2 of 3 times")
+    assert_refused_unchanged(state, state.miss, 1, at(3), code="ticket.miss_too_early", match="2/3")
 
 
 def test_miss_after_max_calls_marks_the_ticket_missed_and_frees_the_window(
@@ -202,7 +202,7 @@ def test_ticket_is_void_after_void_after_misses_misses_with_restores_between(
 
     assert kinds == [TicketStatus.MISSED, TicketStatus.MISSED, TicketStatus.VOID]
     assert ticket.misses == 3
-    assert_refused_unchanged(state, state.restore, "A001", at(40), match="void")
+    assert_refused_unchanged(state, state.restore, "A001", at(40), code="ticket.not_restorable", match="已作废")
 
 
 def test_the_voiding_miss_emits_both_missed_and_voided_events() -> None:
@@ -231,18 +231,18 @@ def test_restore_resets_the_call_count_so_the_ticket_gets_all_its_calls_again(
 
     assert missed.calls == 1
     assert missed.first_called_at == at(1)  # the first call is kept for the wait figures
-    assert_refused_unchanged(state, state.miss, 1, at(7), match="called 1 of 3")
+    assert_refused_unchanged(state, state.miss, 1, at(7), code="ticket.miss_too_early", match="1/3")
 
 
 # --- start, finish --------------------------------------------------------------------------
 
 
 def test_finish_of_a_ticket_never_started_is_refused(state: HallState) -> None:
-    assert_refused_unchanged(state, state.finish, 1, at(), match="no current ticket")
+    assert_refused_unchanged(state, state.finish, 1, at(), code="window.no_current")
     state.issue("A", at(0))
     state.call_next(1, at(1))
 
-    error = assert_refused_unchanged(state, state.finish, 1, at(2), match="start service")
+    error = assert_refused_unchanged(state, state.finish, 1, at(2), code="ticket.not_serving")
     assert error.extra["state"] == "called"
 
 
@@ -254,13 +254,13 @@ def test_start_and_finish_record_times_staff_and_free_the_window(state: HallStat
     assert (ticket.status, ticket.started_at, ticket.staff_id) == (
         TicketStatus.SERVING, at(2), staff(1).id,
     )  # fmt: skip
-    assert_refused_unchanged(state, state.start, 1, at(3), match="only a called ticket")
+    assert_refused_unchanged(state, state.start, 1, at(3), code="ticket.not_called")
 
     ticket, finished = state.finish(1, at(12))
     assert (ticket.status, ticket.finished_at) == (TicketStatus.FINISHED, at(12))
     assert state.windows[1].current is None
     assert [e.kind for e in started + finished] == ["service_started", "ticket_finished"]
-    assert_refused_unchanged(state, state.finish, 1, at(13), match="no current ticket")
+    assert_refused_unchanged(state, state.finish, 1, at(13), code="window.no_current")
 
 
 # --- call a specific number -----------------------------------------------------------------
@@ -291,9 +291,9 @@ def test_call_number_needs_a_reason_a_waiting_ticket_and_a_service_the_window_of
     assert_refused_unchanged(state, state.call_number, 1, "C001", " ", at(3), error=InvalidInput)
     assert_refused_unchanged(state, state.call_number, 1, "A009", "急", at(3), error=NotFound)
     assert_refused_unchanged(state, state.call_number, 1, "A-1", "急", at(3), error=InvalidInput)
-    assert_refused_unchanged(state, state.call_number, 1, "A001", "急", at(3), match="called")
+    assert_refused_unchanged(state, state.call_number, 1, "A001", "急", at(3), match="已叫号")
     assert_refused_unchanged(
-        state, state.call_number, 1, "C001", "急", at(3), match="does not offer service C"
+        state, state.call_number, 1, "C001", "急", at(3), code="window.service_not_offered", match="业务 C"
     )
 
 
@@ -353,10 +353,10 @@ def test_transfer_needs_one_target_a_reason_and_a_known_other_destination(
         state, state.transfer, 1, at(2), reason="r", to_window=99, error=NotFound
     )
     assert_refused_unchanged(
-        state, state.transfer, 1, at(2), reason="r", to_window=1, match="already at window 1"
+        state, state.transfer, 1, at(2), reason="r", to_window=1, code="ticket.same_window", match="已在 1 号窗口"
     )
     assert_refused_unchanged(
-        state, state.transfer, 2, at(2), reason="r", to_service="B", match="no current ticket"
+        state, state.transfer, 2, at(2), reason="r", to_service="B", code="window.no_current"
     )
 
 
@@ -372,7 +372,7 @@ def test_suspend_sets_the_ticket_aside_and_restore_puts_it_back_in_the_queue(
     assert (ticket.status, ticket.note) == (TicketStatus.SUSPENDED, "缺少营业执照")
     assert state.windows[1].current is None
     assert events[0].payload == {"reason": "缺少营业执照"}
-    assert_refused_unchanged(state, state.suspend, 1, at(8), "缺材料", match="no current ticket")
+    assert_refused_unchanged(state, state.suspend, 1, at(8), "缺材料", code="window.no_current")
 
     restored, events = state.restore("A001", at(30))
     assert restored.status is TicketStatus.WAITING
@@ -389,9 +389,9 @@ def test_suspend_needs_a_reason(state: HallState) -> None:
 
 def test_restore_refuses_tickets_that_are_neither_missed_nor_suspended(state: HallState) -> None:
     state.issue("A", at(0))
-    assert_refused_unchanged(state, state.restore, "A001", at(1), match="waiting")
+    assert_refused_unchanged(state, state.restore, "A001", at(1), match="等候中")
     state.call_next(1, at(1))
-    assert_refused_unchanged(state, state.restore, "A001", at(2), match="called")
+    assert_refused_unchanged(state, state.restore, "A001", at(2), match="已叫号")
     assert_refused_unchanged(state, state.restore, "A002", at(2), error=NotFound)
 
 
@@ -410,12 +410,12 @@ def test_cancel_a_waiting_ticket(state: HallState) -> None:
 def test_cancel_refuses_called_serving_and_finished_tickets(state: HallState) -> None:
     ticket, _ = state.issue("A", at(0))
     state.call_next(1, at(1))
-    assert_refused_unchanged(state, state.cancel, ticket, at(2), match="called")
+    assert_refused_unchanged(state, state.cancel, ticket, at(2), match="已叫号")
     state.start(1, at(2))
-    assert_refused_unchanged(state, state.cancel, ticket, at(3), match="serving")
+    assert_refused_unchanged(state, state.cancel, ticket, at(3), match="办理中")
     state.finish(1, at(4))
 
-    assert_refused_unchanged(state, state.cancel, ticket, at(5), match="finished")
+    assert_refused_unchanged(state, state.cancel, ticket, at(5), match="已办结")
 
 
 # --- end of day -----------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def test_str_pads_the_sequence_to_three_digits(number: TicketNumber, text: str) 
     "bad", ["", "   ", "023", "AA23", "A", "A-1", "A 23", "A123456", "Ａ023", "23A", None, 23]
 )
 def test_parse_refuses_anything_else_as_invalid_input(bad: Any) -> None:
-    with pytest.raises(InvalidInput, match="is not a prefix letter and digits") as info:
+    with pytest.raises(InvalidInput, match="不是字母加数字的形式") as info:
         TicketNumber.parse(bad)
 
     assert info.value.field == "number"

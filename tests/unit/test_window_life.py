@@ -43,7 +43,7 @@ def test_open_window_that_is_already_open_is_refused() -> None:
     state = new_state()
     open_windows(state, 1)
 
-    assert_refused_unchanged(state, state.open_window, 1, staff(9), at(1), match="already open")
+    assert_refused_unchanged(state, state.open_window, 1, staff(9), at(1), code="window.already_open")
 
 
 def test_a_staff_member_cannot_open_two_windows() -> None:
@@ -51,12 +51,12 @@ def test_a_staff_member_cannot_open_two_windows() -> None:
     state.open_window(1, staff(1), at(0))
 
     error = assert_refused_unchanged(
-        state, state.open_window, 2, staff(1), at(1), match="already on duty at window 1"
+        state, state.open_window, 2, staff(1), at(1), code="window.staff_elsewhere", match="已在 1 号窗口在岗"
     )
     assert error.extra["state"] == "open"
 
     state.pause_window(1, "午休", at(2))
-    assert_refused_unchanged(state, state.open_window, 2, staff(1), at(3), match="window 1")
+    assert_refused_unchanged(state, state.open_window, 2, staff(1), at(3), match="1 号窗口")
 
     state.resume_window(1, at(4))
     state.close_window(1, at(5))
@@ -74,7 +74,7 @@ def test_unknown_window_is_not_found() -> None:
         staff(1),
         at(),
         error=NotFound,
-        match=r"no window 99 \(windows: 1, 2, 3, 4\)",
+        code="window.unknown", match=r"没有 99 号窗口（窗口：1, 2, 3, 4）",
     )
     assert_refused_unchanged(state, state.call_next, 99, at(), error=NotFound)
 
@@ -83,8 +83,8 @@ def test_closed_window_cannot_call() -> None:
     state = new_state()
     state.issue("A", at(0))
 
-    assert_refused_unchanged(state, state.call_next, 1, at(1), match="closed; open it")
-    assert_refused_unchanged(state, state.call_number, 1, "A001", "急", at(1), match="closed")
+    assert_refused_unchanged(state, state.call_next, 1, at(1), code="window.not_open")
+    assert_refused_unchanged(state, state.call_number, 1, "A001", "急", at(1), code="window.not_open")
 
 
 def test_paused_window_cannot_call() -> None:
@@ -94,10 +94,10 @@ def test_paused_window_cannot_call() -> None:
     state.pause_window(1, "材料核验", at(1))
 
     error = assert_refused_unchanged(
-        state, state.call_next, 1, at(2), match="窗口暂停中（材料核验）"
+        state, state.call_next, 1, at(2), code="window.paused", match="暂停中（材料核验）"
     )
     assert error.extra["state"] == "paused"
-    assert_refused_unchanged(state, state.call_number, 1, "A001", "急", at(2), match="窗口暂停中")
+    assert_refused_unchanged(state, state.call_number, 1, "A001", "急", at(2), code="window.paused")
 
 
 @pytest.mark.parametrize("reason", ["", "  "])
@@ -106,7 +106,7 @@ def test_pause_needs_a_reason(reason: str) -> None:
     open_windows(state, 1)
 
     error = assert_refused_unchanged(
-        state, state.pause_window, 1, reason, at(1), error=InvalidInput, match="needs a reason"
+        state, state.pause_window, 1, reason, at(1), error=InvalidInput, code="input.reason_required"
     )
     assert error.field == "reason"
 
@@ -117,16 +117,16 @@ def test_pause_needs_an_idle_window() -> None:
     state.issue("A", at(0))
     state.call_next(1, at(1))
 
-    assert_refused_unchanged(state, state.pause_window, 1, "临时离开", at(2), match="已叫号 A001")
+    assert_refused_unchanged(state, state.pause_window, 1, "临时离开", at(2), code="window.busy", match="已叫号 A001")
 
 
 def test_pause_needs_an_open_window() -> None:
     state = new_state()
 
-    assert_refused_unchanged(state, state.pause_window, 1, "午休", at(), match="window 1 is closed")
+    assert_refused_unchanged(state, state.pause_window, 1, "午休", at(), code="window.not_open")
     open_windows(state, 1)
     state.pause_window(1, "午休", at(1))
-    assert_refused_unchanged(state, state.pause_window, 1, "咨询", at(2), match="is paused")
+    assert_refused_unchanged(state, state.pause_window, 1, "咨询", at(2), code="window.already_paused")
 
 
 def test_pause_and_resume_keep_the_reason_and_the_paused_time() -> None:
@@ -147,9 +147,9 @@ def test_pause_and_resume_keep_the_reason_and_the_paused_time() -> None:
 
 def test_resume_of_a_window_that_is_not_paused_is_refused() -> None:
     state = new_state()
-    assert_refused_unchanged(state, state.resume_window, 1, at(), match="closed, not paused")
+    assert_refused_unchanged(state, state.resume_window, 1, at(), code="window.not_open")
     open_windows(state, 1)
-    assert_refused_unchanged(state, state.resume_window, 1, at(), match="open, not paused")
+    assert_refused_unchanged(state, state.resume_window, 1, at(), code="window.not_paused")
 
 
 def test_close_window_needs_an_idle_window_and_signs_the_staff_out() -> None:
@@ -159,14 +159,14 @@ def test_close_window_needs_an_idle_window_and_signs_the_staff_out() -> None:
     state.call_next(1, at(1))
     state.start(1, at(2))
 
-    assert_refused_unchanged(state, state.close_window, 1, at(3), match="办理中 A001")
+    assert_refused_unchanged(state, state.close_window, 1, at(3), code="window.busy", match="办理中 A001")
 
     state.finish(1, at(4))
     events = state.close_window(1, at(5))
     ws = state.windows[1]
     assert (ws.status, ws.staff, ws.since) == (WindowStatus.CLOSED, None, at(5))
     assert [(e.kind, e.payload) for e in events] == [("window_closed", {"staff_id": "1001"})]
-    assert_refused_unchanged(state, state.close_window, 1, at(6), match="already closed")
+    assert_refused_unchanged(state, state.close_window, 1, at(6), code="window.already_closed")
 
 
 def test_a_paused_window_can_be_closed() -> None:

@@ -281,11 +281,12 @@ async function take(service) {
   } else if (result.ok) {
     showTicket(result.data);
   } else {
-    const detail = (result.data && result.data.detail) || `取号失败（${result.status}）`;
-    if (result.status === 409 && detail.includes("号源已满")) {
+    const data = result.data || {};
+    const detail = data.detail || `取号失败（${result.status}）`;
+    if (data.code === "service.quota_full") {
       service.quota_left = 0;
       showNotice(`“${service.name}”今日号源已满，请改日再来，或咨询导服台。`);
-    } else if (result.status === 409 && result.data && result.data.hours) {
+    } else if (String(data.code || "").startsWith("hours.")) {
       refresh(); // outside business hours: the view locks the kiosk
     } else {
       showNotice(detail);
@@ -374,23 +375,24 @@ function checkInError(result) {
   const data = result.data || {};
   if (result.status === 400) return [`预约码应为 ${CODE_DIGITS} 位数字`, true];
   if (result.status === 404) return WRONG_CODE;
-  if (result.status === 409) {
-    if (data.state === "too_early") {
+  switch (data.code) {
+    case "appointment.too_early": {
       const opens = opensAt(data);
       return [opens ? `预约签到时间未到，请于 ${opens} 后签到` : "签到时间未到", false];
     }
-    if (data.state === "expired") return ["预约已过期，请取普通号", false];
-    if (String(data.detail || "").includes("号源已满")) return ["该业务今日号源已满，请咨询导服台。", false];
-    if (data.state) return WRONG_CODE; // checked in already, by another tap (another key)
+    case "appointment.expired": return ["预约已过期，请取普通号", false];
+    case "service.quota_full": return ["该业务今日号源已满，请咨询导服台。", false];
+    case "appointment.used": return WRONG_CODE; // checked in already, by another tap (another key)
+    default: break;
   }
   if (result.status === 401 || result.status === 403) return ["本机暂时无法签到，请到导服台签到。", false];
   return [`签到失败（${result.status}），请到导服台签到。`, false];
 }
 
 // When check-in opens, as HH:MM in the hall's time (with the day if not today), or null. The
-// problem carries it in its detail: "check-in for this appointment opens at 2026-11-30T09:30:00+08:00".
+// problem carries it as `opens_at` (an ISO 8601 time).
 function opensAt(data) {
-  const text = [data.opens_at, data.opens, data.detail].filter((v) => typeof v === "string").join(" ");
+  const text = typeof data.opens_at === "string" ? data.opens_at : "";
   const match = text.match(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})/);
   const opens = match ? new Date(match[0]) : null;
   if (!opens || Number.isNaN(opens.getTime())) return null;

@@ -1,0 +1,133 @@
+"""The hall's commands as typed values: the web parses a request into one of these, the
+service hands it to its handler (service/handlers.py) by its class.
+
+A command carries only what the caller said (already checked as input); whether the hall's
+state allows it is the domain's decision when the handler runs under the hall's lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OpenWindow:
+    window: int
+    stand_in_for: str | None = None
+
+
+@dataclass(frozen=True)
+class CloseWindow:
+    window: int
+
+
+@dataclass(frozen=True)
+class PauseWindow:
+    window: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ResumeWindow:
+    window: int
+
+
+@dataclass(frozen=True)
+class CallNext:
+    window: int
+
+
+@dataclass(frozen=True)
+class CallNumber:
+    """指定叫号: one waiting ticket out of order, with the reason."""
+
+    window: int
+    number: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Recall:
+    window: int
+
+
+@dataclass(frozen=True)
+class Start:
+    window: int
+
+
+@dataclass(frozen=True)
+class Finish:
+    window: int
+
+
+@dataclass(frozen=True)
+class Miss:
+    window: int
+
+
+@dataclass(frozen=True)
+class Transfer:
+    window: int
+    reason: str
+    service: str | None = None
+    to_window: int | None = None
+
+
+@dataclass(frozen=True)
+class SetMessage:
+    window: int
+    text: str | None
+
+
+@dataclass(frozen=True)
+class Suspend:
+    window: int
+    reason: str
+
+
+WindowCommand = (
+    OpenWindow | CloseWindow | PauseWindow | ResumeWindow | CallNext | CallNumber | Recall | Start
+    | Finish | Miss | Transfer | SetMessage | Suspend
+)
+
+#: The URL action of each window command (POST …/windows/{n}/{action}) and the name the clerk's
+#: console knows it by in the window view's `actions`.
+WINDOW_ACTIONS: dict[str, type[WindowCommand]] = {
+    "open": OpenWindow, "close": CloseWindow, "pause": PauseWindow, "resume": ResumeWindow,
+    "call-next": CallNext, "call": CallNumber, "recall": Recall, "start": Start, "finish": Finish,
+    "miss": Miss, "transfer": Transfer, "message": SetMessage, "suspend": Suspend,
+}
+
+
+@dataclass(frozen=True)
+class IssueTicket:
+    service: str
+    channel: str
+    priority: str | None = None
+    priority_reason: str | None = None
+    print_kiosk: str | None = None
+
+
+@dataclass(frozen=True)
+class RestoreTicket:
+    number: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelTicket:
+    """Staff cancel by number; the citizen (who proved the holder's secret) by ticket id."""
+
+    number: str | None = None
+    ticket_id: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PostNotices:
+    notices: tuple[str, ...]
+
+
+TicketCommand = RestoreTicket | CancelTicket
+Command = WindowCommand | IssueTicket | RestoreTicket | CancelTicket | PostNotices

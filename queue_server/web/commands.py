@@ -1,0 +1,121 @@
+"""Request bodies parsed into the service's typed commands (service/commands.py).
+
+Input is checked here, with error codes (`input.missing_field`, `input.too_long`, …); whether
+the hall's state allows the command is decided by the domain when the service runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..domain.errors import InvalidInput, NotFound
+from ..domain.model import TicketNumber
+from ..domain.text import clean_text
+from ..service.commands import (
+    WINDOW_ACTIONS,
+    CallNext,
+    CallNumber,
+    CloseWindow,
+    Finish,
+    Miss,
+    OpenWindow,
+    PauseWindow,
+    Recall,
+    ResumeWindow,
+    SetMessage,
+    Start,
+    Suspend,
+    Transfer,
+    WindowCommand,
+)
+
+
+def optional_text(body: dict[str, Any], name: str) -> str | None:
+    return clean_text(body.get(name), name)
+
+
+def required_text(body: dict[str, Any], name: str) -> str:
+    value = clean_text(body.get(name), name, required=True)
+    assert value is not None
+    return value
+
+
+def optional_int(body: dict[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9999:
+        raise InvalidInput("input.bad_number", field=name, low=0, high=9999, got=str(value)[:40])
+    return value
+
+
+def ticket_number(text: str) -> str:
+    return str(TicketNumber.parse(text))
+
+
+def _open(w: int, b: dict[str, Any]) -> WindowCommand:
+    return OpenWindow(w, optional_text(b, "stand_in_for"))
+
+
+def _close(w: int, b: dict[str, Any]) -> WindowCommand:
+    return CloseWindow(w)
+
+
+def _pause(w: int, b: dict[str, Any]) -> WindowCommand:
+    return PauseWindow(w, required_text(b, "reason"))
+
+
+def _resume(w: int, b: dict[str, Any]) -> WindowCommand:
+    return ResumeWindow(w)
+
+
+def _call_next(w: int, b: dict[str, Any]) -> WindowCommand:
+    return CallNext(w)
+
+
+def _call(w: int, b: dict[str, Any]) -> WindowCommand:
+    return CallNumber(w, ticket_number(required_text(b, "number")), required_text(b, "reason"))
+
+
+def _recall(w: int, b: dict[str, Any]) -> WindowCommand:
+    return Recall(w)
+
+
+def _start(w: int, b: dict[str, Any]) -> WindowCommand:
+    return Start(w)
+
+
+def _finish(w: int, b: dict[str, Any]) -> WindowCommand:
+    return Finish(w)
+
+
+def _miss(w: int, b: dict[str, Any]) -> WindowCommand:
+    return Miss(w)
+
+
+def _transfer(w: int, b: dict[str, Any]) -> WindowCommand:
+    return Transfer(w, required_text(b, "reason"), optional_text(b, "service"), optional_int(b, "window"))
+
+
+def _message(w: int, b: dict[str, Any]) -> WindowCommand:
+    return SetMessage(w, optional_text(b, "text"))
+
+
+def _suspend(w: int, b: dict[str, Any]) -> WindowCommand:
+    return Suspend(w, required_text(b, "reason"))
+
+
+_PARSERS: dict[str, Callable[[int, dict[str, Any]], WindowCommand]] = {
+    "open": _open, "close": _close, "pause": _pause, "resume": _resume, "call-next": _call_next,
+    "call": _call, "recall": _recall, "start": _start, "finish": _finish, "miss": _miss,
+    "transfer": _transfer, "message": _message, "suspend": _suspend,
+}
+assert set(_PARSERS) == set(WINDOW_ACTIONS), "every window command has its parser"
+
+
+def window_command(action: str, window: int, body: dict[str, Any]) -> WindowCommand:
+    parse = _PARSERS.get(action)
+    if parse is None:
+        raise NotFound("window.unknown_action", action=action, known=", ".join(_PARSERS))
+    return parse(window, body)
