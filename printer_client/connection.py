@@ -85,9 +85,9 @@ def profile_for(server_profile: object, choice: ProfileChoice) -> PrinterProfile
     given: Mapping[str, Any] = server_profile if isinstance(server_profile, Mapping) else {}
     defaults = PrinterProfile()
     return PrinterProfile(
-        paper_mm=choice.paper_mm or given.get("paper_mm") or defaults.paper_mm,  # type: ignore[arg-type]
-        chinese=choice.chinese or given.get("chinese") or defaults.chinese,  # type: ignore[arg-type]
-        qr=choice.qr or given.get("qr") or defaults.qr,  # type: ignore[arg-type]
+        paper_mm=choice.paper_mm or given.get("paper_mm") or defaults.paper_mm,  # type: ignore[arg-type]  # the server's value is checked by PrinterProfile
+        chinese=choice.chinese or given.get("chinese") or defaults.chinese,  # type: ignore[arg-type]  # the server's value is checked by PrinterProfile
+        qr=choice.qr or given.get("qr") or defaults.qr,  # type: ignore[arg-type]  # the server's value is checked by PrinterProfile
         font_path=choice.font_path,
     )
 

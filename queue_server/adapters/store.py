@@ -127,7 +127,7 @@ class GuardedPool(asyncpg.Pool):
         self.hold_timeout = hold_timeout
         self._failing_since: float | None = None
 
-    def acquire(self, *, timeout: float | None = None) -> _GuardedAcquire:  # type: ignore[override]
+    def acquire(self, *, timeout: float | None = None) -> _GuardedAcquire:  # type: ignore[override]  # keyword-only timeout; the guard wraps asyncpg's own acquire
         return _GuardedAcquire(self, timeout if timeout is not None else self.acquire_timeout)
 
     def unavailable_for(self) -> float:

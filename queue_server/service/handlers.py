@@ -42,7 +42,7 @@ from .commands import (
 )
 from .principal import Principal
 from .results import Outcome
-from .writes import NoticesUpdate, PrintJobInsert
+from .writes import NoticesUpdate, PrintJobInsert, Write
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ def handle_issue(state: HallState, now: datetime, cmd: IssueTicket, ctx: Context
     ticket, events = state.issue(cmd.service, now, channel=cmd.channel, priority=cmd.priority,
                                  priority_reason=cmd.priority_reason)
     body = views.ticket_status(state, ticket, hall, ctx.tz, ctx.public_url, holder=True)
-    writes = []
+    writes: list[Write] = []
     if cmd.print_kiosk is not None:
         job_id = new_job_id()
         writes.append(PrintJobInsert(job_id, hall.id, cmd.print_kiosk, ticket.id,

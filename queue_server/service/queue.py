@@ -316,7 +316,8 @@ class QueueService:
         for t in stale:
             state.tickets[t.id] = t
         for event in state.close_tickets(stale):
-            rows.append(self._ledger_row(state, head, now, SYSTEM, event, state.tickets.get(event.ticket)))
+            ticket = state.tickets.get(event.ticket) if event.ticket is not None else None
+            rows.append(self._ledger_row(state, head, now, SYSTEM, event, ticket))
         for ws in list(state.windows.values()):
             if ws.status.value != "closed":
                 for event in state.close_window(ws.number, now):

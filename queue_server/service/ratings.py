@@ -130,7 +130,7 @@ class RatingService:
                 device.id if device else None, now)]
             payload: dict[str, Any] = {"level": LEVEL_CODES[level], "channel": channel, "labels": labels,
                                        "staff_id": ticket.staff_id}
-            events = [(Event("ticket_rated", ticket.id, ticket.window, payload), ticket)]
+            events: list[tuple[Event, Ticket | None]] = [(Event("ticket_rated", ticket.id, ticket.window, payload), ticket)]
             follow_up = None
             if level <= BAD:
                 follow_up = {

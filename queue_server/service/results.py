@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ..domain.model import Event, Ticket
+from .writes import Write
 
 
 @dataclass
@@ -15,7 +16,7 @@ class Outcome:
     body: dict[str, Any]
     events: list[tuple[Event, Ticket | None]] = field(default_factory=list)
     # Extra writes that belong to the same transaction (e.g. the hall's notices).
-    writes: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    writes: list[Write] = field(default_factory=list)
     created: bool = False  # the command made a new thing (a ticket, a rating)
 
 
