@@ -131,3 +131,33 @@ class PostNotices:
 
 TicketCommand = RestoreTicket | CancelTicket
 Command = WindowCommand | IssueTicket | RestoreTicket | CancelTicket | PostNotices
+
+
+# ---- ratings (好差评) and their follow-ups: parsed in web/commands.py -------------------
+
+
+@dataclass(frozen=True)
+class RateService:
+    """One rating of a finished service: `level` 5 (非常满意) … 1 (非常不满意)."""
+
+    level: int
+    dimensions: dict[str, str]
+    labels: tuple[str, ...]
+    channel: str  # "phone" or "tablet"
+    number: str | None = None  # the tablet names the ticket by number; the phone by its secret
+
+
+@dataclass(frozen=True)
+class RateFollowUp:
+    """The citizen's one follow-up rating (追评) after a bad rating was handled."""
+
+    level: int
+
+
+@dataclass(frozen=True)
+class UpdateFollowUp:
+    """A manager's step on a bad rating's follow-up: call_back → rectify → close."""
+
+    follow_up: str
+    action: str
+    note: str | None

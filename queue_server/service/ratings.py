@@ -16,6 +16,7 @@ from ..domain.errors import Forbidden, InvalidInput, NotFound, Refused
 from ..domain.hall import HallState
 from ..domain.model import STATUS_ZH, Actor, Event, Ticket, TicketNumber, TicketStatus
 from . import views
+from .commands import RateFollowUp, RateService, UpdateFollowUp
 from .ports import Connection, Database, RatingStore
 from .principal import Principal
 from .queue import Outcome, QueueService, Result
@@ -50,37 +51,6 @@ def form(config: Config) -> dict[str, Any]:
     }
 
 
-def _level(value: Any, field: str) -> int:
-    if not isinstance(value, str) or value not in LEVELS:
-        raise InvalidInput("input.bad_choice", field=field, known=", ".join(LEVELS), got=str(value)[:40])
-    return LEVELS[value][0]
-
-
-def parse_rating(body: dict[str, Any], config: Config) -> tuple[int, dict[str, str], list[str]]:
-    """Level, dimensions and labels of a rating body; never a default."""
-    level = _level(body.get("level"), "level")
-    dims = body.get("dimensions") or {}
-    if not isinstance(dims, dict):
-        raise InvalidInput("input.bad_type", field="dimensions", expected="对象")
-    dimensions = {}
-    for code, value in dims.items():
-        if code not in DIMENSIONS:
-            raise InvalidInput("input.bad_choice", field=f"dimensions.{code}", known=", ".join(DIMENSIONS),
-                               got=str(code)[:40])
-        _level(value, f"dimensions.{code}")
-        dimensions[code] = value
-    labels = body.get("labels") or []
-    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-        raise InvalidInput("input.bad_type", field="labels", expected="文字列表")
-    unknown = [x for x in labels if x not in config.ratings.labels]
-    if unknown:
-        raise InvalidInput("input.bad_choice", field="labels", known=", ".join(config.ratings.labels),
-                           got=str(unknown[0])[:40])
-    if level <= BAD and not labels:
-        raise InvalidInput("input.rating_needs_label", field="labels")
-    return level, dimensions, sorted(set(labels), key=labels.index)
-
-
 class RatingService:
     def __init__(self, config: Config, pool: Database, queue: QueueService, ratings: RatingStore) -> None:
         self.config = config
@@ -93,13 +63,12 @@ class RatingService:
         return timedelta(minutes=self.config.ratings.window_minutes)
 
     async def rate(
-        self, *, ticket_id: str | None, hall_id: str, number: str | None, channel: str,
-        device: Principal | None, body: dict[str, Any],
+        self, cmd: RateService, *, ticket_id: str | None, hall_id: str, device: Principal | None,
     ) -> Result:
-        """Store one rating; 409 for a second one or after the time window, never defaulted."""
+        """Store one rating; refused for a second one or after the time window, never defaulted."""
         self.queue.hall(hall_id)
-        level, dimensions, labels = parse_rating(body, self.config)
-        parsed = TicketNumber.parse(number) if number is not None else None
+        level, dimensions, labels, channel = cmd.level, cmd.dimensions, list(cmd.labels), cmd.channel
+        parsed = TicketNumber.parse(cmd.number) if cmd.number is not None else None
         found: dict[str, Any] = {}
 
         async def prepare(conn: Connection, now: datetime) -> None:
@@ -193,9 +162,9 @@ class RatingService:
             "follow_up_rateable": bool(follow and follow["citizen_level"] is None and follow["status"] != "open"),
         }
 
-    async def follow_up_rating(self, ticket_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def follow_up_rating(self, ticket_id: str, cmd: RateFollowUp) -> dict[str, Any]:
         """The citizen's one follow-up rating after a bad one was handled."""
-        level = _level(body.get("level"), "level")
+        level = cmd.level
         async with self.pool.acquire() as conn:
             done = await self.ratings.rate_follow_up(conn, ticket_id, level, self.queue.clock())
             if done is None:
@@ -238,13 +207,9 @@ class RatingService:
         views_ = [self._view(f, now) for f in rows]
         return [v for v in views_ if v["overdue"]] if overdue_only else views_
 
-    async def update_follow_up(
-        self, hall_id: str, follow_up_id: str, manager: Principal, action: str, note: str | None,
-    ) -> dict[str, Any]:
+    async def update_follow_up(self, hall_id: str, manager: Principal, cmd: UpdateFollowUp) -> dict[str, Any]:
         """call_back → rectify → close, each timed, noted and logged in the ledger."""
-        if action not in FOLLOW_UP_ACTIONS:
-            raise InvalidInput("input.bad_choice", field="action", known=", ".join(FOLLOW_UP_ACTIONS),
-                               got=str(action)[:40])
+        follow_up_id, action, note = cmd.follow_up, cmd.action, cmd.note
         new_status = FOLLOW_UP_ACTIONS[action]
         order = ["open", "called_back", "rectified", "closed"]
         found: dict[str, Any] = {}

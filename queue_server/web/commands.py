@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..config import Config
 from ..domain.errors import InvalidInput, NotFound
 from ..domain.model import TicketNumber
 from ..domain.text import clean_text
@@ -21,14 +22,18 @@ from ..service.commands import (
     Miss,
     OpenWindow,
     PauseWindow,
+    RateFollowUp,
+    RateService,
     Recall,
     ResumeWindow,
     SetMessage,
     Start,
     Suspend,
     Transfer,
+    UpdateFollowUp,
     WindowCommand,
 )
+from ..service.ratings import BAD, DIMENSIONS, FOLLOW_UP_ACTIONS, LEVELS
 
 
 def optional_text(body: dict[str, Any], name: str) -> str | None:
@@ -119,3 +124,47 @@ def window_command(action: str, window: int, body: dict[str, Any]) -> WindowComm
     if parse is None:
         raise NotFound("window.unknown_action", action=action, known=", ".join(_PARSERS))
     return parse(window, body)
+
+
+def _level(value: Any, field: str) -> int:
+    if not isinstance(value, str) or value not in LEVELS:
+        raise InvalidInput("input.bad_choice", field=field, known=", ".join(LEVELS), got=str(value)[:40])
+    return LEVELS[value][0]
+
+
+def rating_command(body: dict[str, Any], config: Config, channel: str, number: str | None = None) -> RateService:
+    """Level, dimensions and labels of a rating body; never a default."""
+    level = _level(body.get("level"), "level")
+    dims = body.get("dimensions") or {}
+    if not isinstance(dims, dict):
+        raise InvalidInput("input.bad_type", field="dimensions", expected="对象")
+    dimensions: dict[str, str] = {}
+    for code, value in dims.items():
+        if code not in DIMENSIONS:
+            raise InvalidInput("input.bad_choice", field=f"dimensions.{code}", known=", ".join(DIMENSIONS),
+                               got=str(code)[:40])
+        _level(value, f"dimensions.{code}")
+        dimensions[code] = value
+    labels = body.get("labels") or []
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise InvalidInput("input.bad_type", field="labels", expected="文字列表")
+    unknown = [x for x in labels if x not in config.ratings.labels]
+    if unknown:
+        raise InvalidInput("input.bad_choice", field="labels", known=", ".join(config.ratings.labels),
+                           got=str(unknown[0])[:40])
+    if level <= BAD and not labels:
+        raise InvalidInput("input.rating_needs_label", field="labels")
+    return RateService(level, dimensions, tuple(sorted(set(labels), key=labels.index)), channel, number)
+
+
+def follow_up_rating_command(body: dict[str, Any]) -> RateFollowUp:
+    return RateFollowUp(_level(body.get("level"), "level"))
+
+
+def follow_up_command(follow_up: str, body: dict[str, Any]) -> UpdateFollowUp:
+    action = clean_text(body.get("action"), "action")
+    note = clean_text(body.get("note"), "note")
+    if action not in FOLLOW_UP_ACTIONS:
+        raise InvalidInput("input.bad_choice", field="action", known=", ".join(FOLLOW_UP_ACTIONS),
+                           got=str(action)[:40])
+    return UpdateFollowUp(follow_up, action, note)

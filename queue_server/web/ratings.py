@@ -18,6 +18,7 @@ from .api import (
     staff_of_hall,
     window_number,
 )
+from .commands import follow_up_command, follow_up_rating_command, rating_command
 from .keys import CONFIG, QUEUE, RATINGS
 
 routes = web.RouteTableDef()
@@ -33,9 +34,8 @@ async def rate_from_phone(request: web.Request) -> web.Response:
     """The citizen rates from the ticket's page; the holder's secret (`id` in the path) is the
     key, never the ticket's id that staff see."""
     ticket = await _citizens_ticket(request, "rate a service")
-    body = await read_json(request)
-    return answer(await request.app[RATINGS].rate(
-        ticket_id=ticket.id, hall_id=ticket.hall, number=None, channel="phone", device=None, body=body))
+    cmd = rating_command(await read_json(request), request.app[CONFIG], "phone")
+    return answer(await request.app[RATINGS].rate(cmd, ticket_id=ticket.id, hall_id=ticket.hall, device=None))
 
 
 @routes.post("/api/v1/halls/{hall}/windows/{window}/rating")
@@ -43,8 +43,8 @@ async def rate_from_tablet(request: web.Request) -> web.Response:
     hall, window, principal = await _tablet_of_window(request)
     body = await read_json(request)
     number = clean_text(body.get("number"), "number", required=True)
-    return answer(await request.app[RATINGS].rate(
-        ticket_id=None, hall_id=hall, number=number, channel="tablet", device=principal, body=body))
+    cmd = rating_command(body, request.app[CONFIG], "tablet", number)
+    return answer(await request.app[RATINGS].rate(cmd, ticket_id=None, hall_id=hall, device=principal))
 
 
 @routes.get("/api/v1/halls/{hall}/windows/{window}/rating-prompt")
@@ -56,8 +56,8 @@ async def rating_prompt(request: web.Request) -> web.Response:
 @routes.post("/api/v1/tickets/{id}/follow-up-rating")
 async def follow_up_rating(request: web.Request) -> web.Response:
     ticket = await _citizens_ticket(request, "add the follow-up rating")
-    body = await read_json(request)
-    return json_response(await request.app[RATINGS].follow_up_rating(ticket.id, body), 201)
+    cmd = follow_up_rating_command(await read_json(request))
+    return json_response(await request.app[RATINGS].follow_up_rating(ticket.id, cmd), 201)
 
 
 @routes.get("/api/v1/halls/{hall}/follow-ups")
@@ -71,11 +71,8 @@ async def list_follow_ups(request: web.Request) -> web.Response:
 @routes.post("/api/v1/halls/{hall}/follow-ups/{id}")
 async def update_follow_up(request: web.Request) -> web.Response:
     hall, principal = await staff_of_hall(request, "manager", "admin")
-    body = await read_json(request)
-    action = clean_text(body.get("action"), "action")
-    note = clean_text(body.get("note"), "note")
-    return json_response(await request.app[RATINGS].update_follow_up(
-        hall, request.match_info["id"], principal, action or "", note))
+    cmd = follow_up_command(request.match_info["id"], await read_json(request))
+    return json_response(await request.app[RATINGS].update_follow_up(hall, principal, cmd))
 
 
 @routes.get("/api/v1/halls/{hall}/windows/{window}/queue")

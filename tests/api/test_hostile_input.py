@@ -167,10 +167,10 @@ async def test_a_body_that_is_not_json_is_415(hall):
 @pytest.mark.parametrize("level", [[], {}, 5, None, True, "x" * 500])
 async def test_a_rating_level_of_the_wrong_type_is_400(hall, level):
     from queue_server.domain.errors import InvalidInput
-    from queue_server.service.ratings import parse_rating
+    from queue_server.web.commands import rating_command
 
     with pytest.raises(InvalidInput) as refused:
-        parse_rating({"level": level}, hall.config)
+        rating_command({"level": level}, hall.config, "phone")
     assert refused.value.field == "level"
 
 
