@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from queue_server.adapters import migrate, store
+from queue_server.adapters import migrate
 from queue_server.domain.errors import Refused
-from queue_server.main import queue_service, verify_hall
+from queue_server.main import verify_hall
 from queue_server.service.principal import Principal
 from queue_server.service.queue import QueueService
 from queue_server.web.commands import window_command
-from tests.support.hall import FakeClock, prepare_database, sample_config
+from tests.support.hall import queue_service_on
 
 CLERK = Principal("staff", "1001", "张三", "staff", "gongshu")
 KIOSK = Principal("device", "K01", "K01", "kiosk", "gongshu")
@@ -19,13 +19,8 @@ KIOSK = Principal("device", "K01", "K01", "kiosk", "gongshu")
 
 @pytest.fixture
 async def service(fresh_db):
-    config = sample_config()
-    await prepare_database(fresh_db, config)
-    pool = await store.create_pool(fresh_db, min_size=1, max_size=4)
-    try:
-        yield queue_service(config, pool, clock=FakeClock())
-    finally:
-        await pool.close()
+    async for svc in queue_service_on(fresh_db):
+        yield svc
 
 
 async def _issue(svc: QueueService, service: str = "A", key: str | None = None) -> dict:

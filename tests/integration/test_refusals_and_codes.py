@@ -7,13 +7,11 @@ import asyncio
 
 import pytest
 
-from queue_server.adapters import store
 from queue_server.domain.errors import Refused
-from queue_server.main import queue_service
 from queue_server.service.principal import Principal
 from queue_server.service.queue import QueueService
 from queue_server.web.commands import window_command
-from tests.support.hall import FakeClock, prepare_database, sample_config
+from tests.support.hall import queue_service_on
 
 CLERK = Principal("staff", "1001", "张三", "staff", "gongshu")
 OTHER_CLERK = Principal("staff", "1002", "李四", "staff", "gongshu")
@@ -22,13 +20,8 @@ KIOSK = Principal("device", "K01", "K01", "kiosk", "gongshu")
 
 @pytest.fixture
 async def service(fresh_db):
-    config = sample_config()
-    await prepare_database(fresh_db, config)
-    pool = await store.create_pool(fresh_db, min_size=1, max_size=4)
-    try:
-        yield queue_service(config, pool, clock=FakeClock(), ignore_hours=True)
-    finally:
-        await pool.close()
+    async for svc in queue_service_on(fresh_db, ignore_hours=True):
+        yield svc
 
 
 def _issue(svc: QueueService, key: str | None = None):

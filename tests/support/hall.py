@@ -15,7 +15,8 @@ from argon2 import PasswordHasher
 
 from queue_server.adapters import migrate, store
 from queue_server.config import Config, load_config
-from queue_server.main import auth_service, create_app
+from queue_server.main import auth_service, create_app, queue_service
+from queue_server.service.queue import QueueService
 
 ROOT = Path(__file__).resolve().parents[2]
 # Cheap argon2 parameters for tests' own accounts: the real ones cost ~0.1 s per hash and a
@@ -47,6 +48,18 @@ async def prepare_database(dsn: str, config: Config) -> None:
         await store.ensure_halls(conn, config.halls.values())
     finally:
         await conn.close()
+
+
+async def queue_service_on(dsn: str, *, ignore_hours: bool = False) -> AsyncIterator[QueueService]:
+    """A queue service over the sample hall on a prepared database `dsn`, its pool closed after
+    (use as the body of a pytest fixture: `yield` through it)."""
+    config = sample_config()
+    await prepare_database(dsn, config)
+    pool = await store.create_pool(dsn, min_size=1, max_size=4)
+    try:
+        yield queue_service(config, pool, clock=FakeClock(), ignore_hours=ignore_hours)
+    finally:
+        await pool.close()
 
 
 @dataclass
