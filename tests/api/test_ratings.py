@@ -188,3 +188,27 @@ async def test_many_failed_sign_ins_from_one_address_are_slowed_but_a_correct_pa
     assert resp.status == 429 and "Retry-After" in resp.headers
     resp = await hall.client.post("/api/v1/auth/login", json={"staff_id": "1001", "password": "secret-pass-1"})
     assert resp.status == 200
+
+
+@pytest.mark.parametrize("body, field, code", [
+    ({"action": "call_back", "note": "已回访\u0000"}, "note", None),
+    ({"action": {"nested": ["call_back"]}}, "action", None),
+    ({"action": "delete"}, "action", "input.bad_choice"),
+    ({"action": "call_back", "note": 10 ** 30}, "note", None),
+    ({}, "action", None),
+])
+async def test_a_malformed_follow_up_step_is_a_400_naming_its_field_and_changes_nothing(hall, body, field, code):
+    t = await _served(hall)
+    rated = await hall.client.post(f"/api/v1/tickets/{t['holder_secret']}/rating",
+                                   json={"level": "dissatisfied", "labels": ["其他"]})
+    follow_id = (await rated.json())["follow_up"]["id"]
+    resp = await hall.client.post(f"/api/v1/halls/gongshu/follow-ups/{follow_id}", json=body,
+                                  headers=hall.auth("9001"))
+    problem = await resp.json()
+    assert resp.status == 400, problem
+    assert problem["field"] == field and problem["code"].startswith("input.")
+    if code is not None:
+        assert problem["code"] == code
+    listed = await (await hall.client.get("/api/v1/halls/gongshu/follow-ups", headers=hall.auth("9001"))).json()
+    [follow] = listed["follow_ups"]
+    assert follow["status"] == "open" and follow["notes"] == []
