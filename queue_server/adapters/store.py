@@ -7,7 +7,9 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from datetime import time as day_time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import orjson
@@ -29,6 +31,7 @@ from ..domain.model import (
     WindowStatus,
 )
 from ..service.ports import HallHead
+from . import stats
 from .printing import device_statuses
 from .writes import apply_writes
 
@@ -413,6 +416,7 @@ WITH t AS (
     RETURNING key
 ), h AS (
     UPDATE halls SET seq = $7, head_hash = $8, business_day = $9 WHERE id = $6
+), v AS (""" + stats.visits_upsert(11) + """
 )
 SELECT count(*) FROM i
 """
@@ -426,15 +430,21 @@ async def save_state(
     idempotent: Sequence[tuple[str, str, int, Any]],
     now: datetime,
     keys_expire_before: datetime,
+    tz: ZoneInfo,
+    day_starts: day_time,
 ) -> bool:
     """Write what changed, the new ledger rows and the new chain head, in the caller's transaction.
 
     False when an idempotency key turned out to be taken (a retry raced its original): the
-    caller rolls back and runs the batch again, looking the keys up first."""
+    caller rolls back and runs the batch again, looking the keys up first.
+
+    The performance-review projection of `rows` (adapters/stats.py) goes in the same
+    statement; `tz` and `day_starts` give a ticket its business day."""
     hall = state.hall.id
     if not (state.dirty_tickets or state.dirty_windows or state.dirty_counters or rows
             or idempotent or head.business_day != state.day):
         return True
+    projection = stats.BatchProjection(rows, tz, day_starts)
     stored = await conn.fetchval(
         _SAVE,
         [(*_ticket_args(state.tickets[t]), head.seq, state.tickets[t].holder_secret)
@@ -450,7 +460,10 @@ async def save_state(
         ],
         [(hall, key, fp, status, body, now) for key, fp, status, body in idempotent],
         hall, head.seq, head.head_hash, state.day, keys_expire_before,
+        projection.visit_records(),
     )
+    if projection.follow_ups or projection.window_rows:
+        await stats.project_rest(conn, projection, tz, day_starts)
     return stored == len(idempotent)
 
 

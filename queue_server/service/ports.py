@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -82,6 +83,7 @@ class HallStore(Protocol):
     async def save_state(
         self, conn: Connection, state: HallState, head: HallHead, rows: Sequence[LedgerRow],
         idempotent: Sequence[tuple[str, str, int, Any]], now: datetime, keys_expire_before: datetime,
+        tz: ZoneInfo, day_starts: time,
     ) -> bool: ...
 
     async def apply_writes(self, conn: Connection, writes: Sequence[Write]) -> None: ...

@@ -276,7 +276,8 @@ class QueueService:
                     fresh[p.key] = (p.fingerprint, res)
                     idem_rows.append((p.key, p.fingerprint, stored_kind(res), outcome.body))
                 results.append((p, res))
-            if not await self.store.save_state(conn, state, head, rows, idem_rows, now, now - IDEMPOTENCY_TTL):
+            if not await self.store.save_state(conn, state, head, rows, idem_rows, now, now - IDEMPOTENCY_TTL,
+                                               self.tz, self.config.business_day_starts):
                 raise _KeyTaken()
             if writes:  # after: they may refer to what save_state wrote
                 await self.store.apply_writes(conn, writes)
