@@ -67,6 +67,7 @@ class Limits(rules.Table):
 @dataclass(frozen=True)
 class Config:
     halls: dict[str, layout.Hall]
+    regions: dict[str, layout.Region]  # the district and street offices above the halls
     timezone: ZoneInfo
     business_day_starts: time  # times before this belong to the previous business day
     civility: layout.Civility
@@ -254,6 +255,7 @@ class _Hall(rules.Table):
     )
     has_kiosk: rules.Flag = True
     voice: rules.Flag = True  # False: silent calling (screen and phone only)
+    region: rules.Text | None = None  # the [regions.<id>] office above the hall
     hours: _Hours
     call_policy: _CallPolicy = _CallPolicy()  # only the keys written here override
     priority_classes: _PriorityClasses | None = None  # None: the process-wide list
@@ -323,6 +325,22 @@ class Printing(PrinterSettings):
         return self.default
 
 
+class _Region(rules.Table):
+    name: rules.Text
+    name_en: rules.AnyText = ""
+    level: Annotated[layout.RegionLevel, rules.one_of("district", "street")]
+    parent: rules.Text | None = None  # a street's district
+
+    @classmethod
+    def cross_check(cls, v: rules.Valid) -> rules.Found:
+        level, parent = v.get("level"), v.get("parent")
+        if level == "district" and parent is not None:
+            return [(("parent",), "a district has no parent")]
+        if level == "street" and parent is None and "parent" not in v.data:
+            return [((), "missing key 'parent' (a street names its district)")]
+        return []
+
+
 class _File(rules.Table):
     server: _Server = _Server()
     database: _Database = _Database()
@@ -334,6 +352,7 @@ class _File(rules.Table):
     priority_classes: _PriorityClasses = []
     civility: _Civility
     halls: Annotated[dict[rules.HallId, _Hall], rules.tables_by_id("hall", "halls")]
+    regions: dict[rules.HallId, _Region] = {}
     printing: Printing = Printing()
     ratings: Ratings = Ratings()
     limits: Limits = Limits()
@@ -347,6 +366,19 @@ class _File(rules.Table):
             if hall is not None and hall not in halls:
                 at = ("printing", "printers", index, "hall")
                 found.append((at, f"unknown hall {hall!r} (known: {', '.join(halls)})"))
+        regions = v.data.get("regions") if isinstance(v.data.get("regions"), dict) else {}
+        levels = {k: r.get("level") for k, r in regions.items() if isinstance(r, dict)}
+        for region_id, region in regions.items():
+            parent = region.get("parent") if isinstance(region, dict) else None
+            if isinstance(parent, str) and levels.get(parent) != "district":
+                what = "unknown region" if parent not in levels else "not a district"
+                found.append((("regions", region_id, "parent"), f"{what} {parent!r} (districts: "
+                              f"{', '.join(k for k, lv in levels.items() if lv == 'district') or 'none'})"))
+        for hall_id, hall in halls.items():
+            region = hall.get("region") if isinstance(hall, dict) else None
+            if isinstance(region, str) and region not in levels:
+                found.append((("halls", hall_id, "region"),
+                              f"unknown region {region!r} (known: {', '.join(levels) or 'none'})"))
         return found
 
 
@@ -394,6 +426,7 @@ def _build(f: _File, source: str, base_dir: Path, env: dict[str, str]) -> Config
 
     return Config(
         halls={hall_id: _hall(hall_id, hall, f) for hall_id, hall in f.halls.items()},
+        regions={region_id: layout.Region(id=region_id, **r.model_dump()) for region_id, r in f.regions.items()},
         timezone=f.time.timezone,
         business_day_starts=f.time.business_day_starts,
         civility=layout.Civility(
@@ -428,7 +461,7 @@ def _hall(hall_id: str, hall: _Hall, f: _File) -> layout.Hall:
     lunch = hall.hours.lunch
     return layout.Hall(
         id=hall_id,
-        **hall.model_dump(include={"name", "name_en", "level", "dispatch", "has_kiosk", "voice"}),
+        **hall.model_dump(include={"name", "name_en", "level", "dispatch", "has_kiosk", "voice", "region"}),
         areas={a.code: layout.Area(**a.model_dump()) for a in hall.areas},
         services={s.code: layout.Service(**s.model_dump()) for s in hall.services},
         windows={

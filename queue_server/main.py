@@ -33,6 +33,7 @@ from .adapters.layout import PrinterTicketLayout
 from .adapters.printing import PostgresPrintStore
 from .adapters.ratings import PostgresRatingStore
 from .adapters.relay import LocalAnnouncer, RedisRelay
+from .adapters.review_queries import PostgresReviewStore
 from .adapters.speech import Speech
 from .config import Config
 from .domain.anchor import SignedAnchor
@@ -45,6 +46,7 @@ from .service.ports import Announcer, Database
 from .service.printing import PrintService
 from .service.queue import QueueService
 from .service.ratings import RatingService
+from .service.review import ReviewService
 from .service.verify import AnchorCheck, Verification
 from .service.verify import check_anchor_log as _check_anchor_log
 from .service.verify import verify_hall as _verify_hall
@@ -80,6 +82,11 @@ def auth_service(
 ) -> Auth:
     return Auth(pool, ACCOUNTS, ttl_minutes=ttl_minutes, clock=clock or (lambda: datetime.now(UTC)),
                 hasher=hasher)
+
+
+def review_service(config: Config, pool: Database, clock: Callable[[], datetime] | None = None) -> ReviewService:
+    """Performance review over the projection (adapters/stats.py) in `pool`."""
+    return ReviewService(config, pool, PostgresReviewStore(), clock or (lambda: datetime.now(UTC)))
 
 
 def anchorer(key: Ed25519PrivateKey, log_path: Path) -> Anchorer:
@@ -118,6 +125,7 @@ def build_services(
         prints=PrintService(config, pool, queue, clock, jobs=PostgresPrintStore(), layout=PrinterTicketLayout()),
         ratings=RatingService(config, pool, queue, PostgresRatingStore()),
         appointments=AppointmentService(config, pool, queue, PostgresAppointmentStore()),
+        review=review_service(config, pool, clock),
         database=pool,
         ready=ready,
     )

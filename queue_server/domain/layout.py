@@ -12,6 +12,7 @@ from typing import Literal
 DispatchOrder = Literal["service_order", "longest_wait"]
 PriorityMode = Literal["absolute", "interleaved"]
 HallLevel = Literal["district", "street", "community"]
+RegionLevel = Literal["district", "street"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,18 @@ class Hall:
     dispatch: DispatchOrder
     has_kiosk: bool
     voice: bool  # False: silent calling (screen and phone only)
+    name_en: str
+    region: str | None  # Region.id of the district or street office above it; None: none
+
+
+@dataclass(frozen=True)
+class Region:
+    """A node of the three-level tree above the halls: a district (区) or a street (街道)."""
+
+    id: str  # config key: "gongshu", "hushu"
+    name: str  # 拱墅区, 湖墅街道
+    level: RegionLevel
+    parent: str | None  # a street's district; None for a district
     name_en: str
 
 

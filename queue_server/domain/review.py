@@ -361,3 +361,28 @@ def handle_outliers(visits: Iterable[Mapping[str, Any]], service_of: Any) -> lis
         found.extend((v, h, mid) for v, h in items if h > 3 * mid)
     found.sort(key=lambda item: -item[1] / item[2])
     return found
+
+
+# ---- a report's question --------------------------------------------------------------------
+
+CUTS = ("hall", "area", "service", "window", "staff", "day", "hour")
+#: Cuts whose keys own window time (open, pause, utilisation); a service or an hour does not.
+WINDOW_CUTS = frozenset({"hall", "area", "window", "staff", "day"})
+
+
+@dataclass(frozen=True)
+class StatsQuery:
+    """Which visits a report counts: halls, business days (inclusive), the cut, and filters."""
+
+    halls: tuple[str, ...]
+    date_from: date
+    date_to: date
+    by: str  # one of CUTS
+    now: datetime  # follow-ups due and windows still open are judged at this instant
+    tz: ZoneInfo
+    window: int | None = None  # only this window (with one hall)
+    staff: str | None = None  # only this staff member's figures
+    # (hall, service code) -> warn seconds / area code; (hall, window) -> area code
+    warn_s: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    service_area: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    window_area: Mapping[tuple[str, int], str] = field(default_factory=dict)

@@ -122,11 +122,13 @@ class Auth:
 
     async def add_staff(
         self, *, staff_id: str, hall: str | None, name: str, role: str, password: str,
-        photo_url: str | None = None,
+        photo_url: str | None = None, region: str | None = None,
     ) -> None:
         if role not in STAFF_ROLES:
             raise InvalidInput("input.unknown_role", field="role", role=role, known=", ".join(STAFF_ROLES))
-        if role != "admin" and hall is None:
+        if region is not None and (role != "manager" or hall is not None):
+            raise InvalidInput("input.region_manager_only", field="region", role=role)
+        if role != "admin" and hall is None and region is None:
             raise InvalidInput("input.hall_required", field="hall", role=role)
         if len(password) < 8:
             raise InvalidInput("input.password_too_short", field="password", minimum=8)
@@ -135,7 +137,7 @@ class Auth:
             try:
                 await self.accounts.add_staff(
                     conn, staff_id=staff_id, hall=hall, name=name, role=role,
-                    password_hash=digest, photo_url=photo_url,
+                    password_hash=digest, photo_url=photo_url, region=region,
                 )
             except AlreadyExists:
                 raise InvalidInput("input.staff_exists", field="id", staff_id=staff_id) from None
@@ -186,7 +188,7 @@ def _verify(digest: str, password: str) -> bool:
 
 
 def _staff_principal(s: StaffRecord) -> Principal:
-    return Principal("staff", s.id, s.name, s.role, s.hall, photo_url=s.photo_url)
+    return Principal("staff", s.id, s.name, s.role, s.hall, photo_url=s.photo_url, region=s.region)
 
 
 def require_staff(principal: Principal, hall: str) -> None:

@@ -19,6 +19,7 @@ from .lifetimes import cancel_and_wait
 from .printing import PrintService
 from .queue import QueueService
 from .ratings import RatingService
+from .review import ReviewService
 
 
 class DatabaseHealth(Protocol):
@@ -41,6 +42,7 @@ class Services:
     prints: PrintService
     ratings: RatingService
     appointments: AppointmentService
+    review: ReviewService
     database: DatabaseHealth
     #: None when the server may serve; else why not (e.g. the schema is out of date).
     ready: Callable[[], Awaitable[str | None]]

@@ -184,6 +184,7 @@ class StaffRecord:
     active: bool
     failed_logins: int
     locked_until: datetime | None
+    region: str | None = None  # a street or district office's manager: no hall, this region
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,15 @@ class Principal:
     window: int | None = None  # evaluator devices are bound to a window
     kiosk: str | None = None  # printer devices are bound to a kiosk
     photo_url: str | None = None
+    region: str | None = None  # a street or district office's manager (hall None, operates no hall)
 
     @property
     def actor(self) -> Actor:
         return Actor(self.kind, self.id, self.name, self.role)
 
     def may_enter(self, hall: str) -> bool:
+        if self.region is not None:  # reviews its region's figures; operates no hall
+            return False
         return self.hall is None or self.hall == hall
 
     def require_hall(self, hall: str) -> None:

@@ -12,6 +12,7 @@ from ..service.auth import Auth
 from ..service.printing import PrintService
 from ..service.queue import QueueService
 from ..service.ratings import RatingService
+from ..service.review import ReviewService
 
 CONFIG = web.AppKey("config", Config)
 QUEUE = web.AppKey("queue", QueueService)
@@ -23,3 +24,4 @@ HEALTH = web.AppKey("health", Callable[[], str | None])
 PRINTS = web.AppKey("prints", PrintService)
 RATINGS = web.AppKey("ratings", RatingService)
 APPOINTMENTS = web.AppKey("appointments", AppointmentService)
+REVIEW = web.AppKey("review", ReviewService)

@@ -89,6 +89,7 @@ def small_hall(
         has_kiosk=True,
         voice=True,
         name_en="",
+        region=None,
     )
 
 
