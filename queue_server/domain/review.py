@@ -331,6 +331,7 @@ def indicators(s: Sums, *, windows: bool, outliers: int = 0) -> dict[str, Any]:
         "good_rate": _rate(s.levels[5] + s.levels[4], ratings),
         "bad_rate": _rate(s.levels[2] + s.levels[1], ratings),
         "score": round(sum(level * 20 * n for level, n in enumerate(s.levels)) / ratings, 2) if ratings else None,
+        "rating_levels": {code: s.levels[level] for code, level in LEVELS_BY_CODE.items()},
         "follow_ups": s.follow_ups,
         "callback_on_time_rate": _rate(s.callback_on_time, s.callback_due),
         "rectify_on_time_rate": _rate(s.rectify_on_time, s.rectify_due),
