@@ -153,14 +153,13 @@ async def _pool(dsn: str) -> AsyncIterator[GuardedPool]:
 
 async def _run_admin(command: str, args: argparse.Namespace, config: Config) -> int:
     from .adapters import migrate, store
-    from .main import auth_service, database_url
+    from .main import auth_service, database_url, migrate_database
 
     with database_url(config) as dsn:
         async with _pool(dsn) as pool:
             async with pool.acquire() as conn:
                 if command == "migrate":
-                    applied = await migrate.migrate(conn)
-                    await store.ensure_halls(conn, config.halls.values())
+                    applied = await migrate_database(conn, config)
                     for m in applied:
                         print(f"applied {m.version:04d}_{m.name}")
                     print("schema is up to date" if not applied else f"{len(applied)} migration(s) applied")

@@ -25,7 +25,7 @@ from aiohttp import web
 from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from .adapters import migrate, store
+from .adapters import migrate, stats, store
 from .adapters.accounts import PostgresAccountStore
 from .adapters.anchors import AnchorFiles
 from .adapters.appointments import PostgresAppointmentStore
@@ -400,13 +400,30 @@ async def _serving_dsn(owner_dsn: str, config: Config, *, embedded: bool) -> str
     return dsn
 
 
+#: The migration that creates the performance-review projection: applied to a database with
+#: history, it is filled from the ledger at once (adapters/stats.rebuild).
+PROJECTION_MIGRATION = 10
+
+
+async def migrate_database(conn: store.Connection, config: Config) -> list[migrate.Migration]:
+    """Apply pending migrations, create the configured halls' rows, and fill a projection that
+    a migration just created from the ledger (an upgrade keeps every past figure)."""
+    applied = await migrate.migrate(conn)
+    await store.ensure_halls(conn, config.halls.values())
+    if any(m.version == PROJECTION_MIGRATION for m in applied):
+        for hall in config.halls:
+            async with conn.transaction():
+                await stats.rebuild(conn, hall, config.timezone, config.business_day_starts)
+    return applied
+
+
 async def _prepare(dsn: str, config: Config, *, migrate_now: bool) -> str | None:
     # Migrations may take longer than a request's command timeout.
     pool = await store.create_pool(dsn, min_size=1, max_size=1, command_timeout=MIGRATION_TIMEOUT)
     try:
         async with pool.acquire() as conn:
             if migrate_now:
-                await migrate.migrate(conn)
+                await migrate_database(conn, config)
             elif await migrate.pending(conn):
                 return "queue-server: the database schema is out of date; run `queue-server migrate --config " + config.source + "` first"
             await store.ensure_halls(conn, config.halls.values())

@@ -387,3 +387,121 @@ class StatsQuery:
     warn_s: Mapping[tuple[str, str], float] = field(default_factory=dict)
     service_area: Mapping[tuple[str, str], str] = field(default_factory=dict)
     window_area: Mapping[tuple[str, int], str] = field(default_factory=dict)
+
+
+def visit_keys(v: Mapping[str, Any], q: StatsQuery) -> tuple[Any, Any]:
+    """The key `v` counts under in cut `q.by`, and the key its wait counts under."""
+    hall = v.get("hall")
+    service = v.get("finish_service") or v.get("issued_service")
+    finished_at_window = v.get("window_no") is not None
+    win = v.get("window_no") if finished_at_window else v.get("call_window")
+    staff = v.get("staff_id") if finished_at_window else v.get("call_staff")
+    match q.by:
+        case "hall":
+            return hall, hall
+        case "area":
+            area = q.service_area.get((hall, service))
+            key = None if area is None else f"{hall}/{area}"
+            return key, key
+        case "service":
+            return f"{hall}/{service}", f"{hall}/{service}"
+        case "window":
+            call = v.get("call_window")
+            return (None if win is None else f"{hall}/{win}"), (None if call is None else f"{hall}/{call}")
+        case "staff":
+            return staff, v.get("call_staff")
+        case "day":
+            return v["business_day"].isoformat(), v["business_day"].isoformat()
+        case "hour":
+            hour = v["issued_at"].astimezone(q.tz).strftime("%H")
+            return hour, hour
+    raise ValueError(f"unknown cut {q.by!r}")
+
+
+def session_key(s: Session, q: StatsQuery) -> Any:
+    match q.by:
+        case "hall":
+            return s.hall
+        case "area":
+            area = q.window_area.get((s.hall, s.window_no))
+            return None if area is None else f"{s.hall}/{area}"
+        case "window":
+            return f"{s.hall}/{s.window_no}"
+        case "staff":
+            return s.staff_id
+        case "day":
+            return s.business_day.isoformat()
+    return None
+
+
+TOTAL = "__total__"
+
+
+def aggregate(visits: Iterable[Mapping[str, Any]], sessions: Iterable[Session], q: StatsQuery) -> dict[Any, Sums]:
+    """The sums per key of cut `q.by` (and under TOTAL, all of them) — what the SQL computes,
+    in Python: for tests and small sets."""
+    out: dict[Any, Sums] = {}
+
+    def at(key: Any) -> Sums:
+        return out.setdefault(key, Sums())
+
+    for v in visits:
+        if v.get("hall") not in q.halls or v.get("business_day") is None:
+            continue
+        if not q.date_from <= v["business_day"] <= q.date_to:
+            continue
+        key, wait_key = visit_keys(v, q)
+        service = v.get("finish_service") or v.get("issued_service")
+        warn = q.warn_s.get((v["hall"], service))
+        finished_at_window = v.get("window_no") is not None
+        win = v.get("window_no") if finished_at_window else v.get("call_window")
+        staff = v.get("staff_id") if finished_at_window else v.get("call_staff")
+        counts = (q.window is None or win == q.window) and (q.staff is None or staff == q.staff)
+        waits = (q.window is None or v.get("call_window") == q.window) and (
+            q.staff is None or v.get("call_staff") == q.staff)
+        if counts:
+            at(key).add_visit(v, warn, q.now, counts=True, waits=False)
+            at(TOTAL).add_visit(v, warn, q.now, counts=True, waits=False)
+        if waits and v.get("first_called_at") is not None:
+            at(wait_key).add_visit(v, warn, q.now, counts=False, waits=True)
+            at(TOTAL).add_visit(v, warn, q.now, counts=False, waits=True)
+    if q.by in WINDOW_CUTS:
+        for s in sessions:
+            if s.hall not in q.halls or not q.date_from <= s.business_day <= q.date_to:
+                continue
+            if (q.window is not None and s.window_no != q.window) or (q.staff is not None and s.staff_id != q.staff):
+                continue
+            at(session_key(s, q)).add_session(s, q.now)
+            at(TOTAL).add_session(s, q.now)
+    return out
+
+
+def project(rows: Iterable[Any], tz: ZoneInfo, day_starts: time) -> tuple[dict[str, dict[str, Any]], list[Session]]:
+    """The whole projection of a ledger, in memory: the visits by ticket id and every window
+    session (for tests and small ledgers; the database folds the same patches by batch)."""
+    visits: dict[str, dict[str, Any]] = {}
+    by_follow_up: dict[str, str] = {}
+    open_sessions: dict[tuple[str, int], Session | None] = {}
+    sessions: list[Session] = []
+    for row in rows:
+        if row.kind in WINDOW_KINDS:
+            key = (row.hall, row.window)
+            now_open, closed = fold_session(open_sessions.get(key), row, tz, day_starts)
+            if closed is not None:
+                sessions.append(closed)
+            open_sessions[key] = now_open
+            continue
+        patch = visit_patch(row, tz, day_starts)
+        if patch is None:
+            continue
+        ticket = patch.get("ticket_id") or by_follow_up.get(patch.get("follow_up") or "")
+        if ticket is None:
+            continue
+        if patch.get("ticket_id") is None:
+            patch = {k: v for k, v in patch.items() if k != "follow_up"}
+            patch["ticket_id"] = ticket
+        elif patch.get("follow_up"):
+            by_follow_up[patch["follow_up"]] = ticket
+        visits[ticket] = merge_visit(visits.get(ticket), patch)
+    sessions.extend(s for s in open_sessions.values() if s is not None)
+    return visits, sessions
