@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import orjson
 
 from ..domain import review
 from ..domain.ledger import LedgerRow
@@ -134,6 +135,11 @@ async def save_sessions(conn: asyncpg.Connection, sessions: Sequence[review.Sess
     await conn.execute(_SAVE_SESSIONS, [tuple(getattr(s, c) for c in _SESSION_COLUMNS) for s in latest.values()])
 
 
+def _json(value: Any) -> Any:
+    """jsonb as the pool's codec gives it, or as text on a connection without the codec."""
+    return orjson.loads(value) if isinstance(value, str) else value
+
+
 async def rebuild(conn: asyncpg.Connection, hall: str, tz: ZoneInfo, day_starts: time, *,
                   chunk: int = 20000) -> int:
     """Replace the hall's projection by one folded from its ledger alone; returns the rows read.
@@ -152,9 +158,9 @@ async def rebuild(conn: asyncpg.Connection, hall: str, tz: ZoneInfo, day_starts:
             " FROM ledger WHERE hall = $1 AND seq > $2 ORDER BY seq LIMIT $3", hall, after, chunk)
         if not records:
             return read
-        rows = [LedgerRow(hall=r["hall"], seq=r["seq"], at=r["at"], kind=r["kind"], actor=r["actor"],
+        rows = [LedgerRow(hall=r["hall"], seq=r["seq"], at=r["at"], kind=r["kind"], actor=_json(r["actor"]),
                           ticket_id=r["ticket_id"], ticket_number=r["ticket_number"], window=r["window_no"],
-                          payload=r["payload"], public=r["public"], prev_hash=b"") for r in records]
+                          payload=_json(r["payload"]), public=_json(r["public"]), prev_hash=b"") for r in records]
         batch = BatchProjection(rows, tz, day_starts)
         if batch.visits:
             await conn.execute(upsert, batch.visit_records())

@@ -215,7 +215,8 @@ class ReviewService:
             wait_stats["__total__" if r["total"] else r["key"]] = (r["wait_sum"], r["wait_p90"], r["wait_max"])
         for r in sessions:
             s = at(r)
-            s.sessions, s.open_s, s.pause_s, s.pause_count = r["sessions"], r["open_s"], r["pause_s"], r["pause_count"]
+            s.sessions, s.open_s = r["sessions"], r["open_s"] or 0.0
+            s.pause_s, s.pause_count = r["pause_s"] or 0.0, r["pause_count"] or 0
         outlier_counts: dict[Any, int] = {}
         for r in slow:
             outlier_counts[r["key"]] = outlier_counts.get(r["key"], 0) + 1
