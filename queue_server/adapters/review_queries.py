@@ -115,10 +115,11 @@ async def session_sums(conn: asyncpg.Connection, q: StatsQuery) -> list[asyncpg.
     windows = list(q.window_area)
     return await conn.fetch(f"""
         SELECT {key} AS key, GROUPING({key}) AS total, count(*) AS sessions,
-            sum(greatest(0, extract(epoch FROM least(coalesce(ss.closed_at, ${now_arg}), ss.day_end) - ss.opened_at)))::float8 AS open_s,
-            sum(ss.pause_s + CASE WHEN ss.paused_since IS NULL THEN 0 ELSE greatest(0, extract(epoch FROM
-                least(coalesce(ss.closed_at, ${now_arg}), ss.day_end) - ss.paused_since)) END)::float8 AS pause_s,
-            sum(ss.pause_count)::int AS pause_count
+            coalesce(sum(greatest(0, extract(epoch FROM least(coalesce(ss.closed_at, ${now_arg}), ss.day_end)
+                - ss.opened_at))), 0)::float8 AS open_s,
+            coalesce(sum(ss.pause_s + CASE WHEN ss.paused_since IS NULL THEN 0 ELSE greatest(0, extract(epoch FROM
+                least(coalesce(ss.closed_at, ${now_arg}), ss.day_end) - ss.paused_since)) END), 0)::float8 AS pause_s,
+            coalesce(sum(ss.pause_count), 0)::int AS pause_count
         FROM stat_sessions ss LEFT JOIN {_WINDOWS} ON w.hall = ss.hall AND w.number = ss.window_no
         WHERE ss.hall = ANY($1::text[]) AND ss.business_day BETWEEN $2 AND $3 AND $4::text IS NOT NULL
             AND $8::text IS NULL{extra}
