@@ -34,6 +34,7 @@ from .adapters.printing import PostgresPrintStore
 from .adapters.ratings import PostgresRatingStore
 from .adapters.relay import LocalAnnouncer, RedisRelay
 from .adapters.review_queries import PostgresReviewStore
+from .adapters.review_reports import AnchorLogReader, PostgresReviewReportStore
 from .adapters.speech import Speech
 from .config import Config
 from .domain.anchor import SignedAnchor
@@ -47,6 +48,7 @@ from .service.printing import PrintService
 from .service.queue import QueueService
 from .service.ratings import RatingService
 from .service.review import ReviewService
+from .service.review_reports import ReviewReportService
 from .service.verify import AnchorCheck, Verification
 from .service.verify import check_anchor_log as _check_anchor_log
 from .service.verify import verify_hall as _verify_hall
@@ -118,6 +120,7 @@ def build_services(
             return f"database unavailable: {exc}"
         return None
 
+    review = review_service(config, pool, clock)
     return Services(
         config=config,
         queue=queue,
@@ -125,7 +128,9 @@ def build_services(
         prints=PrintService(config, pool, queue, clock, jobs=PostgresPrintStore(), layout=PrinterTicketLayout()),
         ratings=RatingService(config, pool, queue, PostgresRatingStore()),
         appointments=AppointmentService(config, pool, queue, PostgresAppointmentStore()),
-        review=review_service(config, pool, clock),
+        review=review,
+        reports=ReviewReportService(review, PostgresReviewReportStore(),
+                                    AnchorLogReader(config.anchor_log, config.anchor_key)),
         database=pool,
         ready=ready,
     )

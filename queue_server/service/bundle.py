@@ -20,6 +20,7 @@ from .printing import PrintService
 from .queue import QueueService
 from .ratings import RatingService
 from .review import ReviewService
+from .review_reports import ReviewReportService
 
 
 class DatabaseHealth(Protocol):
@@ -43,6 +44,7 @@ class Services:
     ratings: RatingService
     appointments: AppointmentService
     review: ReviewService
+    reports: ReviewReportService
     database: DatabaseHealth
     #: None when the server may serve; else why not (e.g. the schema is out of date).
     ready: Callable[[], Awaitable[str | None]]
