@@ -16,11 +16,11 @@ from ..protocol import MAX_RESYNC_EVENTS
 from ..service.bundle import DatabaseHealth, Services
 from ..service.lifetimes import cancel_and_wait
 from ..service.ports import SpeechEngine
-from . import api, openapi, pages, review
+from . import api, exports, openapi, pages, review
 from .appointments import routes as appointment_routes
 from .guard import add_guards, input_guard
 from .hub import Hub
-from .keys import APPOINTMENTS, AUTH, CONFIG, HEALTH, PRINTS, QUEUE, RATINGS, READY, REVIEW
+from .keys import APPOINTMENTS, AUTH, CONFIG, HEALTH, PRINTS, QUEUE, RATINGS, READY, REPORTS, REVIEW
 from .kiosk import add_kiosk_routes
 from .limits import RATE_LIMITS, RateLimits, limits_middleware
 from .people_pages import add_people_pages
@@ -97,6 +97,7 @@ def create_app(
             app[RATINGS] = built.ratings
             app[APPOINTMENTS] = built.appointments
             app[REVIEW] = built.review
+            app[REPORTS] = built.reports
             app[READY] = built.ready
             app[HEALTH] = lambda: _health(built.database, unhealthy_after)
             app[_DATABASE] = built.database
@@ -157,6 +158,7 @@ def create_app(
     app.add_routes(appointment_routes)
     app.add_routes(api.routes)
     app.add_routes(review.routes)
+    exports.add_export_routes(app)
     add_printer_routes(app, hub)
     add_people_pages(app, hub)
     add_kiosk_routes(app)

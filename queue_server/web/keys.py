@@ -13,6 +13,7 @@ from ..service.printing import PrintService
 from ..service.queue import QueueService
 from ..service.ratings import RatingService
 from ..service.review import ReviewService
+from ..service.review_reports import ReviewReportService
 
 CONFIG = web.AppKey("config", Config)
 QUEUE = web.AppKey("queue", QueueService)
@@ -25,3 +26,4 @@ PRINTS = web.AppKey("prints", PrintService)
 RATINGS = web.AppKey("ratings", RatingService)
 APPOINTMENTS = web.AppKey("appointments", AppointmentService)
 REVIEW = web.AppKey("review", ReviewService)
+REPORTS = web.AppKey("reports", ReviewReportService)

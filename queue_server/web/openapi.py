@@ -20,6 +20,9 @@ _MEDIA = {
     "/api/v1/tickets/{id}/qr.svg": "image/svg+xml",
     "/api/v1/tickets/{id}/preview.png": "image/png",
     "/api/v1/halls/{hall}/announcements/{seq}.wav": "audio/wav",
+    "/api/v1/stats.csv": "text/csv",
+    "/api/v1/stats.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "/api/v1/reports/monthly.pdf": "application/pdf",
 }
 _TOKEN_ROUTES = ("staff", "kiosk", "manager", "any", "evaluator", "display")
 # Path parameters as the server parses them (ASCII digits, bounded).
@@ -35,6 +38,29 @@ _QUERY: dict[str, list[dict[str, Any]]] = {
          "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
     ],
 }
+# The performance review's parameters (web/review.py query_params, service/review.py).
+_SCOPE_PARAM = {"name": "scope", "in": "query", "required": True, "description": "hall:<id>, street:<id> or district:<id>",
+                "schema": {"type": "string", "pattern": "^(hall|street|district):[a-z][a-z0-9_]{0,39}$",
+                           "example": "hall:gongshu"}}
+_PERIOD_PARAMS = [
+    {"name": name, "in": "query", "required": False, "description": f"{name} business day (default today)",
+     "schema": {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}}
+    for name in ("from", "to")
+] + [
+    {"name": "window", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 9999}},
+    {"name": "staff", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 60}},
+]
+_CUT = "hall, area, service, window, staff, day or hour"
+_QUERY["/api/v1/stats.csv"] = [_SCOPE_PARAM, *_PERIOD_PARAMS, {
+    "name": "by", "in": "query", "required": False, "description": f"one cut: {_CUT} (default hall)",
+    "schema": {"type": "string", "maxLength": 60}}]
+_QUERY["/api/v1/stats.xlsx"] = [_SCOPE_PARAM, *_PERIOD_PARAMS, {
+    "name": "by", "in": "query", "required": False,
+    "description": f"cuts separated by commas, one sheet each: {_CUT} (default hall)",
+    "schema": {"type": "string", "maxLength": 60, "example": "hall,window,staff"}}]
+_QUERY["/api/v1/reports/monthly.pdf"] = [_SCOPE_PARAM, {
+    "name": "month", "in": "query", "required": True,
+    "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "example": "2026-11"}}]
 MAX_BODY_BYTES = 64 * 1024
 
 #: Citizen routes: no token; the path's {id} is the ticket holder's secret (in the link of the
@@ -96,6 +122,13 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
     ("get", "/api/v1/halls/{hall}/announcements/{seq}.wav",
      "A call announcement rendered offline (espeak-ng, Mandarin) for screens without a voice",
      "display, kiosk, evaluator or staff token of the hall (?token= or bearer)", None, 200),
+    ("get", "/api/v1/stats.csv", "Performance figures of one cut as CSV (UTF-8 with BOM, rates as fractions)",
+     "staff: as GET /api/v1/stats (a clerk sees only their own figures)", None, 200),
+    ("get", "/api/v1/stats.xlsx", "Performance figures as a workbook: one sheet per cut, plus the handling outliers",
+     "staff: as GET /api/v1/stats (a clerk sees only their own figures)", None, 200),
+    ("get", "/api/v1/reports/monthly.pdf",
+     "The monthly performance report to sign (figures by hall, window and staff; bad ratings and their "
+     "follow-up; ledger anchors)", "staff: as GET /api/v1/stats (a clerk sees only their own figures)", None, 200),
 ]
 
 _ACTION_BODIES: dict[str, dict[str, Any]] = {
