@@ -51,6 +51,9 @@ _PERIOD_PARAMS = [
     {"name": "staff", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 60}},
 ]
 _CUT = "hall, area, service, window, staff, day or hour"
+_QUERY["/api/v1/stats"] = [_SCOPE_PARAM, *_PERIOD_PARAMS, {
+    "name": "by", "in": "query", "required": False, "description": f"one cut: {_CUT} (default hall)",
+    "schema": {"type": "string", "maxLength": 60}}]
 _QUERY["/api/v1/stats.csv"] = [_SCOPE_PARAM, *_PERIOD_PARAMS, {
     "name": "by", "in": "query", "required": False, "description": f"one cut: {_CUT} (default hall)",
     "schema": {"type": "string", "maxLength": 60}}]
@@ -122,6 +125,10 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
     ("get", "/api/v1/halls/{hall}/announcements/{seq}.wav",
      "A call announcement rendered offline (espeak-ng, Mandarin) for screens without a voice",
      "display, kiosk, evaluator or staff token of the hall (?token= or bearer)", None, 200),
+    ("get", "/api/v1/stats", "Performance figures (服务绩效) of a scope and period, cut by hall, area, service, window, "
+     "staff, day or hour, with a total row", "staff: managers their hall or region, a clerk only their own figures",
+     None, 200),
+    ("get", "/api/v1/stats/scopes", "The scopes the signed-in staff member may review", "staff", None, 200),
     ("get", "/api/v1/stats.csv", "Performance figures of one cut as CSV (UTF-8 with BOM, rates as fractions)",
      "staff: as GET /api/v1/stats (a clerk sees only their own figures)", None, 200),
     ("get", "/api/v1/stats.xlsx", "Performance figures as a workbook: one sheet per cut, plus the handling outliers",
