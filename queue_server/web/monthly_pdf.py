@@ -61,7 +61,9 @@ td.n {{ text-align: right; white-space: nowrap; font-variant-numeric: tabular-nu
 td.t {{ text-align: left; }}
 tr.total td {{ font-weight: bold; background: #f1f1f1; border-top: 1pt solid #333; }}
 td.late {{ color: #b00020; }}
-td.notes {{ font-size: 7pt; }}
+td.nw {{ white-space: nowrap; }}
+td.notes {{ font-size: 7pt; width: 30%; }}
+td.labels {{ width: 9%; }}
 td.hash {{ font-family: "DejaVu Sans Mono", monospace; font-size: 7.5pt; }}
 .legend {{ color: #555; font-size: 7pt; margin-top: 1mm; }}
 .signatures {{ break-inside: avoid; }}
@@ -171,17 +173,17 @@ def _bad_ratings(bad: list[dict[str, Any]], now: str) -> str:
         rectify_late = " late" if _late(b["rectified_at"], b["rectify_due"], now) else ""
         rows.append(
             "<tr>"
-            f"<td class='t'>{escape(b['number'] or '—')}</td>"
+            f"<td class='t nw'>{escape(b['number'] or '—')}</td>"
             f"<td class='t'>{escape(b['window_label'])}</td>"
             f"<td class='t'>{escape(b['staff_label'] or '—')}</td>"
-            f"<td class='t'>{escape(b['level_name'])}</td>"
-            f"<td class='t'>{escape('、'.join(str(x) for x in b['labels']) or '—')}</td>"
+            f"<td class='t nw'>{escape(b['level_name'])}</td>"
+            f"<td class='t labels'>{escape('、'.join(str(x) for x in b['labels']) or '—')}</td>"
             f"<td class='n'>{escape(_when(b['rated_at']))}</td>"
             f"<td class='n'>{escape(_when(b['callback_due']))}</td>"
             f"<td class='n{callback_late}'>{escape(_when(b['called_back_at']) if b['called_back_at'] else '未回访')}</td>"
             f"<td class='n'>{escape(_when(b['rectify_due']))}</td>"
             f"<td class='n{rectify_late}'>{escape(_when(b['rectified_at']) if b['rectified_at'] else '未整改')}</td>"
-            f"<td class='t'>{escape(b['status_name'])}</td>"
+            f"<td class='t nw'>{escape(b['status_name'])}</td>"
             f"<td class='t notes'>{notes or '—'}</td>"
             "</tr>")
     return (f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
