@@ -86,7 +86,7 @@ def visit_patch(row: Any, tz: ZoneInfo, day_starts: time) -> dict[str, Any] | No
     public = row.public or {}
     brief = public.get("ticket") or {}
     if kind == "follow_up_updated":
-        done = FOLLOW_UP_DONE.get((row.payload or {}).get("action"))
+        done = FOLLOW_UP_DONE.get(str((row.payload or {}).get("action")))
         if done is None:
             return None
         return {"follow_up": row.payload.get("follow_up"), done: row.at, "last_seq": row.seq}
@@ -112,7 +112,7 @@ def visit_patch(row: Any, tz: ZoneInfo, day_starts: time) -> dict[str, Any] | No
     elif kind == "ticket_closed":
         patch["closed_from"] = payload.get("from")
     elif kind == "ticket_rated":
-        patch.update(rating=LEVELS_BY_CODE.get(payload.get("level")), rated_at=row.at)
+        patch.update(rating=LEVELS_BY_CODE.get(str(payload.get("level"))), rated_at=row.at)
     elif kind == "follow_up_opened":
         patch.update(follow_up=payload.get("follow_up"),
                      callback_due=_parse_time(payload.get("callback_due")),
@@ -354,7 +354,7 @@ def handle_outliers(visits: Iterable[Mapping[str, Any]], service_of: Any) -> lis
         if v.get("finished_at") is not None and v.get("started_at") is not None:
             handle = (v["finished_at"] - v["started_at"]).total_seconds()
             by_service.setdefault(service_of(v), []).append((v, handle))
-    found = []
+    found: list[tuple[Mapping[str, Any], float, float]] = []
     for items in by_service.values():
         mid = median(h for _, h in items)
         if not mid:
@@ -400,7 +400,7 @@ def visit_keys(v: Mapping[str, Any], q: StatsQuery) -> tuple[Any, Any]:
         case "hall":
             return hall, hall
         case "area":
-            area = q.service_area.get((hall, service))
+            area = q.service_area.get((str(hall), str(service)))
             key = None if area is None else f"{hall}/{area}"
             return key, key
         case "service":
@@ -452,7 +452,7 @@ def aggregate(visits: Iterable[Mapping[str, Any]], sessions: Iterable[Session], 
             continue
         key, wait_key = visit_keys(v, q)
         service = v.get("finish_service") or v.get("issued_service")
-        warn = q.warn_s.get((v["hall"], service))
+        warn = q.warn_s.get((v["hall"], str(service)))
         finished_at_window = v.get("window_no") is not None
         win = v.get("window_no") if finished_at_window else v.get("call_window")
         staff = v.get("staff_id") if finished_at_window else v.get("call_staff")

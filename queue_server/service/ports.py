@@ -221,7 +221,7 @@ class AccountStore(Protocol):
 
     async def add_staff(
         self, conn: Connection, *, staff_id: str, hall: str | None, name: str, role: str,
-        password_hash: str, photo_url: str | None = None,
+        password_hash: str, photo_url: str | None = None, region: str | None = None,
     ) -> None:
         """Raises AlreadyExists for a staff number in use."""
         ...
