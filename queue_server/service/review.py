@@ -135,11 +135,16 @@ class ReviewService:
             return [self.scope(f"hall:{principal.hall}")]
         return []
 
-    def authorise(self, principal: Principal, scope: Scope) -> str | None:
-        """Raise unless `principal` may see `scope`; the staff filter a clerk is held to."""
+    @staticmethod
+    def require_staff(principal: Principal) -> None:
+        """Figures are for people: a device (kiosk, screen, printer, tablet) is refused."""
         if principal.kind != "staff":
             raise Forbidden("auth.role", who=f"{principal.kind} {principal.id}", role=principal.role,
                             roles="admin, manager, staff")
+
+    def authorise(self, principal: Principal, scope: Scope) -> str | None:
+        """Raise unless `principal` may see `scope`; the staff filter a clerk is held to."""
+        self.require_staff(principal)
         allowed = {s.text for s in self.scopes_of(principal)}
         if scope.text not in allowed:
             own = principal.hall or principal.region or "—"
@@ -177,6 +182,7 @@ class ReviewService:
                     date_to: str | None, by: str | None, *, window: int | None = None,
                     staff: str | None = None) -> dict[str, Any]:
         """The contract of GET /api/v1/stats: {"scope","from","to","by","rows","total",...}."""
+        self.require_staff(principal)
         scope = self.scope(scope_text)
         own = self.authorise(principal, scope)
         today = self.today()

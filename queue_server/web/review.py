@@ -54,6 +54,7 @@ async def scopes(request: web.Request) -> web.Response:
     """The scopes the signed-in staff member may review (the console's scope picker)."""
     principal = await principal_of(request)
     review = request.app[REVIEW]
+    review.require_staff(principal)
     return json_response({
         "scopes": [{"scope": s.text, "level": s.level, "name": s.name, "halls": list(s.halls)}
                    for s in review.scopes_of(principal)],

@@ -87,7 +87,17 @@ TABLE: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", "/api/v1/print-jobs/{id}"): (U, _, F, _, F, _, _, NOT_FOUND, _, _, U, U),
     # Screens, kiosks, tablets and staff of the hall may fetch a call's sound.
     ("GET", "/api/v1/halls/{hall}/announcements/{seq}.wav"): (U, _, _, F, _, _, _, F, _, _, U, U),
+    # Performance review of gongshu: its staff (a clerk sees only their own figures), managers,
+    # admins; never a device; another hall's clerk is refused the scope.
+    ("GET", "/api/v1/stats"): STAFF,
+    ("GET", "/api/v1/stats.csv"): STAFF,
+    ("GET", "/api/v1/stats.xlsx"): STAFF,
+    ("GET", "/api/v1/reports/monthly.pdf"): STAFF,
+    ("GET", "/api/v1/stats/scopes"): (U, F, F, F, F, _, _, _, _, _, U, U),
 }
+# The query a report route is asked with (the scope decides who may).
+QUERIES = {path: "?scope=hall:gongshu&month=2026-11&by=hall" for method, path in TABLE if "/stats" in path
+           or "/reports/" in path}
 for _action in ("close", "pause", "resume", "call-next", "call", "recall", "start", "finish", "miss",
                 "transfer", "suspend", "message"):
     TABLE[("POST", f"/api/v1/halls/{{hall}}/windows/{{window}}/{_action}")] = WINDOW_1
@@ -176,7 +186,7 @@ def _concrete(path: str, values: dict[str, str]) -> str:
         return f"/api/v1/print-jobs/{values['job']}"
     if path == "/api/v1/halls/{hall}/follow-ups/{id}":
         return "/api/v1/halls/gongshu/follow-ups/fu_unknown"
-    return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
+    return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path) + QUERIES.get(path, "")
 
 
 def _verdict(status: int, want: Any) -> Any:

@@ -694,9 +694,11 @@ def test_a_file_with_only_civility_and_halls_takes_every_other_value_from_the_sc
     for hall in minimal["halls"].values():
         hall.pop("call_policy", None)
         hall.pop("priority_classes", None)
+        hall.pop("region", None)  # a hall may stand outside any [regions] tree
     Path("config.toml").write_text(dump_toml(minimal), encoding="utf-8")
 
     config = load_config("config.toml", env={})
+    assert config.regions == {} and config.halls["gongshu"].region is None
 
     assert (config.host, config.port, config.public_url) == (
         "127.0.0.1", 8080, "http://127.0.0.1:8080",
@@ -780,3 +782,32 @@ def test_a_wrong_printer_setting_is_reported_like_any_other_problem(problems_of:
         "config.toml: printing.printers[0].paper_mm: expected 58 or 80 (mm), got 57",
         "config.toml: printing.printers[0].qr: expected one of 'native', 'image', got 'png'",
     ]
+
+
+# --- The region tree (three levels) -----------------------------------------------------------
+
+
+def test_sample_regions_put_every_hall_under_the_gongshu_district() -> None:
+    config = load_config(SAMPLE, env={})
+    assert {r.id: (r.level, r.parent) for r in config.regions.values()} == {
+        "gongshu": ("district", None), "hushu": ("street", "gongshu"), "xiangfu": ("street", "gongshu")}
+    assert {h.id: h.region for h in config.halls.values()} == {
+        "gongshu": "gongshu", "hushu": "hushu", "xiangfu": "xiangfu"}
+
+
+def test_a_broken_region_tree_is_reported_line_by_line(problems_of: Callable[..., list[str]]) -> None:
+    def mutate(data: Data) -> None:
+        data["regions"]["hushu"]["parent"] = "nowhere"
+        data["regions"]["xiangfu"]["parent"] = "hushu"  # a street under a street
+        data["regions"]["gongshu"]["parent"] = "hushu"  # a district has none
+        data["regions"]["extra"] = {"name": "某街道", "level": "street"}  # no district named
+        data["regions"]["odd"] = {"name": "某镇", "level": "town", "parent": "gongshu"}
+        data["halls"]["xiangfu"]["region"] = "xf"
+
+    found = problems_of(mutate)
+    assert "config.toml: regions.hushu.parent: unknown region 'nowhere' (districts: gongshu)" in found
+    assert "config.toml: regions.xiangfu.parent: not a district 'hushu' (districts: gongshu)" in found
+    assert "config.toml: regions.gongshu.parent: a district has no parent" in found
+    assert any(line.startswith("config.toml: regions.extra: missing key 'parent'") for line in found)
+    assert any(line.startswith("config.toml: regions.odd.level:") for line in found)
+    assert any(line.startswith("config.toml: halls.xiangfu.region: unknown region 'xf'") for line in found)
