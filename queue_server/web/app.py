@@ -23,6 +23,7 @@ from .hub import Hub
 from .keys import APPOINTMENTS, AUTH, CONFIG, HEALTH, PRINTS, QUEUE, RATINGS, READY, REPORTS, REVIEW
 from .kiosk import add_kiosk_routes
 from .limits import RATE_LIMITS, RateLimits, limits_middleware
+from .manage import add_manage_pages
 from .people_pages import add_people_pages
 from .printers import add_printer_routes
 from .problem import problem_middleware
@@ -162,6 +163,7 @@ def create_app(
     add_printer_routes(app, hub)
     add_people_pages(app, hub)
     add_kiosk_routes(app)
+    add_manage_pages(app)
     app.router.add_get("/api/v1/openapi.json", openapi.handler)
     pages.add_page_routes(app)
     return app

