@@ -134,7 +134,8 @@ async def test_quick_periods_and_cuts_change_the_request(hall, new_page):
     await ready(page, 1)
     assert await page.locator("#from").input_value() == "2026-10-01"
     assert await page.locator("#to").input_value() == "2026-10-31"
-    assert await _cell(page, None, "served") == "0"
+    last = await page.evaluate("window.manage.state.requests")
+    assert any("from=2026-10-01" in u and "to=2026-10-31" in u for u in last[-4:])
     await page.locator("#periods button", has_text="今日").click()
     await ready(page, 2)
     assert await page.locator("#from").input_value() == "2026-11-30"
@@ -142,10 +143,23 @@ async def test_quick_periods_and_cuts_change_the_request(hall, new_page):
     await ready(page, 3)
     last = await page.evaluate("window.manage.state.requests")
     assert any("by=hour" in u and "from=2026-11-30" in u for u in last[-4:])
+    assert "by=hour" in page.url
     await page.locator("#periods button", has_text="本年").click()
     await ready(page, 4)
     assert await page.locator("#from").input_value() == "2026-01-01"
     assert await _cell(page, None, "served") == "3"
+    await page.locator("#periods button", has_text="本周").click()
+    await ready(page, 5)
+    assert await page.locator("#from").input_value() == "2026-11-30"  # a Monday
+
+
+async def test_an_empty_period_reads_as_zero(hall, new_page):
+    page = await new_page(hall, "9001")
+    await page.goto(f"{base_url(hall)}/manage?scope=hall:gongshu&from=2026-10-01&to=2026-10-31")
+    await ready(page)
+    assert await page.locator("#banner").is_hidden()
+    assert await _cell(page, None, "served") == "0"
+    assert "所选期间没有数据" in await page.locator("#kpi tbody").inner_text()
 
 
 async def test_a_manager_of_another_hall_gets_a_clear_error(hall, new_page):
@@ -155,13 +169,16 @@ async def test_a_manager_of_another_hall_gets_a_clear_error(hall, new_page):
     banner = page.locator("#banner")
     assert await banner.is_visible()
     text = await banner.inner_text()
-    assert any(ord(c) > 0x4e00 for c in text), text  # the problem's Chinese detail
-    assert "3" not in await page.locator("#kpi tbody").inner_text()
+    assert "hall:gongshu" in text and any("\u4e00" <= c <= "\u9fff" for c in text), text
+    resp = await hall.client.get("/api/v1/stats?scope=hall:gongshu", headers=hall.auth("hs9"))
+    assert resp.status == 403 and (await resp.json())["detail"] == text
+    assert "暂无数据" in await page.locator("#kpi tbody").inner_text()
+    assert await page.locator("#scope option").count() == 1  # only their own hall is offered
     await screenshot(page, "manage-not-your-scope")
-    # their own hall still works
-    await page.locator("#scope").select_option("hall:hushu")
+    await page.locator("#scope").select_option("hall:hushu")  # their own hall still answers
     await ready(page, 1)
     assert await banner.is_hidden()
+    assert await _cell(page, None, "served") == "0"
 
 
 async def test_signing_in_on_the_page(hall, new_page):
@@ -185,3 +202,28 @@ async def test_a_clerk_opening_manage_is_sent_to_their_own_figures(hall, new_pag
     await page.wait_for_url("**/manage/mine**")
     await ready(page)
     assert "/manage/mine" in page.url
+
+
+async def test_the_export_buttons_download_with_the_token(hall, new_page):
+    page = await new_page(hall, "9001")
+    await page.goto(f"{base_url(hall)}/manage")
+    await ready(page)
+    cases = [
+        ("#export-csv", "/api/v1/stats.csv?", ["scope=hall%3Agongshu", "by=window", "from=2026-11-01"], ".csv"),
+        ("#export-xlsx", "/api/v1/stats.xlsx?", ["by=window%2Cday%2Chour", "to=2026-11-30"], ".xlsx"),
+        ("#export-pdf", "/api/v1/reports/monthly.pdf?", ["scope=hall%3Agongshu", "month=2026-11"], ".pdf"),
+    ]
+    for button, path, parts, suffix in cases:
+        async with page.expect_request(lambda r, path=path: path in r.url) as asked:
+            async with page.expect_download(timeout=30000) as downloading:
+                await page.click(button)
+        request = await asked.value
+        assert all(p in request.url for p in parts), request.url
+        assert request.headers.get("authorization") == f"Bearer {hall.tokens['9001']}"
+        download = await downloading.value
+        assert download.suggested_filename.endswith(suffix), download.suggested_filename
+        saved = await download.path()
+        assert saved is not None and saved.stat().st_size > 0
+        if suffix == ".csv":
+            assert "办件量" in saved.read_bytes().decode("utf-8-sig")
+    assert await page.locator("#banner").is_hidden()

@@ -147,9 +147,12 @@ export const PERIODS = [
 
 // Mark the quick button whose period is the one shown.
 export function markPeriod(container, from, to, today) {
+  let marked = false; // on a Monday 今日 and 本周 are the same days: the first one says it
   for (const button of container.querySelectorAll("button[data-period]")) {
     const p = period(button.dataset.period, today);
-    button.classList.toggle("active", p.from === from && p.to === to);
+    const same = !marked && p.from === from && p.to === to;
+    button.classList.toggle("active", same);
+    marked = marked || same;
   }
 }
 

@@ -417,8 +417,11 @@ function wire() {
   }
   $("export-csv").addEventListener("click", (e) => exportFile(e.currentTarget,
     `/api/v1/stats.csv?${params(state.view.by)}`, `绩效报表_${state.from}_${state.to}.csv`));
-  $("export-xlsx").addEventListener("click", (e) => exportFile(e.currentTarget,
-    `/api/v1/stats.xlsx?${params(state.view.by)}`, `绩效报表_${state.from}_${state.to}.xlsx`));
+  // Excel: one sheet per cut, the table's own first, then by day and by hour
+  $("export-xlsx").addEventListener("click", (e) => {
+    const cuts = [...new Set([state.view.by, "day", "hour"])].join(",");
+    exportFile(e.currentTarget, `/api/v1/stats.xlsx?${params(cuts)}`, `绩效报表_${state.from}_${state.to}.xlsx`);
+  });
   $("export-pdf").addEventListener("click", (e) => {
     const month = $("month").value;
     if (!/^\d{4}-\d\d$/.test(month)) {
