@@ -196,11 +196,17 @@ export async function refresh() {
 
 function syncControls() {
   const select = $("scope");
-  if (scopeInfo(state.view.scope)) {
-    select.value = state.view.scope;
-  } else {
-    select.value = "";
+  select.querySelector("option.foreign")?.remove();
+  if (!scopeInfo(state.view.scope)) {
+    // asked for by the address, not one of theirs: say so instead of showing a blank choice
+    const option = document.createElement("option");
+    option.className = "foreign";
+    option.value = state.view.scope;
+    option.disabled = true;
+    option.textContent = `（无权查看：${state.view.scope}）`;
+    select.prepend(option);
   }
+  select.value = state.view.scope;
   $("from").value = state.from;
   $("to").value = state.to;
   $("month").value = state.to.slice(0, 7);
@@ -304,7 +310,7 @@ function renderTable(report) {
   table.tFoot.replaceChildren();
   $("table-title").textContent = `指标明细（${cutName(state.view.by)}）`;
   const drillable = state.view.by === "hall" || state.view.by === "window";
-  $("table-hint").textContent = drillable
+  $("table-hint").textContent = drillable && report && report.rows.length
     ? (state.view.by === "hall" ? "点击大厅查看各窗口" : "点击窗口查看该窗口人员") : "";
   if (!report) {
     const tr = document.createElement("tr");
