@@ -39,7 +39,7 @@ _RENDERING = web.AppKey("export-rendering", asyncio.Semaphore)
 
 # (field of a stats row, header, kind): kind says how the number is shown.
 COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("key", "key", "text"),
+    ("key", "编码", "text"),
     ("label", "名称", "text"),
     ("served", "办件量", "int"),
     ("issued", "取号量", "int"),

@@ -112,7 +112,7 @@ async def test_the_csv_is_the_json_row_by_row(hall):
         assert raw.startswith(b"\xef\xbb\xbf"), "a BOM, or Excel reads GBK"
         table = list(csv.reader(io.StringIO(raw[3:].decode("utf-8"))))
         assert table[0] == [header for _, header, _ in COLUMNS]
-        assert table[0][:4] == ["key", "名称", "办件量", "取号量"]
+        assert table[0][:4] == ["编码", "名称", "办件量", "取号量"]
         expected = [*figures["rows"], {**figures["total"], "key": "合计", "label": "合计"}]
         assert len(table) - 1 == len(expected)
         for line, row in zip(table[1:], expected, strict=True):
@@ -151,7 +151,7 @@ async def test_the_workbook_has_a_sheet_per_cut_equal_to_the_json(hall):
         assert "拱墅区行政服务中心" in cells[0][0]
         assert any("2026-11-30 至 2026-11-30" in str(r[0]) for r in cells[:5])
         assert any(figures["generated_at"] in str(r[0]) for r in cells[:5])
-        top = next(i for i, r in enumerate(cells) if r[0] == "key")
+        top = next(i for i, r in enumerate(cells) if r[0] == "编码")
         assert cells[top] == [header for _, header, _ in COLUMNS]
         assert sheet.freeze_panes == f"C{top + 2}"
         expected = [*figures["rows"], {**figures["total"], "key": "合计", "label": "合计"}]
