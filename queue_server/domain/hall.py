@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from bisect import bisect_left, insort
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -57,6 +57,10 @@ class HallState:
     dirty_tickets: set[TicketId] = field(default_factory=set)
     dirty_windows: set[int] = field(default_factory=set)
     dirty_counters: set[str] = field(default_factory=set)
+    # Where a new ticket's id and holder secret come from: random (`secrets`) in service; the
+    # demo history (service/demo.py) passes seeded sources so one seed gives one history.
+    ticket_ids: Callable[[], TicketId] = field(default=new_ticket_id, repr=False, compare=False)
+    holder_secrets: Callable[[], str] = field(default=new_holder_secret, repr=False, compare=False)
     _indexed: bool = field(default=False, repr=False, compare=False)
     _offering: dict[str, list[int]] = field(default_factory=dict, repr=False, compare=False)
     _queues: dict[tuple[str, str | None], list[tuple[int, int, TicketId]]] = field(
@@ -241,7 +245,7 @@ class HallState:
             # issue order, so a restored ticket can still be placed between two of them.
             rank = max(rank, latest.rank + 1)
         ticket = Ticket(
-            id=new_ticket_id(),
+            id=self.ticket_ids(),
             hall=HallId(self.hall.id),
             business_day=self.day,
             number=TicketNumber(service, seq),
@@ -251,7 +255,7 @@ class HallState:
             channel=channel,
             priority=priority,
             priority_reason=(priority_reason or None) if cls else None,
-            holder_secret=new_holder_secret(),
+            holder_secret=self.holder_secrets(),
         )
         self.counters[service] = seq
         self.dirty_counters.add(service)

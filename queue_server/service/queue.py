@@ -37,6 +37,7 @@ from ..domain.model import (
 from . import views
 from .commands import CancelTicket, Command, IssueTicket, PostNotices, RestoreTicket
 from .handlers import HANDLERS, Context, handle_window_command, new_job_id, window_actions
+from .ledger_rows import ledger_row
 from .lifetimes import cancel_and_wait
 from .ports import Announcer, Connection, Database, HallHead, HallStore
 from .principal import Principal
@@ -328,26 +329,7 @@ class QueueService:
         self, state: HallState, head: HallHead, now: datetime, actor: Actor,
         event: Event, ticket: Ticket | None,
     ) -> LedgerRow:
-        head.seq += 1
-        services: list[str] = []
-        if ticket is not None:
-            services.append(ticket.service)
-            origin = event.payload.get("from_service")
-            if origin and origin not in services:
-                services.append(origin)
-        public = views.public_event(
-            state, seq=head.seq, at=now, tz=self.tz, kind=event.kind, ticket=ticket,
-            window=event.window, services=services, payload=event.payload,
-        )
-        row = LedgerRow(
-            hall=state.hall.id, seq=head.seq, at=now, kind=event.kind, actor=actor.as_json(),
-            ticket_id=ticket.id if ticket else None,
-            ticket_number=ticket.number_text if ticket else None,
-            window=event.window, payload=event.payload, public=public, prev_hash=head.head_hash,
-        )
-        row = LedgerRow(**{**row.__dict__, "hash": row.computed_hash()})
-        head.head_hash = row.hash
-        return row
+        return ledger_row(state, head, now, self.tz, actor, event, ticket)
 
     # ---- commands -------------------------------------------------------------------
 
