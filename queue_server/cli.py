@@ -1,4 +1,5 @@
-"""`queue-server`: serve, migrate, check-config, staff, device, verify-ledger, anchor, anchor-key."""
+"""`queue-server`: serve, migrate, check-config, staff, device, verify-ledger, anchor, anchor-key,
+rebuild-stats, demo-history."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,6 +83,17 @@ def _parser() -> argparse.ArgumentParser:
         "anchor-key", help="the anchor signing key: created when missing; --public prints its public key"))
     anchor_key.add_argument("--key", metavar="FILE", help="the key file (default: [anchors] key_file)")
     anchor_key.add_argument("--public", action="store_true", help="print the public key (PEM)")
+    rebuild = with_config(sub.add_parser(
+        "rebuild-stats", help="rebuild the performance-review projection from the ledger alone"))
+    rebuild.add_argument("--hall", action="append", help="only this hall (repeatable; default: every hall)")
+    demo = with_config(sub.add_parser(
+        "demo-history", help="fill a database without history with realistic generated history"))
+    demo.add_argument("--days", type=int, required=True, help="calendar days of history, ending at --end")
+    demo.add_argument("--seed", type=int, required=True, help="the same seed gives the same history")
+    demo.add_argument("--end", type=date.fromisoformat, help="the last day, YYYY-MM-DD (default: yesterday)")
+    demo.add_argument("--volume", type=float, default=1.0,
+                      help="citizens (and daily quotas) times this factor; windows keep pace (default 1.0)")
+    demo.add_argument("--hall", action="append", help="only this hall (repeatable; default: every hall)")
     return p
 
 
@@ -103,6 +116,15 @@ def main(argv: list[str] | None = None) -> int:
     config = _load_or_exit(args.config)
     if config is None:
         return 2
+    if command in ("rebuild-stats", "demo-history"):
+        unknown = [h for h in args.hall or [] if h not in config.halls]
+        if unknown:
+            print(f"queue-server {command}: unknown hall {unknown[0]!r} (halls: {', '.join(config.halls)})",
+                  file=sys.stderr)
+            return 2
+        if command == "demo-history" and (args.days < 1 or args.volume <= 0):
+            print(f"queue-server {command}: --days must be at least 1 and --volume above 0", file=sys.stderr)
+            return 2
     try:
         if command == "serve":
             from .main import serve
@@ -178,6 +200,10 @@ async def _run_admin(command: str, args: argparse.Namespace, config: Config) -> 
                 return await _verify(args, config, pool)
             if command == "anchor":
                 return await _anchor(args, config, pool)
+            if command == "rebuild-stats":
+                return await _rebuild_stats(args, config, pool)
+            if command == "demo-history":
+                return await _demo_history(args, config, pool)
     return 2
 
 
@@ -268,6 +294,47 @@ async def _anchor(args: argparse.Namespace, config: Config, pool: GuardedPool) -
     for signed in done:
         a = signed.anchor
         print(f"anchored hall {a.hall} at seq {a.seq} (hash {a.head_hash.hex()[:16]}…) in {anchorer.log_path}")
+    return 0
+
+
+async def _rebuild_stats(args: argparse.Namespace, config: Config, pool: GuardedPool) -> int:
+    import time
+
+    from .adapters.history import rebuild_counted
+
+    for hall in args.hall or list(config.halls):
+        started = time.monotonic()
+        async with pool.acquire() as conn, conn.transaction():
+            read, visits, sessions = await rebuild_counted(conn, hall, config.timezone, config.business_day_starts)
+        print(f"hall {hall}: {read} ledger rows read, {visits} visits and {sessions} window sessions written "
+              f"in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+async def _demo_history(args: argparse.Namespace, config: Config, pool: GuardedPool) -> int:
+    import time
+    from datetime import datetime, timedelta
+
+    from .adapters.history import PostgresHistoryStore
+    from .service.demo import HistoryRefused, generate
+
+    end = args.end or (datetime.now(config.timezone).date() - timedelta(days=1))
+    halls = args.hall or list(config.halls)
+    started = time.monotonic()
+    try:
+        done = await generate(pool, PostgresHistoryStore(), config, halls, days=args.days, end=end,
+                              seed=args.seed, volume=args.volume, progress=print)
+    except HistoryRefused as exc:
+        print(f"queue-server demo-history: {exc}", file=sys.stderr)
+        return 1
+    for s in done:
+        print(f"hall {s.hall}: {s.tickets} tickets, {s.ledger_rows} ledger rows, {s.ratings} ratings, "
+              f"{s.follow_ups} follow-ups, {s.visits} visits, {s.sessions} window sessions in {s.seconds:.1f} s"
+              + (f"; refused commands: {s.refusals}" if s.refusals else ""))
+    first = end - timedelta(days=args.days - 1)
+    print(f"demo history {first}..{end} (seed {args.seed}, volume {args.volume:g}): "
+          f"{sum(s.tickets for s in done)} tickets, {sum(s.ledger_rows for s in done)} ledger rows "
+          f"in {time.monotonic() - started:.1f} s")
     return 0
 
 
