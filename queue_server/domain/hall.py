@@ -69,6 +69,8 @@ class HallState:
     _queued: dict[TicketId, tuple[tuple[str, str | None], tuple[int, int, TicketId]]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    _waiting_n: dict[str, int] = field(default_factory=dict, repr=False, compare=False)  # per service
+    _numbers: dict[TicketNumber, TicketId] = field(default_factory=dict, repr=False, compare=False)  # issued here
 
     def __post_init__(self) -> None:
         for number in self.hall.windows:
@@ -90,7 +92,10 @@ class HallState:
     def ticket_by_number(self, number: TicketNumber | str) -> Ticket:
         if isinstance(number, str):
             number = TicketNumber.parse(number)
-        for t in self.tickets.values():
+        issued = self.tickets.get(self._numbers.get(number, TicketId("")))
+        if issued is not None and issued.number == number and issued.business_day == self.day:
+            return issued
+        for t in self.tickets.values():  # tickets put in whole (loaded, taken in)
             if t.number == number and t.business_day == self.day:
                 return t
         raise NotFound("ticket.unknown", hall=self.hall.id, number=str(number))
@@ -107,7 +112,7 @@ class HallState:
 
     def waiting_count(self, service: str) -> int:
         self._ensure_index()
-        return sum(len(q) for (code, _cls), q in self._queues.items() if code == service)
+        return self._waiting_n.get(service, 0)
 
     # The waiting index: per (service, priority class) a list of (rank, seq, id), kept sorted
     # as tickets change (`_touch`), so counts, "people ahead" and call-next never scan the
@@ -117,6 +122,7 @@ class HallState:
         if not self._indexed:
             self._queues = {}
             self._queued = {}
+            self._waiting_n = {}
             for t in self.tickets.values():
                 self._place(t)
             self._indexed = True
@@ -128,11 +134,13 @@ class HallState:
             i = bisect_left(queue, old[1])
             if i < len(queue) and queue[i] == old[1]:
                 del queue[i]
+                self._waiting_n[old[0][0]] -= 1
         if t.status is TicketStatus.WAITING:
             cls = t.priority if t.priority in self.hall.priority_classes else None
             where = (t.service, cls)
             key = (t.rank, t.number.seq, t.id)
             insort(self._queues.setdefault(where, []), key)
+            self._waiting_n[t.service] = self._waiting_n.get(t.service, 0) + 1
             self._queued[t.id] = (where, key)
 
     def _is_absolute(self, cls: str | None) -> bool:
@@ -260,6 +268,7 @@ class HallState:
         self.counters[service] = seq
         self.dirty_counters.add(service)
         self.tickets[ticket.id] = ticket
+        self._numbers[ticket.number] = ticket.id
         self._touch(ticket)
         payload = {"channel": channel, "priority": priority}
         if cls is not None and priority_reason:

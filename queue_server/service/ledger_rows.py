@@ -5,7 +5,6 @@ Live operation (QueueService's batches) and the demo history (service/demo.py) b
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -40,12 +39,12 @@ def ledger_row(
         state, seq=head.seq, at=now, tz=tz, kind=event.kind, ticket=ticket,
         window=event.window, services=services, payload=event.payload,
     )
-    row = LedgerRow(
-        hall=state.hall.id, seq=head.seq, at=now, kind=event.kind, actor=actor.as_json(),
-        ticket_id=ticket.id if ticket else None,
-        ticket_number=ticket.number_text if ticket else None,
-        window=event.window, payload=event.payload, public=public, prev_hash=head.head_hash,
-    )
-    row = replace(row, hash=row.computed_hash())
+    fields = {
+        "hall": state.hall.id, "seq": head.seq, "at": now, "kind": event.kind, "actor": actor.as_json(),
+        "ticket_id": ticket.id if ticket else None,
+        "ticket_number": ticket.number_text if ticket else None,
+        "window": event.window, "payload": event.payload, "public": public, "prev_hash": head.head_hash,
+    }
+    row = LedgerRow(**fields, hash=LedgerRow(**fields).computed_hash())
     head.head_hash = row.hash
     return row
