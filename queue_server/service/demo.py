@@ -23,6 +23,7 @@ new_holder_secret).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import heapq
 import math
@@ -803,14 +804,23 @@ async def generate(
         async with pool.acquire() as conn, conn.transaction():
             if await store.lock_and_count(conn, hall_id):
                 raise HistoryRefused(f"hall {hall_id} already has ledger rows")
-            day = first
-            while day <= end:
-                sim.run_day(day)
-                if len(sim.out.ledger) >= chunk_rows:
-                    chunk = sim.take()
-                    _count(summary, chunk)
-                    await store.write(conn, chunk)
-                day += timedelta(days=1)
+            # The next days are simulated (in a thread) while the last chunk is written: the
+            # database ingests on its own core meanwhile.
+            writing: asyncio.Task[None] | None = None
+            try:
+                day = first
+                while day <= end:
+                    await asyncio.to_thread(sim.run_day, day)
+                    if len(sim.out.ledger) >= chunk_rows:
+                        chunk = sim.take()
+                        _count(summary, chunk)
+                        if writing is not None:
+                            await writing
+                        writing = asyncio.create_task(store.write(conn, chunk))
+                    day += timedelta(days=1)
+            finally:  # never leave a write running on the connection
+                if writing is not None:
+                    await writing
             chunk = sim.finish()
             _count(summary, chunk)
             await store.write(conn, chunk)
