@@ -39,12 +39,11 @@ def ledger_row(
         state, seq=head.seq, at=now, tz=tz, kind=event.kind, ticket=ticket,
         window=event.window, services=services, payload=event.payload,
     )
-    fields = {
-        "hall": state.hall.id, "seq": head.seq, "at": now, "kind": event.kind, "actor": actor.as_json(),
-        "ticket_id": ticket.id if ticket else None,
-        "ticket_number": ticket.number_text if ticket else None,
-        "window": event.window, "payload": event.payload, "public": public, "prev_hash": head.head_hash,
-    }
-    row = LedgerRow(**fields, hash=LedgerRow(**fields).computed_hash())
+    hall, actor_json = state.hall.id, actor.as_json()
+    ticket_id, number = (ticket.id, ticket.number_text) if ticket else (None, None)
+    unsigned = LedgerRow(hall, head.seq, now, event.kind, actor_json, ticket_id, number, event.window,
+                         event.payload, public, head.head_hash)
+    row = LedgerRow(hall, head.seq, now, event.kind, actor_json, ticket_id, number, event.window,
+                    event.payload, public, head.head_hash, unsigned.computed_hash())
     head.head_hash = row.hash
     return row
