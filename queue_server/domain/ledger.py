@@ -63,17 +63,32 @@ class ChainBreak:
         return f"hall {self.hall}: ledger row {self.seq}: {self.reason}"
 
 
+class ChainCheck:
+    """`verify_chain` one row at a time, so a long ledger is checked without holding it."""
+
+    def __init__(self, hall: str) -> None:
+        self.hall = hall
+        self.prev = genesis_hash(hall)
+        self.expected_seq = 1
+
+    def add(self, row: LedgerRow) -> ChainBreak | None:
+        """None when `row` extends the chain; else what is wrong with it (and the chain stops)."""
+        if row.seq != self.expected_seq:
+            return ChainBreak(self.hall, row.seq, f"sequence gap: expected {self.expected_seq}")
+        if row.prev_hash != self.prev:
+            return ChainBreak(self.hall, row.seq, "prev_hash does not match the previous row's hash")
+        if row.computed_hash() != row.hash:
+            return ChainBreak(self.hall, row.seq, "content does not match its hash (row altered)")
+        self.prev = row.hash
+        self.expected_seq += 1
+        return None
+
+
 def verify_chain(hall: str, rows: Iterable[LedgerRow]) -> ChainBreak | None:
     """The first row whose hash, link or sequence is wrong; None when the chain is whole."""
-    prev = genesis_hash(hall)
-    expected_seq = 1
+    check = ChainCheck(hall)
     for row in rows:
-        if row.seq != expected_seq:
-            return ChainBreak(hall, row.seq, f"sequence gap: expected {expected_seq}")
-        if row.prev_hash != prev:
-            return ChainBreak(hall, row.seq, "prev_hash does not match the previous row's hash")
-        if row.computed_hash() != row.hash:
-            return ChainBreak(hall, row.seq, "content does not match its hash (row altered)")
-        prev = row.hash
-        expected_seq += 1
+        broken = check.add(row)
+        if broken is not None:
+            return broken
     return None
