@@ -94,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--volume", type=float, default=1.0,
                       help="citizens (and daily quotas) times this factor; windows keep pace (default 1.0)")
     demo.add_argument("--hall", action="append", help="only this hall (repeatable; default: every hall)")
+    demo.add_argument("--jobs", type=int, default=1,
+                      help="halls generated at once, each in its own process (default 1)")
     return p
 
 
@@ -203,7 +205,7 @@ async def _run_admin(command: str, args: argparse.Namespace, config: Config) -> 
             if command == "rebuild-stats":
                 return await _rebuild_stats(args, config, pool)
             if command == "demo-history":
-                return await _demo_history(args, config, pool)
+                return await _demo_history(args, config, pool, dsn)
     return 2
 
 
@@ -311,19 +313,32 @@ async def _rebuild_stats(args: argparse.Namespace, config: Config, pool: Guarded
     return 0
 
 
-async def _demo_history(args: argparse.Namespace, config: Config, pool: GuardedPool) -> int:
+async def _demo_history(args: argparse.Namespace, config: Config, pool: GuardedPool, dsn: str) -> int:
     import time
     from datetime import datetime, timedelta
 
     from .adapters.history import PostgresHistoryStore
-    from .service.demo import HistoryRefused, generate
+    from .service.demo import HistoryRefused, ensure_fresh, generate
 
     end = args.end or (datetime.now(config.timezone).date() - timedelta(days=1))
     halls = args.hall or list(config.halls)
     started = time.monotonic()
     try:
-        done = await generate(pool, PostgresHistoryStore(), config, halls, days=args.days, end=end,
-                              seed=args.seed, volume=args.volume, progress=print)
+        await ensure_fresh(pool, PostgresHistoryStore(), halls)
+        if args.jobs > 1 and len(halls) > 1:
+            import concurrent.futures
+            import multiprocessing
+
+            # The biggest halls first: they bound the run.
+            halls = sorted(halls, key=lambda h: -len(config.halls[h].windows))
+            with concurrent.futures.ProcessPoolExecutor(
+                    max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as workers:
+                runs = [workers.submit(_demo_hall, args.config, dsn, hall, args.days, end, args.seed,
+                                       args.volume) for hall in halls]
+                done = [s for run in runs for s in run.result()]
+        else:
+            done = await generate(pool, PostgresHistoryStore(), config, halls, days=args.days, end=end,
+                                  seed=args.seed, volume=args.volume, progress=print, check=False)
     except HistoryRefused as exc:
         print(f"queue-server demo-history: {exc}", file=sys.stderr)
         return 1
@@ -336,6 +351,21 @@ async def _demo_history(args: argparse.Namespace, config: Config, pool: GuardedP
           f"{sum(s.tickets for s in done)} tickets, {sum(s.ledger_rows for s in done)} ledger rows "
           f"in {time.monotonic() - started:.1f} s")
     return 0
+
+
+def _demo_hall(config_path: str, dsn: str, hall: str, days: int, end: date, seed: int, volume: float) -> list:
+    """One hall's demo history in a worker process (demo-history --jobs)."""
+    from .adapters.history import PostgresHistoryStore
+    from .service.demo import generate
+
+    config = load_config(config_path)
+
+    async def run() -> list:
+        async with _pool(dsn) as pool:
+            return await generate(pool, PostgresHistoryStore(), config, [hall], days=days, end=end, seed=seed,
+                                  volume=volume, progress=print, check=False)
+
+    return asyncio.run(run())
 
 
 def _anchor_key(args: argparse.Namespace, config: Config) -> int:

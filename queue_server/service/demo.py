@@ -778,23 +778,31 @@ class HallSummary:
     refusals: dict[str, int] = field(default_factory=dict)
 
 
-async def generate(
-    pool: Database, store: HistoryStore, config: Config, halls: Sequence[str], *, days: int, end: date,
-    seed: int, volume: float = 1.0, chunk_rows: int = 100_000,
-    clock: Callable[[], float] | None = None, progress: Callable[[str], None] | None = None,
-) -> list[HallSummary]:
-    """Generate `days` business days up to `end` for each hall, one transaction per hall.
-
-    Refuses (HistoryRefused) before writing anything when a hall already has ledger rows."""
-    import time
-
-    tick = clock or time.monotonic
+async def ensure_fresh(pool: Database, store: HistoryStore, halls: Sequence[str]) -> None:
+    """Refuse (HistoryRefused) when any of `halls` already has ledger rows."""
     async with pool.acquire() as conn:
         for hall in halls:
             if await store.lock_and_count(conn, hall):
                 raise HistoryRefused(
                     f"hall {hall} already has ledger rows: demo history is only generated into a hall "
                     "without history (use a fresh database)")
+
+
+async def generate(
+    pool: Database, store: HistoryStore, config: Config, halls: Sequence[str], *, days: int, end: date,
+    seed: int, volume: float = 1.0, chunk_rows: int = 100_000,
+    clock: Callable[[], float] | None = None, progress: Callable[[str], None] | None = None,
+    check: bool = True,
+) -> list[HallSummary]:
+    """Generate `days` business days up to `end` for each hall, one transaction per hall.
+
+    Refuses (HistoryRefused) before writing anything when a hall already has ledger rows
+    (`check`: False when the caller checked every hall of a parallel run itself)."""
+    import time
+
+    tick = clock or time.monotonic
+    if check:
+        await ensure_fresh(pool, store, halls)
     first = end - timedelta(days=days - 1)
     summaries = []
     for hall_id in halls:
@@ -844,5 +852,5 @@ def _count(summary: HallSummary, chunk: Chunk) -> None:
     summary.follow_ups += len(chunk.follow_ups)
 
 
-__all__ = ["Chunk", "FollowUpRecord", "HallSimulation", "HallSummary", "HistoryRefused", "HistoryStore",
+__all__ = ["ensure_fresh", "Chunk", "FollowUpRecord", "HallSimulation", "HallSummary", "HistoryRefused", "HistoryStore",
            "generate"]
