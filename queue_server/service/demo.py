@@ -520,7 +520,7 @@ class HallSimulation:
                 "callback_due": insert.callback_due.isoformat(),
                 "rectify_due": insert.rectify_due.isoformat()}), ticket))
             late = rng.random() < 0.15
-            hours = rng.uniform(26, 72) if late else rng.uniform(0.5, 20)
+            hours = rng.uniform(26, 72) if late else rng.uniform(0.3, 4)
             self._manage(self.now + timedelta(hours=hours), record, "call_back")
         self._try(actor, lambda s: events)
 
