@@ -333,7 +333,7 @@ async def _demo_history(args: argparse.Namespace, config: Config, pool: GuardedP
             halls = sorted(halls, key=lambda h: -len(config.halls[h].windows))
             with concurrent.futures.ProcessPoolExecutor(
                     max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as workers:
-                runs = [workers.submit(_demo_hall, args.config, dsn, hall, args.days, end, args.seed,
+                runs = [workers.submit(_demo_hall, config, dsn, hall, args.days, end, args.seed,
                                        args.volume) for hall in halls]
                 done = [s for run in runs for s in run.result()]
         else:
@@ -353,12 +353,11 @@ async def _demo_history(args: argparse.Namespace, config: Config, pool: GuardedP
     return 0
 
 
-def _demo_hall(config_path: str, dsn: str, hall: str, days: int, end: date, seed: int, volume: float) -> list:
-    """One hall's demo history in a worker process (demo-history --jobs)."""
+def _demo_hall(config: Config, dsn: str, hall: str, days: int, end: date, seed: int, volume: float) -> list:
+    """One hall's demo history in a worker process (demo-history --jobs); the configuration is
+    the parent's (pickled), never read again."""
     from .adapters.history import PostgresHistoryStore
     from .service.demo import generate
-
-    config = load_config(config_path)
 
     async def run() -> list:
         async with _pool(dsn) as pool:
