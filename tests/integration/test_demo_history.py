@@ -151,3 +151,19 @@ async def test_queue_service_builds_its_ledger_rows_with_the_shared_function(fre
         async with svc.pool.acquire() as conn:
             stored = await svc.store.ledger_rows(conn, "gongshu")
     assert len(built) == 1 and stored == built
+
+
+def test_halls_generated_in_parallel_processes_are_the_same_history(fresh_db):
+    done = run(*with_config("migrate"), db=fresh_db)
+    assert done.returncode == 0, done.stderr
+    done = run(*with_config("demo-history", "--days", "1", "--seed", str(SEED), "--end", END.isoformat(),
+                            "--hall", "hushu", "--hall", "xiangfu", "--jobs", "2"), db=fresh_db, timeout=300)
+    assert done.returncode == 0, done.stderr
+    config = sample_config()
+    for hall in ("hushu", "xiangfu"):
+        sim = HallSimulation(config, config.halls[hall], SEED, 1.0)
+        sim.run_day(END)
+        expected = [r.hash for r in sim.finish().ledger]
+        stored = [bytes(r["hash"]) for r in fetch(fresh_db, "SELECT hash FROM ledger WHERE hall = $1 ORDER BY seq", hall)]
+        assert stored == expected and stored
+    assert not fetch(fresh_db, "SELECT 1 FROM ledger WHERE hall = 'gongshu'")
