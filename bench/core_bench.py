@@ -161,7 +161,8 @@ async def open_windows(client: Client, tokens: dict[tuple[str, int], str]) -> No
 
 
 async def scenario(dsn: str, tmp: Path, *, halls: int, windows: int, servers: int, seconds: float,
-                   issue: bool) -> list[tuple[str, float, float, float]]:
+                   issue: bool, env: dict[str, str] | None = None) -> list[tuple[str, float, float, float]]:
+    """`env` is added to the servers' environment (e.g. PYTHONPATH to run another version)."""
     config_path = tmp / f"bench-{halls}x{windows}.toml"
     config_path.write_text(load_toml(halls=halls, windows=windows), encoding="utf-8")
     config = load_config(config_path, env={})
@@ -170,7 +171,8 @@ async def scenario(dsn: str, tmp: Path, *, halls: int, windows: int, servers: in
     tokens = await make_tokens(dsn, hall_ids, windows)
     rows = []
     with ExitStack() as stack:
-        procs = [stack.enter_context(ServerProcess(config_path, database_url=dsn, log_dir=tmp)) for _ in range(servers)]
+        procs = [stack.enter_context(ServerProcess(config_path, database_url=dsn, log_dir=tmp, env=env))
+                 for _ in range(servers)]
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as http:
             client = Client(http, [p.url for p in procs])

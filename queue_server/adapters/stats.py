@@ -157,6 +157,8 @@ async def rebuild(conn: asyncpg.Connection, hall: str, tz: ZoneInfo, day_starts:
             "SELECT hall, seq, at, kind, actor, ticket_id, ticket_number, window_no, payload, public"
             " FROM ledger WHERE hall = $1 AND seq > $2 ORDER BY seq LIMIT $3", hall, after, chunk)
         if not records:
+            # fresh planner statistics: a report over a rebuilt year otherwise plans for 10 rows
+            await conn.execute("ANALYZE stat_visits, stat_sessions")
             return read
         rows = [LedgerRow(hall=r["hall"], seq=r["seq"], at=r["at"], kind=r["kind"], actor=_json(r["actor"]),
                           ticket_id=r["ticket_id"], ticket_number=r["ticket_number"], window=r["window_no"],

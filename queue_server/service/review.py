@@ -36,6 +36,7 @@ class ReviewStore(Protocol):
     async def session_sums(self, conn: Connection, q: StatsQuery) -> list[Any]: ...
     async def outliers(self, conn: Connection, q: StatsQuery) -> list[Any]: ...
     async def staff_names(self, conn: Connection, ids: list[str]) -> dict[str, str]: ...
+    async def tune(self, conn: Connection) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,8 @@ class ReviewService:
         return await self.report(scope, q)
 
     async def report(self, scope: Scope, q: StatsQuery) -> dict[str, Any]:
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await self.store.tune(conn)
             visits = await self.store.visit_sums(conn, q)
             waits = await self.store.wait_sums(conn, q)
             sessions = await self.store.session_sums(conn, q)
