@@ -156,8 +156,8 @@ async def main_async(args: argparse.Namespace) -> None:
     core = await core_rounds(base, args.core_rounds, args.core_seconds) if args.core_rounds else []
     print()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"history: {args.days} days ending {END}, volume {args.volume}"
-          + (f", generated in {generated:.0f} s" if generated is not None else " (reused)"))
+          + (f"history: {args.days} days ending {END}, volume {args.volume}, generated in {generated:.0f} s"
+             if generated is not None else f"history: database {args.name} (reused)"))
     for name, n in counts.items():
         print(f"  {name:<20} {n:>12,}")
     print()
