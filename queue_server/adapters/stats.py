@@ -145,7 +145,12 @@ async def rebuild(conn: asyncpg.Connection, hall: str, tz: ZoneInfo, day_starts:
     """Replace the hall's projection by one folded from its ledger alone; returns the rows read.
 
     Runs in the caller's transaction; the ledger is read in sequence order, `chunk` rows at a
-    time, each chunk applied with the statements the server uses for a batch."""
+    time, each chunk applied with the statements the server uses for a batch.
+
+    It holds the hall's lock (the row every batch locks first) until the caller commits: a
+    server writing the hall meanwhile waits rather than interleave rows the rebuild would not
+    see or would delete. Run it while the hall is closed: a year takes minutes."""
+    await conn.execute("SELECT 1 FROM halls WHERE id = $1 FOR UPDATE", hall)
     await conn.execute("DELETE FROM stat_visits WHERE hall = $1", hall)
     await conn.execute("DELETE FROM stat_sessions WHERE hall = $1", hall)
     # Visits of this hall with no issue row (cannot happen in a sound ledger) have hall NULL.

@@ -193,7 +193,9 @@ class ReviewService:
         return await self.report(scope, q)
 
     async def report(self, scope: Scope, q: StatsQuery) -> dict[str, Any]:
-        async with self.pool.acquire() as conn, conn.transaction():
+        # one snapshot for every query of the report: its rows and total agree even while the
+        # hall keeps writing
+        async with self.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
             await self.store.tune(conn)
             visits = await self.store.visit_sums(conn, q)
             waits = await self.store.wait_sums(conn, q)
