@@ -4,6 +4,7 @@ server wrote, and each person sees exactly the scopes they may."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import datetime
 from typing import Any
@@ -324,3 +325,23 @@ async def test_bad_report_parameters_get_a_clear_error(hall, query, status, code
     resp = await hall.client.get(f"/api/v1/stats?{query}", headers=hall.auth("admin1"))
     body = await resp.json()
     assert (resp.status, body["code"]) == (status, code), body
+
+
+async def test_a_rebuild_and_the_running_server_take_turns_and_lose_nothing(hall):
+    await hall.issue("A")
+    conn = await asyncpg.connect(hall.dsn)
+    try:
+        await store._init_connection(conn)
+        rebuilding = conn.transaction()
+        await rebuilding.start()
+        await stats.rebuild(conn, "gongshu", hall.config.timezone, hall.config.business_day_starts)
+        issuing = asyncio.create_task(hall.issue("A"))  # the hall's next batch waits for the lock
+        await asyncio.sleep(0.5)
+        assert not issuing.done()
+        await rebuilding.commit()
+        second = await asyncio.wait_for(issuing, 10)
+    finally:
+        await conn.close()
+    visits, _ = await snapshot(hall.dsn)
+    assert sorted(v["number"] for v in visits) == ["A001", second["number"]] == ["A001", "A002"]
+    assert all(v["issued_at"] is not None and v["hall"] == "gongshu" for v in visits)
