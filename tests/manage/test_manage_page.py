@@ -228,3 +228,21 @@ async def test_the_export_buttons_download_with_the_token(hall, new_page):
         if suffix == ".csv":
             assert "办件量" in saved.read_bytes().decode("utf-8-sig")
     assert await page.locator("#banner").is_hidden()
+
+
+async def test_handling_outliers_are_listed_under_the_table(hall, new_page):
+    from .conftest import _serve
+
+    extra = await hall.issue("A")
+    await _serve(hall, 2, "1002", handle_s=1200, wait_s=10)  # 1200 s > 3 × the median 350 s
+    api = await stats(hall, "9001", scope="hall:gongshu", by="window", **PERIOD)
+    assert [o["number"] for o in api["outliers"]] == [extra["number"]]
+    page = await new_page(hall, "9001")
+    await page.goto(f"{base_url(hall)}/manage")
+    await ready(page)
+    assert await page.locator("#outliers").is_visible()
+    assert "1 件" in await page.locator("#outliers-title").inner_text()
+    await page.locator("#outliers summary").click()
+    cells = await page.locator("#outlier-table tbody tr").first.locator("td").all_inner_texts()
+    assert cells[1] == extra["number"] and cells[4] == "2 号" and cells[6] == "20:00"
+    await screenshot(page, "manage-outliers")

@@ -355,6 +355,24 @@ function renderTable(report) {
   table.tFoot.append(total);
   const extra = report.outliers_total ? `；办理时长异常 ${report.outliers_total} 件` : "";
   $("generated").textContent = `统计时间：${formatTime(report.generated_at)}${extra}`;
+  renderOutliers(report);
+}
+
+// The handling outliers the report lists (at most 200; the count above is all of them).
+function renderOutliers(report) {
+  const list = (report && report.outliers) || [];
+  $("outliers").hidden = !list.length;
+  const shown = report && report.outliers_total > list.length ? `（列出前 ${list.length} 件）` : "";
+  $("outliers-title").textContent = `办理时长异常明细 ${report ? report.outliers_total : 0} 件${shown}`;
+  const rows = list.map((o) => {
+    const tr = document.createElement("tr");
+    for (const text of [o.business_day, o.number, o.hall, o.service, o.window == null ? DASH : `${o.window} 号`,
+                        o.staff_id || DASH, minSec(o.handle_s), minSec(o.median_s)]) {
+      tr.append(cell("td", String(text)));
+    }
+    return tr;
+  });
+  $("outlier-table").tBodies[0].replaceChildren(...rows);
 }
 
 function formatTime(at) {
