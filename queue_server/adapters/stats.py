@@ -42,46 +42,13 @@ def visit_records(patches: Iterable[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return [tuple(p.get(c) for c in review.VISIT_COLUMNS) for p in patches]
 
 
-class BatchProjection:
-    """What a batch of ledger rows changes in the projection, grouped for the fewest statements."""
-
-    __slots__ = ("visits", "follow_ups", "window_rows")
-
-    def __init__(self, rows: Iterable[Any], tz: ZoneInfo, day_starts: time) -> None:
-        self.visits: dict[str, dict[str, Any]] = {}
-        self.follow_ups: list[dict[str, Any]] = []
-        self.window_rows: list[Any] = []
-        by_follow_up: dict[str, str] = {}
-        for row in rows:
-            if row.kind in review.WINDOW_KINDS:
-                self.window_rows.append(row)
-                continue
-            patch = review.visit_patch(row, tz, day_starts)
-            if patch is None:
-                continue
-            ticket = patch.get("ticket_id")
-            if ticket is None:
-                ticket = by_follow_up.get(patch["follow_up"])
-                if ticket is None:
-                    self.follow_ups.append(patch)
-                    continue
-                patch = {**patch, "ticket_id": ticket}
-                patch.pop("follow_up")
-            if patch.get("follow_up"):
-                by_follow_up[patch["follow_up"]] = ticket
-            self.visits[ticket] = review.merge_visit(self.visits.get(ticket), patch)
-
-    def visit_records(self) -> list[tuple[Any, ...]]:
-        return visit_records(self.visits.values())
-
-
 _FOLLOW_UP_UPDATE = {
     column: f"UPDATE stat_visits SET {column} = coalesce({column}, $2), last_seq = $3 WHERE follow_up = $1"
     for column in review.FOLLOW_UP_DONE.values()
 }
 
 
-async def project_rest(conn: asyncpg.Connection, batch: BatchProjection, tz: ZoneInfo, day_starts: time,
+async def project_rest(conn: asyncpg.Connection, batch: review.Folded, tz: ZoneInfo, day_starts: time,
                        open_sessions: dict[tuple[str, int], review.Session | None] | None = None) -> None:
     """Follow-up updates and window sessions of a batch (the visits went with the save).
 
@@ -168,9 +135,9 @@ async def rebuild(conn: asyncpg.Connection, hall: str, tz: ZoneInfo, day_starts:
         rows = [LedgerRow(hall=r["hall"], seq=r["seq"], at=r["at"], kind=r["kind"], actor=_json(r["actor"]),
                           ticket_id=r["ticket_id"], ticket_number=r["ticket_number"], window=r["window_no"],
                           payload=_json(r["payload"]), public=_json(r["public"]), prev_hash=b"") for r in records]
-        batch = BatchProjection(rows, tz, day_starts)
+        batch = review.fold_rows(rows, tz, day_starts)
         if batch.visits:
-            await conn.execute(upsert, batch.visit_records())
+            await conn.execute(upsert, visit_records(batch.visits.values()))
         await project_rest(conn, batch, tz, day_starts, open_sessions)
         read += len(rows)
         after = rows[-1].seq

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import orjson
 
+from ..domain import review
 from ..domain.errors import Unavailable
 from ..domain.hall import HallState
 from ..domain.layout import Hall
@@ -444,7 +445,7 @@ async def save_state(
     if not (state.dirty_tickets or state.dirty_windows or state.dirty_counters or rows
             or idempotent or head.business_day != state.day):
         return True
-    projection = stats.BatchProjection(rows, tz, day_starts)
+    projection = review.fold_rows(rows, tz, day_starts)
     stored = await conn.fetchval(
         _SAVE,
         [(*_ticket_args(state.tickets[t]), head.seq, state.tickets[t].holder_secret)
@@ -460,7 +461,7 @@ async def save_state(
         ],
         [(hall, key, fp, status, body, now) for key, fp, status, body in idempotent],
         hall, head.seq, head.head_hash, state.day, keys_expire_before,
-        projection.visit_records(),
+        stats.visit_records(projection.visits.values()),
     )
     if projection.follow_ups or projection.window_rows:
         await stats.project_rest(conn, projection, tz, day_starts)

@@ -389,13 +389,19 @@ class StatsQuery:
     window_area: Mapping[tuple[str, int], str] = field(default_factory=dict)
 
 
+def attribution(v: Mapping[str, Any]) -> tuple[Any, Any, Any]:
+    """The service, window and staff member a visit counts for (the stat_visits generated
+    columns service, win and staff): finished under / at / by, else issued for / first called."""
+    finished_at_window = v.get("window_no") is not None
+    return (v.get("finish_service") or v.get("issued_service"),
+            v.get("window_no") if finished_at_window else v.get("call_window"),
+            v.get("staff_id") if finished_at_window else v.get("call_staff"))
+
+
 def visit_keys(v: Mapping[str, Any], q: StatsQuery) -> tuple[Any, Any]:
     """The key `v` counts under in cut `q.by`, and the key its wait counts under."""
     hall = v.get("hall")
-    service = v.get("finish_service") or v.get("issued_service")
-    finished_at_window = v.get("window_no") is not None
-    win = v.get("window_no") if finished_at_window else v.get("call_window")
-    staff = v.get("staff_id") if finished_at_window else v.get("call_staff")
+    service, win, staff = attribution(v)
     match q.by:
         case "hall":
             return hall, hall
@@ -451,11 +457,8 @@ def aggregate(visits: Iterable[Mapping[str, Any]], sessions: Iterable[Session], 
         if not q.date_from <= v["business_day"] <= q.date_to:
             continue
         key, wait_key = visit_keys(v, q)
-        service = v.get("finish_service") or v.get("issued_service")
+        service, win, staff = attribution(v)
         warn = q.warn_s.get((v["hall"], str(service)))
-        finished_at_window = v.get("window_no") is not None
-        win = v.get("window_no") if finished_at_window else v.get("call_window")
-        staff = v.get("staff_id") if finished_at_window else v.get("call_staff")
         counts = (q.window is None or win == q.window) and (q.staff is None or staff == q.staff)
         waits = (q.window is None or v.get("call_window") == q.window) and (
             q.staff is None or v.get("call_staff") == q.staff)
@@ -476,32 +479,53 @@ def aggregate(visits: Iterable[Mapping[str, Any]], sessions: Iterable[Session], 
     return out
 
 
-def project(rows: Iterable[Any], tz: ZoneInfo, day_starts: time) -> tuple[dict[str, dict[str, Any]], list[Session]]:
-    """The whole projection of a ledger, in memory: the visits by ticket id and every window
-    session (for tests and small ledgers; the database folds the same patches by batch)."""
-    visits: dict[str, dict[str, Any]] = {}
+@dataclass
+class Folded:
+    """Ledger rows folded into visit patches: merged per ticket, follow-up updates whose ticket
+    the rows did not name (the store applies them by follow-up id), and the window rows."""
+
+    visits: dict[str, dict[str, Any]] = field(default_factory=dict)
+    follow_ups: list[dict[str, Any]] = field(default_factory=list)
+    window_rows: list[Any] = field(default_factory=list)
+
+
+def fold_rows(rows: Iterable[Any], tz: ZoneInfo, day_starts: time) -> Folded:
+    """Fold ledger rows (in sequence order) into per-ticket patches by `visit_patch` and
+    `merge_visit`: one batch's rows for the server, a whole ledger for `project`."""
+    out = Folded()
     by_follow_up: dict[str, str] = {}
-    open_sessions: dict[tuple[str, int], Session | None] = {}
-    sessions: list[Session] = []
     for row in rows:
         if row.kind in WINDOW_KINDS:
-            key = (row.hall, row.window)
-            now_open, closed = fold_session(open_sessions.get(key), row, tz, day_starts)
-            if closed is not None:
-                sessions.append(closed)
-            open_sessions[key] = now_open
+            out.window_rows.append(row)
             continue
         patch = visit_patch(row, tz, day_starts)
         if patch is None:
             continue
-        ticket = patch.get("ticket_id") or by_follow_up.get(patch.get("follow_up") or "")
+        ticket = patch.get("ticket_id")
         if ticket is None:
-            continue
-        if patch.get("ticket_id") is None:
+            ticket = by_follow_up.get(patch["follow_up"])
+            if ticket is None:
+                out.follow_ups.append(patch)
+                continue
             patch = {k: v for k, v in patch.items() if k != "follow_up"}
             patch["ticket_id"] = ticket
         elif patch.get("follow_up"):
             by_follow_up[patch["follow_up"]] = ticket
-        visits[ticket] = merge_visit(visits.get(ticket), patch)
+        out.visits[ticket] = merge_visit(out.visits.get(ticket), patch)
+    return out
+
+
+def project(rows: Iterable[Any], tz: ZoneInfo, day_starts: time) -> tuple[dict[str, dict[str, Any]], list[Session]]:
+    """The whole projection of a ledger, in memory: the visits by ticket id and every window
+    session (for tests and small ledgers; the database folds the same patches by batch)."""
+    folded = fold_rows(rows, tz, day_starts)
+    open_sessions: dict[tuple[str, int], Session | None] = {}
+    sessions: list[Session] = []
+    for row in folded.window_rows:
+        key = (row.hall, row.window)
+        now_open, closed = fold_session(open_sessions.get(key), row, tz, day_starts)
+        if closed is not None:
+            sessions.append(closed)
+        open_sessions[key] = now_open
     sessions.extend(s for s in open_sessions.values() if s is not None)
-    return visits, sessions
+    return folded.visits, sessions
