@@ -156,6 +156,31 @@ export function markPeriod(container, from, to, today) {
   }
 }
 
+// The period controls of both pages: quick buttons and the two dates set state.from / state.to
+// (state.today: the server's business day) and call `refresh`; a reversed range is refused.
+export function wirePeriod(state, refresh) {
+  periodButtons($("periods"), (kind) => {
+    const p = period(kind, state.today);
+    state.from = p.from;
+    state.to = p.to;
+    refresh();
+  });
+  for (const id of ["from", "to"]) {
+    $(id).addEventListener("change", () => {
+      const from = $("from").value;
+      const to = $("to").value;
+      if (!from || !to) return;
+      if (from > to) {
+        showBanner("开始日期不能晚于结束日期");
+        return;
+      }
+      state.from = from;
+      state.to = to;
+      refresh();
+    });
+  }
+}
+
 export function periodButtons(container, choose) {
   for (const [kind, label] of PERIODS) {
     const button = document.createElement("button");

@@ -4,7 +4,7 @@
 import { clearCharts, drawDay, drawHour, drawRatings, drawWindow } from "./charts.js";
 import {
   $, api, clearBanner, count, DASH, download, explain, hourMin, loginForm, markPeriod, minSec,
-  percent, period, periodButtons, score, session, showBanner, signOut, whenExpired,
+  percent, period, score, session, showBanner, signOut, whenExpired, wirePeriod,
 } from "./common.js";
 
 export const CUTS = [
@@ -405,26 +405,7 @@ function wire() {
     state.crumbs = [];
     refresh();
   });
-  periodButtons($("periods"), (kind) => {
-    const p = period(kind, state.today);
-    state.from = p.from;
-    state.to = p.to;
-    refresh();
-  });
-  for (const id of ["from", "to"]) {
-    $(id).addEventListener("change", () => {
-      const from = $("from").value;
-      const to = $("to").value;
-      if (!from || !to) return;
-      if (from > to) {
-        showBanner("开始日期不能晚于结束日期");
-        return;
-      }
-      state.from = from;
-      state.to = to;
-      refresh();
-    });
-  }
+  wirePeriod(state, refresh);
   const cuts = $("cuts");
   for (const [by, label] of CUTS) {
     const button = document.createElement("button");

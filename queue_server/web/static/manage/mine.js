@@ -4,7 +4,7 @@
 import { drawDay, drawRatings } from "./charts.js";
 import {
   $, api, badRatings, clearBanner, count, explain, loginForm, markPeriod, minSec, percent,
-  period, periodButtons, score, session, showBanner, signOut, whenExpired,
+  period, score, session, showBanner, signOut, whenExpired, wirePeriod,
 } from "./common.js";
 
 const CARDS = [
@@ -124,26 +124,7 @@ function wire() {
     await signOut();
     toLogin("");
   });
-  periodButtons($("periods"), (kind) => {
-    const p = period(kind, state.today);
-    state.from = p.from;
-    state.to = p.to;
-    refresh();
-  });
-  for (const id of ["from", "to"]) {
-    $(id).addEventListener("change", () => {
-      const from = $("from").value;
-      const to = $("to").value;
-      if (!from || !to) return;
-      if (from > to) {
-        showBanner("开始日期不能晚于结束日期");
-        return;
-      }
-      state.from = from;
-      state.to = to;
-      refresh();
-    });
-  }
+  wirePeriod(state, refresh);
 }
 
 wire();
