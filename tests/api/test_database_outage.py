@@ -103,6 +103,7 @@ async def _sample(hall: Hall, tokens: dict[str, str]) -> dict[str, tuple[int, di
         timed("window", "POST", "/api/v1/halls/gongshu/windows/1/open", json={}, headers=bearer("clerk")),
         timed("login", "POST", "/api/v1/auth/login", json={"staff_id": "1001", "password": "secret-pass-1"}),
         timed("me", "GET", "/api/v1/auth/me", headers=bearer("clerk")),
+        timed("stats", "GET", "/api/v1/stats?scope=hall:gongshu&by=window", headers=bearer("clerk")),
         timed("live", "GET", "/t/no-such-ticket-0000/live"),  # the phone's live feed
         screen(),
         printer(),
@@ -122,7 +123,7 @@ async def _assert_all_served(hall: Hall, tokens: dict[str, str]) -> None:
     results = await _sample(hall, tokens)
     statuses = {name: r[0] for name, r in results.items()}
     assert statuses == {"queue": 200, "issue": 201, "window": statuses["window"], "login": 200,
-                        "me": 200, "live": 404, "screen": 101, "printer": 101}, results
+                        "me": 200, "stats": 200, "live": 404, "screen": 101, "printer": 101}, results
     assert statuses["window"] in (200, 409), results  # opened now, or already open
     assert results["screen"][2]["type"] == "snapshot"
 
