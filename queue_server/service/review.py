@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 from ..domain import review
@@ -309,11 +309,3 @@ def _order(by: str, key: Any, hall_order: dict[str, int]) -> tuple[Any, ...]:
     if by in ("area", "service", "window"):
         return (0, hall_order.get(hall, 99), "" if by == "window" else rest, int(rest) if rest.isdigit() else 0)
     return (0, 0, str(key), 0)
-
-
-def day_range(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
-def as_local(moment: datetime, tz: Any) -> datetime:
-    return moment.astimezone(tz)
