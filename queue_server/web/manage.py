@@ -8,6 +8,7 @@ see is decided there, the pages only show it (a clerk on /manage is sent on to /
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -48,13 +49,20 @@ def _page(name: str) -> web.FileResponse:
     return web.FileResponse(STATIC / "manage" / name, headers=_PAGE_HEADERS)
 
 
-async def manage_page(request: web.Request) -> web.StreamResponse:
-    # The page reads its query (scope, from, to, by, window, staff) itself.
-    return _page("index.html")
+#: The manager's console (现场管理): URL path -> its page under static/manage/. Every page
+#: shows the same navigation (CONSOLE_PAGES in static/manage/common.js) and reads its own query.
+CONSOLE_PAGES: dict[str, str] = {
+    "/manage": "index.html",  # 绩效报表 (scope, from, to, by, window, staff in the query)
+    "/manage/": "index.html",
+    "/manage/mine": "mine.html",  # 我的绩效, a clerk's own figures
+}
 
 
-async def mine_page(request: web.Request) -> web.StreamResponse:
-    return _page("mine.html")
+def _console_page(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return _page(name)
+
+    return handler
 
 
 async def vendor_file(request: web.Request) -> web.StreamResponse:
@@ -70,8 +78,7 @@ async def vendor_file(request: web.Request) -> web.StreamResponse:
 
 
 def add_manage_pages(app: web.Application) -> None:
-    app.router.add_get("/manage", manage_page)
-    app.router.add_get("/manage/", manage_page)
-    app.router.add_get("/manage/mine", mine_page)
+    for path, name in CONSOLE_PAGES.items():
+        app.router.add_get(path, _console_page(name))
     app.router.add_static("/manage/static/", STATIC / "manage")
     app.router.add_get("/vendor/{package}/{name}", vendor_file)

@@ -6,6 +6,29 @@ import { requestJson } from "/display/static/http.js";
 export const SESSION_KEY = "hall-queue.manage";
 export const $ = (id) => document.getElementById(id);
 
+// ---- the console's navigation ------------------------------------------------------------
+// Every manager's page shows these links in <nav id="console-nav"> (renderNav); a clerk sees
+// only 我的绩效. `roles`: who the link is shown to (the server decides what each may do).
+
+export const CONSOLE_PAGES = [
+  { path: "/manage", title: "绩效报表", roles: ["admin", "manager"] },
+  { path: "/manage/mine", title: "我的绩效", roles: ["manager", "staff"] },
+];
+
+export function renderNav(current, role = null) {
+  const nav = $("console-nav");
+  if (!nav) return;
+  nav.replaceChildren();
+  for (const page of CONSOLE_PAGES) {
+    if (role && !page.roles.includes(role)) continue;
+    const link = document.createElement("a");
+    link.href = page.path;
+    link.textContent = page.title;
+    if (page.path === current) link.setAttribute("aria-current", "page");
+    nav.append(link);
+  }
+}
+
 // ---- session and server ---------------------------------------------------------------
 
 export const session = {

@@ -3,6 +3,7 @@
 
 import { clearCharts, drawDay, drawHour, drawRatings, drawWindow } from "./charts.js";
 import {
+  renderNav,
   $, api, clearBanner, count, DASH, download, explain, hourMin, loginForm, markPeriod, minSec,
   percent, period, score, session, showBanner, signOut, whenExpired, wirePeriod,
 } from "./common.js";
@@ -91,6 +92,7 @@ async function enter() {
   state.scopes = info.scopes;
   state.today = info.today;
   state.role = info.role;
+  renderNav("/manage", info.role);
   $("who").textContent = `${info.name || info.staff_id}（${roleName(info.role)}）`;
   if (!state.scopes.length) {
     showScreen("report");

@@ -3,6 +3,7 @@
 
 import { drawDay, drawRatings } from "./charts.js";
 import {
+  renderNav,
   $, api, badRatings, clearBanner, count, explain, loginForm, markPeriod, minSec, percent,
   period, score, session, showBanner, signOut, whenExpired, wirePeriod,
 } from "./common.js";
@@ -60,6 +61,7 @@ async function enter() {
   $("who").textContent = info.name || info.staff_id;
   $("scope-title").textContent = hall.name;
   $("to-manage").hidden = info.role === "staff";
+  renderNav("/manage/mine", info.role);
   const q = new URLSearchParams(window.location.search);
   const month = period("month", state.today);
   state.from = q.get("from") || month.from;
