@@ -50,6 +50,16 @@ class Ratings(rules.Table):
     rectify_days: rules.PositiveInt = 15
 
 
+class Alerts(rules.Table):
+    """[alerts]: when the manager's console raises an alert (the wait thresholds are each
+    service's own warn_minutes / alarm_minutes)."""
+
+    pause_minutes: rules.PositiveInt = 15  # a window paused longer than this
+    idle_minutes: rules.PositiveInt = 5  # a window open and idle while its services have people waiting
+    screen_minutes: rules.PositiveInt = 2  # a registered screen disconnected during opening hours
+    sweep_seconds: rules.PositiveNumber = 10.0  # how often each server process checks
+
+
 class Limits(rules.Table):
     """What one client address may ask of the public routes, and how long a client may take
     to send a request ([limits] in config.toml)."""
@@ -86,6 +96,7 @@ class Config:
     printing: Printing
     ratings: Ratings
     limits: Limits
+    alerts: Alerts = Alerts()
 
 
 # --- The schema of config.toml ---------------------------------------------------------------
@@ -356,6 +367,7 @@ class _File(rules.Table):
     printing: Printing = Printing()
     ratings: Ratings = Ratings()
     limits: Limits = Limits()
+    alerts: Alerts = Alerts()
 
     @classmethod
     def cross_check(cls, v: rules.Valid) -> rules.Found:
@@ -452,6 +464,7 @@ def _build(f: _File, source: str, base_dir: Path, env: dict[str, str]) -> Config
         printing=f.printing,
         ratings=f.ratings,
         limits=f.limits,
+        alerts=f.alerts,
     )
 
 

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from .adapters import migrate, stats, store
 from .adapters.accounts import PostgresAccountStore
+from .adapters.alerts import PostgresAlertStore
 from .adapters.anchors import AnchorFiles
 from .adapters.appointments import PostgresAppointmentStore
 from .adapters.layout import PrinterTicketLayout
@@ -38,11 +39,13 @@ from .adapters.review_reports import AnchorLogReader, PostgresReviewReportStore
 from .adapters.speech import Speech
 from .config import Config
 from .domain.anchor import SignedAnchor
+from .service.alerts import AlertService
 from .service.anchors import DAY_CLOSE_POLL_SECONDS, Anchorer, anchor_at_day_close
 from .service.appointments import AppointmentService
 from .service.auth import Auth
 from .service.bundle import Services
 from .service.lifetimes import cancel_and_wait
+from .service.monitor import MonitorService
 from .service.ports import Announcer, Database
 from .service.printing import PrintService
 from .service.queue import QueueService
@@ -121,6 +124,7 @@ def build_services(
         return None
 
     review = review_service(config, pool, clock)
+    alert_store = PostgresAlertStore()
     return Services(
         config=config,
         queue=queue,
@@ -131,6 +135,8 @@ def build_services(
         review=review,
         reports=ReviewReportService(review, PostgresReviewReportStore(),
                                     AnchorLogReader(config.anchor_log, config.anchor_key)),
+        alerts=AlertService(config, queue, pool, alert_store, clock=clock),
+        monitor=MonitorService(queue, review, pool, HALL_STORE, alert_store, clock=clock),
         database=pool,
         ready=ready,
     )
@@ -149,6 +155,7 @@ def create_app(
     password_hasher: PasswordHasher | None = None,
     anchorer: Anchorer | None = None,
     anchor_poll_seconds: float = DAY_CLOSE_POLL_SECONDS,
+    alert_sweep_seconds: float | None = None,
     unhealthy_after: float = UNHEALTHY_AFTER_SECONDS,
     probe_interval: float = PROBE_INTERVAL_SECONDS,
 ) -> web.Application:
@@ -182,6 +189,8 @@ def create_app(
                     if first and on_first_admin:
                         on_first_admin(*first)
                     services.run(services.prints.run_expiry(), "expire stale print jobs")
+                    if alert_sweep_seconds is not None:
+                        services.run(services.alerts.sweep_forever(alert_sweep_seconds), "sweep alerts")
                     if anchorer is not None:
                         services.run(anchor_at_day_close(
                             anchorer, pool, config.halls, clock=clock, business_day=services.queue.today,
@@ -287,7 +296,7 @@ def serve(config: Config, *, host: str | None, port: int | None, ignore_hours: b
             )
 
         app = create_app(config, dsn=dsn, ignore_hours=ignore_hours, on_first_admin=first_admin,
-                         anchorer=signer)
+                         anchorer=signer, alert_sweep_seconds=config.alerts.sweep_seconds)
         pages = "\n".join(
             f"  {h.name}: {base}/display/hall/{h.id}?token=…  (queue: {base}/api/v1/halls/{h.id}/queue)"
             for h in config.halls.values()

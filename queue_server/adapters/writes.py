@@ -8,6 +8,8 @@ from typing import Any
 import asyncpg
 
 from ..service.writes import (
+    AlertInsert,
+    AlertUpdate,
     AppointmentCheckIn,
     FollowUpInsert,
     FollowUpUpdate,
@@ -43,6 +45,21 @@ def statement(w: Write) -> tuple[str, tuple[Any, ...]]:
         column = _FOLLOW_UP_COLUMNS[w.status]
         return (f"UPDATE follow_ups SET status = $2, {column} = $3, notes = $4 WHERE id = $1",
                 (w.follow_up_id, w.status, w.at, w.notes))
+    if isinstance(w, AlertInsert):
+        return (
+            "INSERT INTO alerts (id, hall, key, kind, severity, since, raised_at, window_no, service, subject,"
+            " detail) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+            (w.alert_id, w.hall, w.key, w.kind, w.severity, w.since, w.raised_at, w.window, w.service,
+             w.subject, w.detail),
+        )
+    if isinstance(w, AlertUpdate):
+        if w.action == "escalated":
+            return ("UPDATE alerts SET severity = $2, escalated_at = $3, detail = $4 WHERE id = $1",
+                    (w.alert_id, w.severity, w.at, w.detail or {}))
+        if w.action == "acknowledged":
+            return ("UPDATE alerts SET acked_at = $2, acked_by = $3, acked_by_name = $4 WHERE id = $1",
+                    (w.alert_id, w.at, w.by, w.by_name))
+        return "UPDATE alerts SET cleared_at = $2 WHERE id = $1", (w.alert_id, w.at)
     raise TypeError(f"no SQL for {type(w).__name__}")
 
 

@@ -42,3 +42,10 @@ def issuing_refusal_code(now: datetime, tz: ZoneInfo, hours: Hours) -> str | Non
     ):
         return "hours.lunch"
     return None
+
+
+def within_hours(now: datetime, tz: ZoneInfo, hours: Hours) -> bool:
+    """Whether the hall is open at `now` (a working day, between opening and closing; the lunch
+    break counts as open: screens and printers are expected to be on)."""
+    local = now.astimezone(tz)
+    return local.isoweekday() in hours.weekdays and hours.open <= local.time() < hours.close

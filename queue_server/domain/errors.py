@@ -67,6 +67,7 @@ CODES: dict[str, str] = {
     "auth.login_throttled": "此地址登录失败次数过多，请 {seconds} 秒后再试",
     "auth.other_hall": "{who} 属于 {own} 大厅，不能操作 {hall} 大厅",
     "auth.role": "{who} 的角色是 {role}，此操作需要：{roles}",
+    "auth.monitor": "{who} 不能查看 {hall} 大厅的现场监控",
     "auth.scope": "{who} 只能查看 {own} 的绩效，不能查看 {scope}",
     "auth.device_not_staff": "设备 {who}（{role}）不能操作窗口，请以工作人员身份登录",
     "auth.channel": "{role} 设备只能发放本渠道的号，不能发放 {channel!r}",
@@ -96,6 +97,7 @@ CODES: dict[str, str] = {
     "device.unknown": "{hall} 大厅没有名为 {name} 的在用设备",
     "appointment.unknown": "预约码 {appointment} 无效或已签到",
     "follow_up.unknown": "{hall} 大厅没有回访 {follow_up}",
+    "alert.unknown": "{hall} 大厅没有告警 {alert}",
     "follow_up.none": "此号码没有可追评的回访",
     "http.not_found": "没有这个地址",
     # ---- refused in the current state -----------------------------------------------------
@@ -132,6 +134,7 @@ CODES: dict[str, str] = {
     "follow_up.not_called_back": "回访后可追评",
     "follow_up.already_rated": "追评仅一次",
     "follow_up.already": "回访 {follow_up} 已是 {state}",
+    "alert.cleared": "告警 {alert} 已于 {at} 解除，无需确认",
     "appointment.no_free_code": "暂时无法生成预约码，请重试",
     "appointment.used": "预约 {appointment} 已{state_zh}",
     "appointment.too_early": "预约签到时间未到，{opens_at} 起可签到",

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..config import Config
+from .alerts import AlertService
 from .appointments import AppointmentService
 from .auth import Auth
 from .lifetimes import cancel_and_wait
+from .monitor import MonitorService
 from .printing import PrintService
 from .queue import QueueService
 from .ratings import RatingService
@@ -45,6 +47,8 @@ class Services:
     appointments: AppointmentService
     review: ReviewService
     reports: ReviewReportService
+    alerts: AlertService
+    monitor: MonitorService
     database: DatabaseHealth
     #: None when the server may serve; else why not (e.g. the schema is out of date).
     ready: Callable[[], Awaitable[str | None]]

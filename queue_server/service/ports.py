@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         Ed25519PublicKey,
     )
 
+    from ..domain.alerts import Device
     from ..domain.anchor import Anchor, SignedAnchor
     from ..domain.hall import HallState
     from ..domain.layout import Hall
@@ -159,6 +160,17 @@ class RatingStore(Protocol):
     ) -> dict[str, Any] | None:
         """Store the citizen's follow-up rating; its {id, hall}, or None if not rateable."""
         ...
+
+
+class AlertStore(Protocol):
+    """The hall's alerts and its devices' last known states (adapters/alerts.py)."""
+
+    async def open_alerts(self, conn: Connection, hall: str) -> list[dict[str, Any]]: ...
+    async def recent_alerts(self, conn: Connection, hall: str, since: datetime) -> list[dict[str, Any]]: ...
+    async def alert(self, conn: Connection, alert_id: str) -> dict[str, Any] | None: ...
+    async def devices(self, conn: Connection, hall: str) -> list[Device]: ...
+    async def save_presence(self, conn: Connection, hall: str, name: str, connected: bool, now: datetime) -> None: ...
+    async def today_figures(self, conn: Connection, hall: str, day: date) -> dict[str, Any]: ...
 
 
 class AppointmentStore(Protocol):

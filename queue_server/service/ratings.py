@@ -16,6 +16,7 @@ from ..domain.errors import Forbidden, InvalidInput, NotFound, Refused
 from ..domain.hall import HallState
 from ..domain.model import STATUS_ZH, Actor, Event, Ticket, TicketNumber, TicketStatus
 from . import views
+from .alerts import bad_rating, raise_alert
 from .commands import RateFollowUp, RateService, UpdateFollowUp
 from .ports import Connection, Database, RatingStore
 from .principal import Principal
@@ -115,6 +116,9 @@ class RatingService:
                     "follow_up": follow_up["id"], "owner": follow_up["owner"],
                     "callback_due": follow_up["callback_due"].isoformat(),
                     "rectify_due": follow_up["rectify_due"].isoformat()}), ticket))
+                event, write = raise_alert(hall_id, bad_rating(ticket, LEVEL_CODES[level], labels), now, ticket)
+                events.append(event)
+                writes.append(write)
             body = {"number": ticket.number_text, "level": LEVEL_CODES[level], "labels": labels,
                     "dimensions": dimensions, "rated_at": views.iso(now, self.config.timezone),
                     "follow_up": None if follow_up is None else {

@@ -78,4 +78,37 @@ class FollowUpUpdate:
     notes: list[dict[str, Any]]
 
 
-Write = PrintJobInsert | NoticesUpdate | AppointmentCheckIn | RatingInsert | FollowUpInsert | FollowUpUpdate
+@dataclass(frozen=True, slots=True)
+class AlertInsert:
+    """A newly raised alert (domain/alerts.py); at most one open per hall and key."""
+
+    alert_id: str
+    hall: str
+    key: str
+    kind: str
+    severity: str
+    since: datetime
+    raised_at: datetime
+    window: int | None
+    service: str | None
+    subject: str | None
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertUpdate:
+    """An open alert escalated (severity), acknowledged (by, at) or cleared (at)."""
+
+    alert_id: str
+    action: str  # escalated | acknowledged | cleared
+    at: datetime
+    severity: str | None = None
+    by: str | None = None
+    by_name: str | None = None
+    detail: dict[str, Any] | None = None  # escalated: what holds now
+
+
+Write = (
+    PrintJobInsert | NoticesUpdate | AppointmentCheckIn | RatingInsert | FollowUpInsert | FollowUpUpdate
+    | AlertInsert | AlertUpdate
+)

@@ -11,6 +11,7 @@ from datetime import datetime
 from aiohttp import web
 
 from ..config import Config
+from ..domain.alerts import PRESENCE_SECONDS
 from ..domain.errors import QueueError, Unavailable
 from ..protocol import MAX_RESYNC_EVENTS
 from ..service.bundle import DatabaseHealth, Services
@@ -20,10 +21,24 @@ from . import api, exports, openapi, pages, review
 from .appointments import routes as appointment_routes
 from .guard import add_guards, input_guard
 from .hub import Hub
-from .keys import APPOINTMENTS, AUTH, CONFIG, HEALTH, PRINTS, QUEUE, RATINGS, READY, REPORTS, REVIEW
+from .keys import (
+    ALERTS,
+    APPOINTMENTS,
+    AUTH,
+    CONFIG,
+    HEALTH,
+    MONITOR,
+    PRINTS,
+    QUEUE,
+    RATINGS,
+    READY,
+    REPORTS,
+    REVIEW,
+)
 from .kiosk import add_kiosk_routes
 from .limits import RATE_LIMITS, RateLimits, limits_middleware
 from .manage import add_manage_pages
+from .monitor import FEEDS, ScreenPresence, add_monitor_routes
 from .people_pages import add_people_pages
 from .printers import add_printer_routes
 from .problem import problem_middleware
@@ -99,6 +114,8 @@ def create_app(
             app[APPOINTMENTS] = built.appointments
             app[REVIEW] = built.review
             app[REPORTS] = built.reports
+            app[ALERTS] = built.alerts
+            app[MONITOR] = built.monitor
             app[READY] = built.ready
             app[HEALTH] = lambda: _health(built.database, unhealthy_after)
             app[_DATABASE] = built.database
@@ -142,6 +159,30 @@ def create_app(
     async def latest_seq(hall: str) -> int:
         return await app[QUEUE].latest_seq(hall)
 
+    add_monitor_routes(app, hub)
+    presence: list[ScreenPresence] = []
+
+    async def screen_presence(app: web.Application) -> AsyncIterator[None]:
+        presence.append(ScreenPresence(app[MONITOR], app[FEEDS]))
+        task = asyncio.create_task(presence[0].refresh_forever(PRESENCE_SECONDS), name="screen presence")
+        yield
+        await cancel_and_wait(task)
+
+    app.cleanup_ctx.append(screen_presence)
+
+    @contextlib.asynccontextmanager
+    async def present(hall: str, token: str | None) -> AsyncIterator[None]:
+        """A registered screen (a display device) is connected while its socket is open."""
+        try:
+            principal = await app[AUTH].authenticate(token)
+        except QueueError:
+            principal = None
+        if principal is None or principal.kind != "device" or principal.role != "display" or not presence:
+            yield
+            return
+        async with presence[0].connected(hall, principal.id):
+            yield
+
     add_screen_routes(
         app,
         hub=hub,
@@ -153,6 +194,7 @@ def create_app(
         speech=speech,
         clock=lambda: clock().astimezone(config.timezone),
         time_zone=config.timezone.key,
+        present=present,
     )
     # Before the API's generic /windows/{window}/{action} route, which would shadow them.
     app.add_routes(ratings_routes)

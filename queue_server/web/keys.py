@@ -7,8 +7,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from ..config import Config
+from ..service.alerts import AlertService
 from ..service.appointments import AppointmentService
 from ..service.auth import Auth
+from ..service.monitor import MonitorService
 from ..service.printing import PrintService
 from ..service.queue import QueueService
 from ..service.ratings import RatingService
@@ -27,3 +29,5 @@ RATINGS = web.AppKey("ratings", RatingService)
 APPOINTMENTS = web.AppKey("appointments", AppointmentService)
 REVIEW = web.AppKey("review", ReviewService)
 REPORTS = web.AppKey("reports", ReviewReportService)
+ALERTS = web.AppKey("alerts", AlertService)
+MONITOR = web.AppKey("monitor", MonitorService)

@@ -55,6 +55,7 @@ CONSOLE_PAGES: dict[str, str] = {
     "/manage": "index.html",  # 绩效报表 (scope, from, to, by, window, staff in the query)
     "/manage/": "index.html",
     "/manage/mine": "mine.html",  # 我的绩效, a clerk's own figures
+    "/manage/monitor": "monitor.html",  # 大厅监控 (hall in the query), pushed over /ws/v1/monitor
 }
 
 

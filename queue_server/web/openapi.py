@@ -136,6 +136,13 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
     ("get", "/api/v1/reports/monthly.pdf",
      "The monthly performance report to sign (figures by hall, window and staff; bad ratings and their "
      "follow-up; ledger anchors)", "staff: as GET /api/v1/stats (a clerk sees only their own figures)", None, 200),
+    ("get", "/api/v1/monitor/halls", "The halls the signed-in manager may watch on 大厅监控, and acknowledge alerts of",
+     "manager or admin (a region manager: the halls of the region)", None, 200),
+    ("get", "/api/v1/halls/{hall}/monitor", "The hall as 大厅监控 shows it: windows, waits against their thresholds, "
+     "devices, today's figures, alerts (live: websocket /ws/v1/monitor)", "manager of the hall or its region, admin", None, 200),
+    ("get", "/api/v1/halls/{hall}/alerts", "The hall's open alerts and those cleared today", "manager of the hall", None, 200),
+    ("post", "/api/v1/halls/{hall}/alerts/{id}/acknowledge", "A manager acknowledges an alert (twice is once; a bad "
+     "rating's alert ends with it)", "manager of the hall", None, 200),
 ]
 
 _ACTION_BODIES: dict[str, dict[str, Any]] = {

@@ -70,6 +70,14 @@ EventsAfter = Callable[[str, int, int], Awaitable[list[dict[str, Any]] | None]]
 DisplayAccess = Literal["allowed", "forbidden", "unknown"]
 AuthenticateDisplay = Callable[[str, str], Awaitable[DisplayAccess]]
 LatestSeq = Callable[[str], Awaitable[int]]
+#: (hall, token) -> a context held while the screen's socket is open (its presence, for the
+#: managers' monitor); entered after the handshake was accepted.
+Present = Callable[[str, str | None], contextlib.AbstractAsyncContextManager[None]]
+
+
+@contextlib.asynccontextmanager
+async def _absent(_hall: str, _token: str | None) -> AsyncIterator[None]:
+    yield
 
 
 class SpeechRenderer(Protocol):
@@ -90,6 +98,7 @@ def add_screen_routes(
     clock: Callable[[], datetime] | None = None,
     time_zone: str | None = None,
     heartbeat_interval: float = 10.0,
+    present: Present | None = None,
 ) -> None:
     """Add the websocket endpoint, the two pages, their static files and (with `speech`)
     the announcement WAVs; own the heartbeat task and close open screens on shutdown."""
@@ -97,7 +106,7 @@ def add_screen_routes(
         hub=hub, snapshot=snapshot, events_after=events_after,
         authenticate_display=authenticate_display, latest_seq=latest_seq,
         hall_exists=hall_exists, allowed_origins=allowed_origins or (lambda: set()),
-        speech=speech, clock=clock or _utc_now)
+        speech=speech, clock=clock or _utc_now, present=present or _absent)
     heartbeats = Heartbeats(hub, latest_seq, screens.clock, interval=heartbeat_interval)
     app.router.add_get("/ws/v1/halls/{hall}", screens.websocket)
     app.router.add_get("/display/hall/{hall}", screens.hall_page)
@@ -165,6 +174,7 @@ class _Screens:
     allowed_origins: Callable[[], set[str]]
     speech: SpeechRenderer | None
     clock: Callable[[], datetime]
+    present: Present
 
     def __post_init__(self) -> None:
         # Open screens, to close on shutdown (their subscription first: no event may follow
@@ -200,7 +210,8 @@ class _Screens:
         try:
             await ws.prepare(request)
             self.sockets[ws] = subscription
-            await _Connection(self, ws, hall, subscription).run(after)
+            async with self.present(hall, _token(request)):
+                await _Connection(self, ws, hall, subscription).run(after)
         finally:
             subscription.close()
             self.sockets.pop(ws, None)

@@ -94,6 +94,11 @@ TABLE: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", "/api/v1/stats.xlsx"): STAFF,
     ("GET", "/api/v1/reports/monthly.pdf"): STAFF,
     ("GET", "/api/v1/stats/scopes"): (U, F, F, F, F, _, _, _, _, _, U, U),
+    # 大厅监控 and its alerts: the hall's managers and admins (region managers: tests/monitor).
+    ("GET", "/api/v1/monitor/halls"): MANAGERS,
+    ("GET", "/api/v1/halls/{hall}/monitor"): MANAGERS,
+    ("GET", "/api/v1/halls/{hall}/alerts"): MANAGERS,
+    ("POST", "/api/v1/halls/{hall}/alerts/{id}/acknowledge"): MANAGERS,
 }
 # The query a report route is asked with (the scope decides who may).
 QUERIES = {path: "?scope=hall:gongshu&month=2026-11&by=hall" for method, path in TABLE if "/stats" in path

@@ -121,6 +121,7 @@ async def test_a_day_in_the_life_of_window_1(hall: Hall, new_page):
         ("ticket_finished", "A001", "1001"),
         ("ticket_rated", "A001", "E01"),
         ("follow_up_opened", "A001", "E01"),
+        ("alert_raised", "A001", "E01"),  # the managers' console hears of the bad rating
         ("ticket_called", "A002", "1001"),
         ("service_started", "A002", "1001"),
         ("ticket_finished", "A002", "1001"),

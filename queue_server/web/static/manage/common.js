@@ -11,6 +11,7 @@ export const $ = (id) => document.getElementById(id);
 // only 我的绩效. `roles`: who the link is shown to (the server decides what each may do).
 
 export const CONSOLE_PAGES = [
+  { path: "/manage/monitor", title: "大厅监控", roles: ["admin", "manager"] },
   { path: "/manage", title: "绩效报表", roles: ["admin", "manager"] },
   { path: "/manage/mine", title: "我的绩效", roles: ["manager", "staff"] },
 ];
