@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator
 import orjson
 from aiohttp import WSMsgType, web
 
-from ..domain.errors import Forbidden, InvalidInput, QueueError
+from ..domain.errors import Forbidden, InvalidInput, QueueError, Unavailable
 from ..service.lifetimes import cancel_and_wait
 from ..service.monitor import MonitorService
 from .api import json_response, principal_of, staff_of_hall
@@ -41,6 +41,8 @@ REFRESH_SECONDS = 10.0
 #: How long a page has to send its first message (token and halls).
 HELLO_SECONDS = 10.0
 MAX_HALLS = 50
+#: How often a watching page's token and rights are checked again.
+RECHECK_SECONDS = 30.0
 
 
 class _Page:
@@ -180,18 +182,33 @@ async def monitor_socket(request: web.Request) -> web.StreamResponse:
     page = _Page(ws)
     feeds = request.app[FEEDS]
     writer = asyncio.create_task(page.write_forever(), name="monitor page writer")
+    reader = asyncio.create_task(_read_until_gone(ws), name="monitor page reader")
     try:
         for hall in dict.fromkeys(halls):
             feeds.watch(hall, page)
-        async for incoming in ws:  # the page sends nothing more; read until it goes
-            if incoming.type is WSMsgType.ERROR:
-                break
-            if writer.done():
-                break
+        while not (writer.done() or reader.done()):
+            await asyncio.wait((writer, reader), timeout=RECHECK_SECONDS)
+            try:  # a manager disabled, signed out or moved stops watching within this time
+                principal = await request.app[AUTH].authenticate(token)
+                for hall in halls:
+                    monitor.require_watch(principal, hall)
+            except Unavailable:
+                continue
+            except QueueError as exc:
+                await feeds.leave(page)
+                await cancel_and_wait(writer)
+                return await _refuse(ws, exc)
     finally:
         await feeds.leave(page)
         await cancel_and_wait(writer)
+        await cancel_and_wait(reader)
     return ws
+
+
+async def _read_until_gone(ws: web.WebSocketResponse) -> None:
+    async for incoming in ws:  # the page sends nothing more; read until it goes
+        if incoming.type is WSMsgType.ERROR:
+            return
 
 
 @routes.get("/api/v1/halls/{hall}/monitor")

@@ -28,7 +28,7 @@ async def _fuzz(base: str, token: str, report: Path) -> tuple[int, str]:
         "--checks", CHECKS,
         "--phases", "examples,coverage,fuzzing",
         "--max-examples", "12", "--seed", "20261205", "--generation-database", "none",
-        "--max-time", "60", "--request-timeout", "10", "--workers", "1",
+        "--max-time", "35", "--request-timeout", "10", "--workers", "1",
         # Signing out would revoke the token under test and make the rest of the run a 401 run.
         "--exclude-path", "/api/v1/auth/logout",
         "--no-color", "--report", "junit", "--report-junit-path", str(report),
@@ -53,5 +53,6 @@ async def test_a_bounded_fuzz_run_finds_no_5xx_and_no_undocumented_answer(hall, 
     assert status == 0, output[-8000:]
     generated = re.search(r"(\d+) generated, (\d+) passed", output)
     assert generated is not None, output[-3000:]
-    # Enough cases to mean something within the time budget, and every one of them passed.
-    assert int(generated[1]) >= 1000 and generated[1] == generated[2], generated[0]
+    # Enough cases to mean something within the time budget (35 s: the whole suite must stay
+    # well under 15 minutes), and every one of them passed.
+    assert int(generated[1]) >= 500 and generated[1] == generated[2], generated[0]

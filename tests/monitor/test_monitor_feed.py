@@ -158,3 +158,18 @@ async def test_a_page_that_never_reads_holds_only_the_latest_view_of_each_hall()
         await asyncio.sleep(0)
     assert socket.sent == ["v0", "v1000", "h1000"]
     writer.cancel()
+
+
+async def test_a_manager_who_signs_out_stops_watching_within_the_recheck(hall: Hall, monkeypatch):
+    monkeypatch.setattr("queue_server.web.monitor.RECHECK_SECONDS", 0.2)
+    ws = await watch(hall, "9001", ["gongshu"])
+    await next_view(ws)
+    resp = await hall.client.post("/api/v1/auth/logout", headers=hall.auth("9001"))
+    assert resp.status == 200
+    async with asyncio.timeout(5):
+        while True:
+            msg = await ws.receive()
+            if msg.type is WSMsgType.TEXT and msg.json()["type"] == "error":
+                assert msg.json()["status"] == 401
+                break
+    assert (await ws.receive()).type in (WSMsgType.CLOSE, WSMsgType.CLOSED)
