@@ -110,15 +110,20 @@ def estimated_wait_minutes(ahead: int, handling_minutes: float, windows_serving:
 
 def restore_rank(
     waiting_in_service: list[Ticket], hall: Hall, offset: int, fallback: int, *, seq: int
-) -> int:
-    """Rank that puts a restored ticket `offset` places back in its service's queue, not last.
+) -> tuple[int, list[tuple[Ticket, int]]]:
+    """Rank that puts a restored ticket `offset` places back in its service's queue, not last,
+    and the tickets behind that place whose rank must move up to make room.
 
     `seq` is the restored ticket's own sequence: queues are ordered by (rank, seq), and
     tickets issued in one batch are only one rank apart, so the seq may decide the place.
+    When no (rank, seq) fits between the neighbours at the place (they share a rank, say,
+    after earlier restores), the ticket takes the rank just behind the one before it, and
+    the tickets from the place on that would now sort before it move back by a microsecond
+    each, keeping their own order: the ticket lands exactly at its place.
     """
     queue = sorted(waiting_in_service, key=lambda t: queue_key(t, hall))
     if not queue:
-        return fallback
+        return fallback, []
     # Absolute-priority tickets go first whatever their rank, so a rank next to one of them
     # says nothing about the place among the others: they count as places ahead, and the
     # ticket is placed by the ranks of the rest.
@@ -126,11 +131,19 @@ def restore_rank(
     rest = queue[absolute:]
     place = max(0, offset - absolute)
     if len(rest) <= place:
-        return queue[-1].rank + 1
+        return queue[-1].rank + 1, []
     if place == 0:
-        return rest[0].rank - 1
+        return rest[0].rank - 1, []
     before, after = rest[place - 1], rest[place]
     for rank in (before.rank, before.rank + 1):
         if (before.rank, before.number.seq) < (rank, seq) < (after.rank, after.number.seq):
-            return rank
-    return before.rank + 1  # no (rank, seq) fits between them: just behind `before`
+            return rank, []
+    mine = (before.rank + 1, seq)
+    moved: list[tuple[Ticket, int]] = []
+    last = mine
+    for t in rest[place:]:
+        if (t.rank, t.number.seq) > last:
+            break
+        last = (last[0] + 1, t.number.seq)
+        moved.append((t, last[0]))
+    return mine[0], moved

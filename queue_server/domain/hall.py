@@ -545,13 +545,16 @@ class HallState:
         require_status(ticket, (TicketStatus.MISSED, TicketStatus.SUSPENDED), "ticket.not_restorable")
         was = ticket.status
         others = [t for t in self.waiting(ticket.service) if t.id != ticket.id]
-        ticket.rank = dispatch.restore_rank(
+        ticket.rank, moved = dispatch.restore_rank(
             others,
             self.hall,
             self.hall.call_policy.restore_offset,
             dispatch.rank_of(now),
             seq=ticket.number.seq,
         )
+        for behind, rank in moved:
+            behind.rank = rank
+            self._touch(behind)
         ticket.status = TicketStatus.WAITING
         ticket.calls = 0
         self._touch(ticket)

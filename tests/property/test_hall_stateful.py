@@ -316,12 +316,10 @@ class HallMachine(RuleBasedStateMachine):
             return
         offset = self.state.hall.call_policy.restore_offset
         expected = max(min(offset, len(others)), absolute)
-        # Ranks are whole microseconds: when the neighbours at the place are a rank apart and
-        # their numbers do not fit around this one (say, all moved in one instant), the ticket
-        # goes behind the tickets sharing its rank; never further.
-        sharing = sum(1 for t in others if t.rank == ticket.rank)
+        # Exactly there, also when the neighbours at the place share a rank and this number does
+        # not fit between them (the tickets behind then move back a microsecond to make room).
         ahead = self.state.ahead_of(ticket)
-        assert expected <= ahead <= expected + sharing, (ticket.number_text, expected, ahead)
+        assert ahead == expected, (ticket.number_text, expected, ahead)
 
     def call_next_at(self, window: int) -> None:
         ws = self.state.windows[window]

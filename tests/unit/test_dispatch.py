@@ -355,6 +355,29 @@ def test_restored_ticket_issued_after_a_batch_still_goes_restore_offset_places_b
     assert call_order(state, 1, at(9)) == ["A001", "A002", "A005", "A003", "A004"]
 
 
+def test_restored_ticket_lands_exactly_at_its_place_when_its_neighbours_share_a_rank() -> None:
+    """Found by the stateful test (seed 3014…070): neighbours of one rank (earlier restores put
+    them there) and a number lower than both leave no (rank, seq) between them; the tickets
+    behind move back a microsecond each, in their order, and the restored one is 2 back."""
+    state = new_state()
+    open_windows(state, 1)
+    issue_many(state, "A", 5)
+    state.call_next(1, at(5))
+    missed = miss_current(state, 1, at(5))
+    for t in state.tickets.values():
+        if t.id != missed.id:
+            t.rank = 100
+    state._indexed = False  # the ranks were set by hand: index them again
+
+    state.restore(missed.number_text, at(8))
+
+    assert state.ahead_of(missed) == 2
+    assert call_order(state, 1, at(9)) == ["A002", "A003", "A001", "A004", "A005"]
+    moved = {t.number_text: t.rank for t in state.tickets.values() if t.number_text in ("A004", "A005")}
+    assert moved == {"A004": 102, "A005": 103} and missed.rank == 101
+    assert {t.id for t in state.tickets.values() if t.number_text in ("A004", "A005")} <= state.dirty_tickets
+
+
 def test_restored_ticket_counts_waiting_absolute_priority_tickets_as_places_back() -> None:
     """Absolute tickets go first whatever their issue time: two of them are the two places."""
     state = new_state()
