@@ -28,7 +28,8 @@ let audio = null;
 function showScreen(name) {
   $("login-screen").hidden = name !== "login";
   $("monitor-screen").hidden = name !== "monitor";
-  for (const id of ["who", "logout", "sound", "live"]) $(id).hidden = name !== "monitor";
+  for (const id of ["who", "logout", "live"]) $(id).hidden = name !== "monitor";
+  if (name !== "monitor") $("sound").hidden = true;
 }
 
 function toLogin(message) {
@@ -61,8 +62,19 @@ async function enter() {
   $("who").textContent = info.name || info.staff_id;
   renderNav("/manage/monitor", info.role);
   showScreen("monitor");
+  offerSound();
   renderTabs();
   connect();
+}
+
+// Browsers play sound only after a click on the page: until then, offer the button.
+function offerSound() {
+  try {
+    audio = audio || new AudioContext();
+    $("sound").hidden = audio.state !== "suspended";
+  } catch {
+    $("sound").hidden = true; // no audio at all: the list still shows every alert
+  }
 }
 
 function connect() {
