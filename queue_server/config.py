@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from . import config_rules as rules
 from .domain import layout
+from .domain.calendar import WorkCalendar
 
 DATABASE_SCHEMES = ("postgresql", "postgres")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -48,6 +49,23 @@ class Ratings(rules.Table):
     )  # fmt: skip
     callback_days: rules.PositiveInt = 1
     rectify_days: rules.PositiveInt = 15
+
+
+class Calendar(rules.Table):
+    """[calendar]: the public holidays (closed although a weekday) and the make-up working days
+    (调休上班, open although a weekend) that deadlines in working days skip or count."""
+
+    holidays: rules.Days = []
+    workdays: rules.Days = []
+
+    @classmethod
+    def cross_check(cls, v: rules.Valid) -> rules.Found:
+        holidays = {rules.day_of(day) for _, day in v.items("holidays")} - {None}
+        return [
+            (("workdays", i), f"{rules.day_of(day)} is also listed as a holiday")
+            for i, day in v.items("workdays")
+            if rules.day_of(day) in holidays
+        ]
 
 
 class Alerts(rules.Table):
@@ -97,6 +115,11 @@ class Config:
     ratings: Ratings
     limits: Limits
     alerts: Alerts = Alerts()
+    calendar: Calendar = Calendar()
+
+    def work_calendar(self, hall: str) -> WorkCalendar:
+        """The hall's working days: its weekdays, less [calendar] holidays, plus make-up days."""
+        return WorkCalendar.of(self.halls[hall].hours.weekdays, self.calendar.holidays, self.calendar.workdays)
 
 
 # --- The schema of config.toml ---------------------------------------------------------------
@@ -368,6 +391,7 @@ class _File(rules.Table):
     ratings: Ratings = Ratings()
     limits: Limits = Limits()
     alerts: Alerts = Alerts()
+    calendar: Calendar = Calendar()
 
     @classmethod
     def cross_check(cls, v: rules.Valid) -> rules.Found:
@@ -465,6 +489,7 @@ def _build(f: _File, source: str, base_dir: Path, env: dict[str, str]) -> Config
         ratings=f.ratings,
         limits=f.limits,
         alerts=f.alerts,
+        calendar=f.calendar,
     )
 
 

@@ -9,7 +9,7 @@ import difflib
 import re
 import tomllib
 from collections.abc import Callable, Iterable
-from datetime import time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -107,6 +107,21 @@ Weekday = Annotated[
     int, expect("an ISO weekday 1-7 (Monday = 1)", lambda v: _is_int(v) and 1 <= v <= 7)
 ]
 Phrase = Annotated[str, expect("a non-empty phrase", _text, str.strip)]
+
+
+def day_of(value: Any) -> date | None:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+Day = Annotated[date, expect('a date like 2027-01-01', lambda v: day_of(v) is not None, day_of)]
+Days = Annotated[list[Day], expect("an array of dates", lambda v: isinstance(v, list))]
 Paper = Annotated[int, expect("58 or 80 (mm)", lambda v: _is_int(v) and v in (58, 80))]
 Phrases = Annotated[list[Phrase], array("phrases")]
 Labels = Annotated[tuple[Phrase, ...], array("labels", tuple)]

@@ -103,11 +103,13 @@ class RatingService:
             events: list[tuple[Event, Ticket | None]] = [(Event("ticket_rated", ticket.id, ticket.window, payload), ticket)]
             follow_up = None
             if level <= BAD:
+                days = self.config.work_calendar(hall_id)
+                tz = self.config.timezone
                 follow_up = {
                     "id": "fu_" + secrets.token_urlsafe(9),
                     "owner": found["manager"],
-                    "callback_due": now + timedelta(days=self.config.ratings.callback_days),
-                    "rectify_due": now + timedelta(days=self.config.ratings.rectify_days),
+                    "callback_due": days.deadline(now, self.config.ratings.callback_days, tz),
+                    "rectify_due": days.deadline(now, self.config.ratings.rectify_days, tz),
                 }
                 writes.append(FollowUpInsert(
                     follow_up["id"], hall_id, ticket.id, follow_up["owner"], follow_up["callback_due"],

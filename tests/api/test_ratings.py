@@ -91,7 +91,7 @@ async def test_a_bad_rating_needs_a_label_and_opens_a_follow_up_with_deadlines(h
     body = await resp.json()
     assert resp.status == 201, body
     assert body["follow_up"]["callback_due"].startswith("2026-12-01")
-    assert body["follow_up"]["rectify_due"].startswith("2026-12-15")
+    assert body["follow_up"]["rectify_due"].startswith("2026-12-21")
     listed = await (await hall.client.get("/api/v1/halls/gongshu/follow-ups", headers=hall.auth("9001"))).json()
     [follow] = listed["follow_ups"]
     assert follow["owner"] == "9001" and follow["staff_id"] == "1001" and follow["labels"] == ["等候时间过长"]

@@ -73,7 +73,7 @@ async def test_a_day_in_the_life_of_window_1(hall: Hall, new_page):
     await tablet.click(".rate-submit")
     await tablet.wait_for_selector("#thanks:not([hidden])")
 
-    # The bad rating opened a follow-up: call back within a day, rectify within 15 days.
+    # The bad rating opened a follow-up: call back within a working day, rectify within 15.
     resp = await hall.client.get("/api/v1/halls/gongshu/follow-ups", headers=hall.auth("9001"))
     assert resp.status == 200, await resp.text()
     (follow_up,) = (await resp.json())["follow_ups"]
@@ -82,8 +82,11 @@ async def test_a_day_in_the_life_of_window_1(hall: Hall, new_page):
     assert follow_up["labels"] == ["服务态度不好"]
     assert follow_up["status"] == "open" and follow_up["overdue"] is False
     rated_at = hall.clock.now
-    assert datetime.fromisoformat(follow_up["callback_due"]) == rated_at + timedelta(days=1)
-    assert datetime.fromisoformat(follow_up["rectify_due"]) == rated_at + timedelta(days=15)
+    callback_due = datetime.fromisoformat(follow_up["callback_due"])
+    rectify_due = datetime.fromisoformat(follow_up["rectify_due"])
+    assert rated_at.isoweekday() == 1  # a Monday: the end of Tuesday, and three weeks later
+    assert callback_due.date() == (rated_at + timedelta(days=1)).date() and callback_due.hour == 23
+    assert rectify_due.date() == (rated_at + timedelta(days=21)).date() and rectify_due.hour == 23
 
     # The next two: the phone of the third sees its position fall, then its call.
     hall.clock.advance(60)

@@ -6,7 +6,7 @@ import json
 import re
 import tomllib
 from collections.abc import Callable
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(value, date):
+        return value.isoformat()  # a TOML local date
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(item) for item in value) + "]"
     raise TypeError(f"cannot write {value!r} as TOML")
@@ -811,3 +813,18 @@ def test_a_broken_region_tree_is_reported_line_by_line(problems_of: Callable[...
     assert any(line.startswith("config.toml: regions.extra: missing key 'parent'") for line in found)
     assert any(line.startswith("config.toml: regions.odd.level:") for line in found)
     assert any(line.startswith("config.toml: halls.xiangfu.region: unknown region 'xf'") for line in found)
+
+
+def test_calendar_dates_must_be_real_dates_and_a_make_up_day_cannot_be_a_holiday(problems_of) -> None:
+    def bad_dates(data: Data) -> None:
+        data["calendar"] = {"holidays": ["2027-13-01", date(2027, 2, 10)], "workdays": [date(2027, 2, 10)]}
+
+    found = problems_of(bad_dates)
+    assert any("calendar.holidays[0]" in line and "a date like 2027-01-01" in line for line in found), found
+    assert any("calendar.workdays[0]" in line and "also listed as a holiday" in line for line in found), found
+
+
+def test_sample_calendar_skips_new_years_day_for_deadlines() -> None:
+    config = load_config(SAMPLE, env={})
+    days = config.work_calendar("gongshu")
+    assert not days.is_working_day(date(2027, 1, 1)) and days.is_working_day(date(2026, 12, 31))
