@@ -30,6 +30,7 @@ from .adapters.accounts import PostgresAccountStore
 from .adapters.alerts import PostgresAlertStore
 from .adapters.anchors import AnchorFiles
 from .adapters.appointments import PostgresAppointmentStore
+from .adapters.improvements import PostgresImprovementStore
 from .adapters.layout import PrinterTicketLayout
 from .adapters.printing import PostgresPrintStore
 from .adapters.ratings import PostgresRatingStore
@@ -44,6 +45,7 @@ from .service.anchors import DAY_CLOSE_POLL_SECONDS, Anchorer, anchor_at_day_clo
 from .service.appointments import AppointmentService
 from .service.auth import Auth
 from .service.bundle import Services
+from .service.improvements import ImprovementService
 from .service.lifetimes import cancel_and_wait
 from .service.monitor import MonitorService
 from .service.ports import Announcer, Database
@@ -125,6 +127,7 @@ def build_services(
 
     review = review_service(config, pool, clock)
     alert_store = PostgresAlertStore()
+    improvements = ImprovementService(config, pool, queue, PostgresImprovementStore())
     return Services(
         config=config,
         queue=queue,
@@ -134,9 +137,10 @@ def build_services(
         appointments=AppointmentService(config, pool, queue, PostgresAppointmentStore()),
         review=review,
         reports=ReviewReportService(review, PostgresReviewReportStore(),
-                                    AnchorLogReader(config.anchor_log, config.anchor_key)),
+                                    AnchorLogReader(config.anchor_log, config.anchor_key), improvements),
         alerts=AlertService(config, queue, pool, alert_store, clock=clock),
         monitor=MonitorService(queue, review, pool, HALL_STORE, alert_store, clock=clock),
+        improvements=improvements,
         database=pool,
         ready=ready,
     )

@@ -13,6 +13,8 @@ from ..service.writes import (
     AppointmentCheckIn,
     FollowUpInsert,
     FollowUpUpdate,
+    ImprovementInsert,
+    ImprovementUpdate,
     NoticesUpdate,
     PrintJobInsert,
     RatingInsert,
@@ -45,6 +47,19 @@ def statement(w: Write) -> tuple[str, tuple[Any, ...]]:
         column = _FOLLOW_UP_COLUMNS[w.status]
         return (f"UPDATE follow_ups SET status = $2, {column} = $3, notes = $4 WHERE id = $1",
                 (w.follow_up_id, w.status, w.at, w.notes))
+    if isinstance(w, ImprovementInsert):
+        return (
+            "INSERT INTO improvements (id, hall, source_kind, source_id, problem, cause, measure, owner, due,"
+            " created_by, created_at, steps) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+            (w.improvement_id, w.hall, w.source_kind, w.source_id, w.problem, w.cause, w.measure, w.owner,
+             w.due, w.created_by, w.created_at, w.steps),
+        )
+    if isinstance(w, ImprovementUpdate):
+        return (
+            "UPDATE improvements SET state = $2, steps = $3, evidence = $4, done_at = $5, verified_by = $6,"
+            " verified_at = $7 WHERE id = $1",
+            (w.improvement_id, w.state, w.steps, w.evidence, w.done_at, w.verified_by, w.verified_at),
+        )
     if isinstance(w, AlertInsert):
         return (
             "INSERT INTO alerts (id, hall, key, kind, severity, since, raised_at, window_no, service, subject,"

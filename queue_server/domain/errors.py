@@ -58,6 +58,10 @@ CODES: dict[str, str] = {
     "input.slot_over": "该预约时段已经结束",
     "input.appointment_code": "预约码为 {digits} 位数字",
     "input.refused_by_database": "数据库拒绝了请求中的内容（{reason}）",
+    "input.improvement_source": "{source_zh}须指明来源编号（{field}）",
+    "input.improvement_source_unknown": "{hall} 大厅没有{source_zh} {source_id}",
+    "input.improvement_owner_unknown": "{hall} 大厅没有在用的工作人员账号 {owner}",
+    "input.improvement_due_past": "整改期限 {due} 早于今天 {today}",
     "input.subprotocol_required": "此接口须使用子协议 {subprotocol}",
     "input.bad_query": "查询参数有误：{reason}",
     # ---- who may do it --------------------------------------------------------------------
@@ -98,6 +102,7 @@ CODES: dict[str, str] = {
     "appointment.unknown": "预约码 {appointment} 无效或已签到",
     "follow_up.unknown": "{hall} 大厅没有回访 {follow_up}",
     "alert.unknown": "{hall} 大厅没有告警 {alert}",
+    "improvement.unknown": "{hall} 大厅没有整改事项 {improvement}",
     "follow_up.none": "此号码没有可追评的回访",
     "http.not_found": "没有这个地址",
     # ---- refused in the current state -----------------------------------------------------
@@ -135,6 +140,9 @@ CODES: dict[str, str] = {
     "follow_up.already_rated": "追评仅一次",
     "follow_up.already": "回访 {follow_up} 已是 {state}",
     "alert.cleared": "告警 {alert} 已于 {at} 解除，无需确认",
+    "improvement.bad_step": "整改事项 {improvement} 当前为「{state_zh}」，不能{action}",
+    "improvement.self_verify": "整改责任人 {owner} 不能验证自己的整改，请由其他管理人员验证",
+    "improvement.not_owner": "只有整改责任人 {owner} 或大厅管理人员可以报告完成",
     "appointment.no_free_code": "暂时无法生成预约码，请重试",
     "appointment.used": "预约 {appointment} 已{state_zh}",
     "appointment.too_early": "预约签到时间未到，{opens_at} 起可签到",

@@ -31,6 +31,10 @@ TEXT_RULES: dict[str, TextRule] = {
     "reason": TextRule(200),
     "text": TextRule(60),  # the clerk's message on the window screen
     "notice": TextRule(200),
+    "problem": TextRule(500, lines=True),  # an improvement action (整改)
+    "cause": TextRule(500, lines=True),
+    "measure": TextRule(1000, lines=True),
+    "evidence": TextRule(1000, lines=True),
     "number": TextRule(16),
     "stand_in_for": TextRule(32),
     "staff_id": TextRule(32),

@@ -16,6 +16,7 @@ from ..config import Config
 from .alerts import AlertService
 from .appointments import AppointmentService
 from .auth import Auth
+from .improvements import ImprovementService
 from .lifetimes import cancel_and_wait
 from .monitor import MonitorService
 from .printing import PrintService
@@ -49,6 +50,7 @@ class Services:
     reports: ReviewReportService
     alerts: AlertService
     monitor: MonitorService
+    improvements: ImprovementService
     database: DatabaseHealth
     #: None when the server may serve; else why not (e.g. the schema is out of date).
     ready: Callable[[], Awaitable[str | None]]

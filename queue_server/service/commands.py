@@ -155,6 +155,28 @@ class RateFollowUp:
 
 
 @dataclass(frozen=True)
+class OpenImprovement:
+    """A manager opens an improvement action (整改); `due` is the last day (inclusive)."""
+
+    source_kind: str
+    source_id: str | None
+    problem: str
+    cause: str | None
+    measure: str
+    owner: str
+    due: str  # YYYY-MM-DD, checked by the web layer
+
+
+@dataclass(frozen=True)
+class StepImprovement:
+    """done (with evidence), verify, or reopen (with the reason) an improvement action."""
+
+    improvement: str
+    action: str
+    text: str | None
+
+
+@dataclass(frozen=True)
 class UpdateFollowUp:
     """A manager's step on a bad rating's follow-up: call_back → rectify → close."""
 

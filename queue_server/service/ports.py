@@ -162,6 +162,24 @@ class RatingStore(Protocol):
         ...
 
 
+class ImprovementStore(Protocol):
+    """Improvement actions (整改, adapters/improvements.py)."""
+
+    async def improvement(self, conn: Connection, improvement_id: str) -> dict[str, Any] | None: ...
+
+    async def improvements(
+        self, conn: Connection, hall: str, state: str | None, since: datetime | None = None,
+    ) -> list[dict[str, Any]]: ...
+
+    async def source_exists(self, conn: Connection, kind: str, source_id: str, hall: str) -> bool | None: ...
+    async def active_staff(self, conn: Connection, staff_id: str, hall: str) -> dict[str, Any] | None: ...
+    async def staff_names(self, conn: Connection, ids: set[str]) -> dict[str, str]: ...
+
+    async def month_actions(
+        self, conn: Connection, halls: list[str], first: datetime, end: datetime,
+    ) -> list[dict[str, Any]]: ...
+
+
 class AlertStore(Protocol):
     """The hall's alerts and its devices' last known states (adapters/alerts.py)."""
 

@@ -561,6 +561,10 @@ def _fingerprint(principal: Principal | None, *parts: object) -> str:
     return hashlib.sha256(canonical_json([who, *[str(p) for p in parts]]).encode()).hexdigest()
 
 
-def _command_fingerprint(principal: Principal | None, cmd: Command) -> str:
-    """The same command from the same caller has the same fingerprint (an idempotent retry)."""
+def _command_fingerprint(principal: Principal | None, cmd: Any) -> str:
+    """The same command from the same caller has the same fingerprint (an idempotent retry);
+    `cmd` is a command dataclass (service/commands.py)."""
     return _fingerprint(principal, type(cmd).__name__, canonical_json(asdict(cmd)))
+
+
+command_fingerprint = _command_fingerprint

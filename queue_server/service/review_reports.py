@@ -27,6 +27,12 @@ class ReviewReportStore(Protocol):
                           staff: str | None) -> list[dict[str, Any]]: ...
 
 
+class MonthActions(Protocol):
+    async def month(self, halls: list[str], first: date, last: date) -> list[dict[str, Any]]:
+        """The improvement actions (整改) the month's report lists (service/improvements.py)."""
+        ...
+
+
 class AnchorLog(Protocol):
     def entries(self) -> list[tuple[SignedAnchor, bool | None]] | None:
         """Every anchor of the log and whether its signature verified (None: no key to check
@@ -35,10 +41,12 @@ class AnchorLog(Protocol):
 
 
 class ReviewReportService:
-    def __init__(self, review: ReviewService, store: ReviewReportStore, anchors: AnchorLog | None = None) -> None:
+    def __init__(self, review: ReviewService, store: ReviewReportStore, anchors: AnchorLog | None = None,
+                 improvements: MonthActions | None = None) -> None:
         self.review = review
         self.store = store
         self.anchors = anchors
+        self.improvements = improvements
 
     async def monthly(self, principal: Principal, scope_text: str | None, month: str | None) -> dict[str, Any]:
         """Everything the monthly report shows; raises before anything is read when the scope,
@@ -54,6 +62,9 @@ class ReviewReportService:
         hall_names = {h: self.review.halls[h].name for h in scope.halls}
         staff_names = {str(r["key"]): r["label"] for r in figures["staff"]["rows"] if r["key"] is not None}
         anchors = await asyncio.to_thread(self._anchors, scope.halls, first, last)
+        actions = await self.improvements.month(list(scope.halls), first, last) if self.improvements else []
+        if own is not None:  # a clerk's own report: the actions they own
+            actions = [a for a in actions if a["owner"] == own]
         return {
             "scope": scope.text, "scope_name": scope.name, "halls": list(scope.halls),
             "month": f"{first.year:04d}-{first.month:02d}", "month_zh": f"{first.year}年{first.month}月",
@@ -62,6 +73,7 @@ class ReviewReportService:
             "by_hall": figures["hall"], "by_window": figures["window"], "by_staff": figures["staff"],
             "bad_ratings": [self._bad(r, tz, hall_names, staff_names, multi=len(scope.halls) > 1) for r in bad],
             "anchors": anchors,
+            "improvements": [{**a, "hall_name": hall_names.get(a["hall"], a["hall"])} for a in actions],
             "generated_at": figures["hall"]["generated_at"],
         }
 

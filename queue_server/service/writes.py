@@ -108,7 +108,38 @@ class AlertUpdate:
     detail: dict[str, Any] | None = None  # escalated: what holds now
 
 
+@dataclass(frozen=True, slots=True)
+class ImprovementInsert:
+    """A new improvement action (整改, domain/improvements.py)."""
+
+    improvement_id: str
+    hall: str
+    source_kind: str
+    source_id: str | None
+    problem: str
+    cause: str | None
+    measure: str
+    owner: str
+    due: datetime
+    created_by: str
+    created_at: datetime
+    steps: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class ImprovementUpdate:
+    """An improvement action after a step: its state and every column a step sets."""
+
+    improvement_id: str
+    state: str
+    steps: list[dict[str, Any]]
+    evidence: str | None
+    done_at: datetime | None
+    verified_by: str | None
+    verified_at: datetime | None
+
+
 Write = (
     PrintJobInsert | NoticesUpdate | AppointmentCheckIn | RatingInsert | FollowUpInsert | FollowUpUpdate
-    | AlertInsert | AlertUpdate
+    | AlertInsert | AlertUpdate | ImprovementInsert | ImprovementUpdate
 )

@@ -21,12 +21,14 @@ from . import api, exports, openapi, pages, review
 from .appointments import routes as appointment_routes
 from .guard import add_guards, input_guard
 from .hub import Hub
+from .improvements import routes as improvement_routes
 from .keys import (
     ALERTS,
     APPOINTMENTS,
     AUTH,
     CONFIG,
     HEALTH,
+    IMPROVEMENTS,
     MONITOR,
     PRINTS,
     QUEUE,
@@ -116,6 +118,7 @@ def create_app(
             app[REPORTS] = built.reports
             app[ALERTS] = built.alerts
             app[MONITOR] = built.monitor
+            app[IMPROVEMENTS] = built.improvements
             app[READY] = built.ready
             app[HEALTH] = lambda: _health(built.database, unhealthy_after)
             app[_DATABASE] = built.database
@@ -198,6 +201,7 @@ def create_app(
     )
     # Before the API's generic /windows/{window}/{action} route, which would shadow them.
     app.add_routes(ratings_routes)
+    app.add_routes(improvement_routes)
     app.add_routes(appointment_routes)
     app.add_routes(api.routes)
     app.add_routes(review.routes)

@@ -7,6 +7,7 @@ the hall's state allows the command is decided by the domain when the service ru
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from ..config import Config
@@ -20,6 +21,7 @@ from ..service.commands import (
     CloseWindow,
     Finish,
     Miss,
+    OpenImprovement,
     OpenWindow,
     PauseWindow,
     RateFollowUp,
@@ -28,6 +30,7 @@ from ..service.commands import (
     ResumeWindow,
     SetMessage,
     Start,
+    StepImprovement,
     Suspend,
     Transfer,
     UpdateFollowUp,
@@ -159,6 +162,29 @@ def rating_command(body: dict[str, Any], config: Config, channel: str, number: s
 
 def follow_up_rating_command(body: dict[str, Any]) -> RateFollowUp:
     return RateFollowUp(_level(body.get("level"), "level"))
+
+
+def improvement_command(body: dict[str, Any]) -> OpenImprovement:
+    due = clean_text(body.get("due"), "due", required=True)
+    assert due is not None
+    try:
+        if len(due) != 10:
+            raise ValueError(due)
+        date.fromisoformat(due)
+    except ValueError:
+        raise InvalidInput("input.bad_date", field="due", got=due[:40]) from None
+    kind = clean_text(body.get("source_kind"), "source_kind") or "inspection"
+    problem = clean_text(body.get("problem"), "problem", required=True)
+    measure = clean_text(body.get("measure"), "measure", required=True)
+    owner = clean_text(body.get("owner"), "owner", required=True)
+    assert problem is not None and measure is not None and owner is not None
+    return OpenImprovement(kind, clean_text(body.get("source_id"), "source_id"), problem,
+                           clean_text(body.get("cause"), "cause"), measure, owner, due)
+
+
+def improvement_step_command(improvement: str, action: str, body: dict[str, Any]) -> StepImprovement:
+    field = {"done": "evidence", "reopen": "reason"}.get(action, "note")
+    return StepImprovement(improvement, action, clean_text(body.get(field), field))
 
 
 def follow_up_command(follow_up: str, body: dict[str, Any]) -> UpdateFollowUp:

@@ -10,6 +10,7 @@ from ..config import Config
 from ..service.alerts import AlertService
 from ..service.appointments import AppointmentService
 from ..service.auth import Auth
+from ..service.improvements import ImprovementService
 from ..service.monitor import MonitorService
 from ..service.printing import PrintService
 from ..service.queue import QueueService
@@ -31,3 +32,4 @@ REVIEW = web.AppKey("review", ReviewService)
 REPORTS = web.AppKey("reports", ReviewReportService)
 ALERTS = web.AppKey("alerts", AlertService)
 MONITOR = web.AppKey("monitor", MonitorService)
+IMPROVEMENTS = web.AppKey("improvements", ImprovementService)

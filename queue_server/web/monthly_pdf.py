@@ -100,8 +100,9 @@ def html(data: dict[str, Any]) -> str:
         "<p class='legend'>等候、办理时长为 分:秒；超时率为等候超过业务时限的叫号占比；利用率 = 忙碌 ÷（在岗 − 暂停）；"
         "满意率 = 非常满意 + 满意 + 基本满意；满意度得分 5 级 = 100 … 1 级 = 20。</p>",
         "<h2>四、差评及回访整改</h2>", _bad_ratings(data["bad_ratings"], data["generated_at"]),
-        "<h2>五、账本锚定</h2>", _anchors(data["anchors"]),
-        "<section class='signatures'><h2>六、审核签字</h2>",
+        "<h2>五、整改事项</h2>", _improvements(data.get("improvements") or [], multi=len(data["halls"]) > 1),
+        "<h2>六、账本锚定</h2>", _anchors(data["anchors"]),
+        "<section class='signatures'><h2>七、审核签字</h2>",
         "<p class='none'>以上数据由系统根据排队叫号账本生成，经核对无误后签字。</p>", _signatures(), "</section>",
         "</body></html>",
     ]
@@ -187,7 +188,38 @@ def _bad_ratings(bad: list[dict[str, Any]], now: str) -> str:
             f"<td class='t notes'>{notes or '—'}</td>"
             "</tr>")
     return (f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            "<p class='legend'>红色：超过期限（回访 1 日内，整改 15 日内）。</p>")
+            "<p class='legend'>红色：超过期限（回访、整改期限按工作日计算，至期限当日 24 时）。</p>")
+
+
+def _improvements(actions: list[dict[str, Any]], *, multi: bool) -> str:
+    if not actions:
+        return "<p class='none'>本月无整改事项。</p>"
+    head = "".join(f"<th>{h}</th>" for h in (
+        *(("大厅",) if multi else ()), "来源", "问题", "原因", "措施", "责任人", "期限", "状态", "完成情况", "验证"))
+    rows = []
+    for a in actions:
+        late = " late" if a["overdue"] else ""
+        owner = f"{a.get('owner_name') or ''}（{a['owner']}）" if a.get("owner_name") else a["owner"]
+        verified = f"{a['verified_by']} {_when(a['verified_at'])}" if a.get("verified_at") else "—"
+        rows.append(
+            "<tr>"
+            + (f"<td class='t'>{escape(a['hall_name'])}</td>" if multi else "")
+            + f"<td class='t nw'>{escape(a['source_zh'])}</td>"
+            f"<td class='t notes'>{escape(a['problem'])}</td>"
+            f"<td class='t notes'>{escape(a['cause'] or '—')}</td>"
+            f"<td class='t notes'>{escape(a['measure'])}</td>"
+            f"<td class='t'>{escape(owner)}</td>"
+            f"<td class='n{late}'>{escape(a['due'])}</td>"
+            f"<td class='t nw{late}'>{escape(a['state_zh'] + ('（逾期）' if a['overdue'] else ''))}</td>"
+            f"<td class='t notes'>{escape(a['evidence'] or '—')}</td>"
+            f"<td class='t'>{escape(verified)}</td>"
+            "</tr>")
+    opened = len(actions)
+    still_open = sum(1 for a in actions if a["state"] != "verified")
+    overdue = sum(1 for a in actions if a["overdue"])
+    return (f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            f"<p class='legend'>共 {opened} 项，其中未验证 {still_open} 项，逾期 {overdue} 项（状态为月末时的状态）。"
+            "红色：逾期未完成。</p>")
 
 
 def _anchors(anchors: list[dict[str, Any]] | None) -> str:

@@ -82,6 +82,12 @@ TABLE: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", "/api/v1/halls/{hall}/follow-ups"): MANAGERS,
     ("POST", "/api/v1/halls/{hall}/follow-ups/{id}"): MANAGERS,
     ("GET", "/api/v1/halls/{hall}/windows/{window}/queue"): STAFF,
+    # 整改: managers open, verify and reopen; the hall's clerks list and report their own done.
+    ("GET", "/api/v1/halls/{hall}/improvements"): STAFF,
+    ("POST", "/api/v1/halls/{hall}/improvements"): MANAGERS,
+    ("POST", "/api/v1/halls/{hall}/improvements/{id}/done"): STAFF,
+    ("POST", "/api/v1/halls/{hall}/improvements/{id}/verify"): MANAGERS,
+    ("POST", "/api/v1/halls/{hall}/improvements/{id}/reopen"): MANAGERS,
     ("GET", "/api/v1/halls/{hall}/kiosk"): (U, _, F, F, F, _, _, F, _, _, U, U),
     # Its kiosk, its printer and the hall's staff; the kiosk of the job is K01.
     ("GET", "/api/v1/print-jobs/{id}"): (U, _, F, _, F, _, _, NOT_FOUND, _, _, U, U),
@@ -122,6 +128,10 @@ BODIES: dict[str, dict[str, Any]] = {
     "/api/v1/halls/{hall}/windows/{window}/rating": {"number": "A001", "level": "satisfied"},
     "/api/v1/halls/{hall}/follow-ups/{id}": {"action": "call_back"},
     "/api/v1/halls/{hall}/tickets/{number}/reprint": {"kiosk": "K01"},
+    "/api/v1/halls/{hall}/improvements": {"problem": "等候区座位不足", "measure": "增加座椅", "owner": "9001",
+                                          "due": "2026-12-31"},
+    "/api/v1/halls/{hall}/improvements/{id}/done": {"evidence": "已增加 20 个座位"},
+    "/api/v1/halls/{hall}/improvements/{id}/reopen": {"reason": "座位仍不足"},
     "/api/v1/halls/{hall}/windows/{window}/pause": {"reason": "咨询"},
     "/api/v1/halls/{hall}/windows/{window}/call": {"number": "A002", "reason": "急办"},
     "/api/v1/halls/{hall}/windows/{window}/transfer": {"service": "B", "reason": "转办"},

@@ -14,7 +14,14 @@ export const CONSOLE_PAGES = [
   { path: "/manage/monitor", title: "大厅监控", roles: ["admin", "manager"] },
   { path: "/manage", title: "绩效报表", roles: ["admin", "manager"] },
   { path: "/manage/mine", title: "我的绩效", roles: ["manager", "staff"] },
+  { path: "/manage/improvements", title: "整改", roles: ["admin", "manager", "staff"] },
 ];
+
+// A fresh Idempotency-Key for one press of a button (kept across its retries).
+export function newKey(prefix = "ui") {
+  const random = crypto.getRandomValues(new Uint32Array(2));
+  return `${prefix}-${Date.now().toString(36)}-${random[0].toString(36)}${random[1].toString(36)}`;
+}
 
 export function renderNav(current, role = null) {
   const nav = $("console-nav");
@@ -59,9 +66,11 @@ export function whenExpired(handler) {
   onExpired = handler;
 }
 
-export async function api(path, { method = "GET", body } = {}) {
+// `key`: an Idempotency-Key, so that a button pressed twice (or a retry) acts once.
+export async function api(path, { method = "GET", body, key } = {}) {
   const headers = {};
   if (session.token) headers.Authorization = `Bearer ${session.token}`;
+  if (key) headers["Idempotency-Key"] = key;
   const result = await requestJson(path, { method, body, headers });
   if (result.status === 401 && session.token && !path.endsWith("/auth/login")) {
     session.clear();
