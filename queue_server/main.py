@@ -33,6 +33,7 @@ from .adapters.appointments import PostgresAppointmentStore
 from .adapters.improvements import PostgresImprovementStore
 from .adapters.layout import PrinterTicketLayout
 from .adapters.printing import PostgresPrintStore
+from .adapters.quality_queries import PostgresQualityStore
 from .adapters.ratings import PostgresRatingStore
 from .adapters.relay import LocalAnnouncer, RedisRelay
 from .adapters.review_queries import PostgresReviewStore
@@ -50,6 +51,7 @@ from .service.lifetimes import cancel_and_wait
 from .service.monitor import MonitorService
 from .service.ports import Announcer, Database
 from .service.printing import PrintService
+from .service.quality import QualityService
 from .service.queue import QueueService
 from .service.ratings import RatingService
 from .service.review import ReviewService
@@ -137,7 +139,8 @@ def build_services(
         appointments=AppointmentService(config, pool, queue, PostgresAppointmentStore()),
         review=review,
         reports=ReviewReportService(review, PostgresReviewReportStore(),
-                                    AnchorLogReader(config.anchor_log, config.anchor_key), improvements),
+                                    AnchorLogReader(config.anchor_log, config.anchor_key), improvements,
+                                    QualityService(review, PostgresQualityStore())),
         alerts=AlertService(config, queue, pool, alert_store, clock=clock),
         monitor=MonitorService(queue, review, pool, HALL_STORE, alert_store, clock=clock),
         improvements=improvements,

@@ -12,6 +12,7 @@ from ..domain.anchor import SignedAnchor
 from ..domain.clock import business_day
 from .ports import Connection
 from .principal import Principal
+from .quality import QualityService
 from .ratings import LEVELS
 from .review import ReviewService, parse_month
 from .views import iso
@@ -42,11 +43,13 @@ class AnchorLog(Protocol):
 
 class ReviewReportService:
     def __init__(self, review: ReviewService, store: ReviewReportStore, anchors: AnchorLog | None = None,
-                 improvements: MonthActions | None = None) -> None:
+                 improvements: MonthActions | None = None, quality: QualityService | None = None) -> None:
         self.review = review
         self.store = store
         self.anchors = anchors
         self.improvements = improvements
+        #: complaints, surveys and improvement actions by hall (GET /api/v1/stats/quality)
+        self.quality = quality
 
     async def monthly(self, principal: Principal, scope_text: str | None, month: str | None) -> dict[str, Any]:
         """Everything the monthly report shows; raises before anything is read when the scope,
@@ -65,6 +68,8 @@ class ReviewReportService:
         actions = await self.improvements.month(list(scope.halls), first, last) if self.improvements else []
         if own is not None:  # a clerk's own report: the actions they own
             actions = [a for a in actions if a["owner"] == own]
+        # the hall's service quality is the office's, not part of a clerk's own report
+        quality = await self.quality.report(scope, first, last) if self.quality and own is None else None
         return {
             "scope": scope.text, "scope_name": scope.name, "halls": list(scope.halls),
             "month": f"{first.year:04d}-{first.month:02d}", "month_zh": f"{first.year}年{first.month}月",
@@ -74,6 +79,7 @@ class ReviewReportService:
             "bad_ratings": [self._bad(r, tz, hall_names, staff_names, multi=len(scope.halls) > 1) for r in bad],
             "anchors": anchors,
             "improvements": [{**a, "hall_name": hall_names.get(a["hall"], a["hall"])} for a in actions],
+            "quality": quality,
             "generated_at": figures["hall"]["generated_at"],
         }
 

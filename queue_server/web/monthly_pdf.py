@@ -35,6 +35,21 @@ PDF_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("回访及时率", "callback_on_time_rate", "rate"),
     ("整改及时率", "rectify_on_time_rate", "rate"),
 )
+# (header, field, kind) of the service quality table (domain/quality.py)
+QUALITY_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("名称", "label", "text"),
+    ("办件量", "served", "int"),
+    ("投诉件数", "complaints", "int"),
+    ("千件投诉率", "complaints_per_1000", "fixed2"),
+    ("按时受理率", "accepted_on_time_rate", "rate"),
+    ("按时答复率", "replied_on_time_rate", "rate"),
+    ("投诉人满意率", "complainant_satisfied_rate", "rate"),
+    ("调查答卷", "survey_responses", "int"),
+    ("调查得分", "survey_score", "fixed1"),
+    ("整改立项", "improvements", "int"),
+    ("整改未完成", "improvements_open", "int"),
+    ("整改逾期", "improvements_overdue", "int"),
+)
 ACTION_ZH = {"call_back": "回访", "rectify": "整改", "close": "办结"}
 
 CSS = f"""
@@ -100,13 +115,32 @@ def html(data: dict[str, Any]) -> str:
         "<p class='legend'>等候、办理时长为 分:秒；超时率为等候超过业务时限的叫号占比；利用率 = 忙碌 ÷（在岗 − 暂停）；"
         "满意率 = 非常满意 + 满意 + 基本满意；满意度得分 5 级 = 100 … 1 级 = 20。</p>",
         "<h2>四、差评及回访整改</h2>", _bad_ratings(data["bad_ratings"], data["generated_at"]),
-        "<h2>五、整改事项</h2>", _improvements(data.get("improvements") or [], multi=len(data["halls"]) > 1),
-        "<h2>六、账本锚定</h2>", _anchors(data["anchors"]),
-        "<section class='signatures'><h2>七、审核签字</h2>",
+        *(("<h2>五、投诉、调查与整改</h2>", _quality(data["quality"])) if data.get("quality") else ()),
+        f"<h2>{_n(data, 5)}、整改事项</h2>", _improvements(data.get("improvements") or [], multi=len(data["halls"]) > 1),
+        f"<h2>{_n(data, 6)}、账本锚定</h2>", _anchors(data["anchors"]),
+        f"<section class='signatures'><h2>{_n(data, 7)}、审核签字</h2>",
         "<p class='none'>以上数据由系统根据排队叫号账本生成，经核对无误后签字。</p>", _signatures(), "</section>",
         "</body></html>",
     ]
     return "".join(parts)
+
+
+_NUMERALS = "〇一二三四五六七八九十"
+
+
+def _n(data: dict[str, Any], number: int) -> str:
+    """A section's Chinese numeral: one later when the quality section (a manager's) is there."""
+    return _NUMERALS[number + (1 if data.get("quality") else 0)]
+
+
+def _quality(report: dict[str, Any]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h, _, _ in QUALITY_COLUMNS)
+    rows = [_figure_row(r, "", QUALITY_COLUMNS) for r in report["rows"]]
+    rows += [_figure_row({**r, "label": f"{r['label']}（小计）"}, "", QUALITY_COLUMNS) for r in report["regions"]]
+    rows.append(_figure_row({**report["total"], "label": "合计"}, " class='total'", QUALITY_COLUMNS))
+    return (f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            "<p class='legend'>千件投诉率 = 投诉件数 ÷ 办件量 × 1000；按时受理、按时答复按各环节期限（工作日）计；"
+            "调查得分为量表题平均分（百分制）；整改按立项日期计入本月，未完成与逾期为生成报表时的状态。</p>")
 
 
 def _figures(report: dict[str, Any]) -> str:
@@ -119,9 +153,10 @@ def _figures(report: dict[str, Any]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _figure_row(row: dict[str, Any], attrs: str) -> str:
+def _figure_row(row: dict[str, Any], attrs: str,
+                columns: tuple[tuple[str, str, str], ...] = PDF_COLUMNS) -> str:
     cells = []
-    for _, field, kind in PDF_COLUMNS:
+    for _, field, kind in columns:
         value = row.get(field)
         cls = "t" if kind == "text" else "n"
         cells.append(f"<td class='{cls}'>{escape(shown(value, kind))}</td>")
@@ -138,8 +173,10 @@ def shown(value: Any, kind: str) -> str:
         seconds = int(round(value))
         hours, rest = divmod(seconds, 3600)
         return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-    if kind == "score":
+    if kind in ("score", "fixed2"):
         return f"{value:.2f}"
+    if kind == "fixed1":
+        return f"{value:.1f}"
     return str(value)
 
 

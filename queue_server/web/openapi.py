@@ -61,6 +61,7 @@ _QUERY["/api/v1/stats.xlsx"] = [_SCOPE_PARAM, *_PERIOD_PARAMS, {
     "name": "by", "in": "query", "required": False,
     "description": f"cuts separated by commas, one sheet each: {_CUT} (default hall)",
     "schema": {"type": "string", "maxLength": 60, "example": "hall,window,staff"}}]
+_QUERY["/api/v1/stats/quality"] = [_SCOPE_PARAM, *_PERIOD_PARAMS[:2]]
 _QUERY["/api/v1/reports/monthly.pdf"] = [_SCOPE_PARAM, {
     "name": "month", "in": "query", "required": True,
     "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$", "example": "2026-11"}}]
@@ -142,6 +143,9 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
     ("get", "/api/v1/stats", "Performance figures (服务绩效) of a scope and period, cut by hall, area, service, window, "
      "staff, day or hour, with a total row", "staff: managers their hall or region, a clerk only their own figures",
      None, 200),
+    ("get", "/api/v1/stats/quality", "Service quality of a scope and period by hall, street and in total: complaints "
+     "per 1,000 visits, accepted and replied on time, complainant satisfaction, survey score, improvement actions "
+     "open and overdue", "manager or admin of the scope", None, 200),
     ("get", "/api/v1/stats/scopes", "The scopes the signed-in staff member may review", "staff", None, 200),
     ("get", "/api/v1/stats.csv", "Performance figures of one cut as CSV (UTF-8 with BOM, rates as fractions)",
      "staff: as GET /api/v1/stats (a clerk sees only their own figures)", None, 200),

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ..domain.errors import InvalidInput
 from .api import json_response, principal_of
-from .keys import REVIEW
+from .keys import REPORTS, REVIEW
 
 routes = web.RouteTableDef()
 
@@ -47,6 +47,17 @@ async def stats_of(request: web.Request, by: str | None = None) -> dict[str, Any
 @routes.get("/api/v1/stats")
 async def stats(request: web.Request) -> web.Response:
     return json_response(await stats_of(request))
+
+
+@routes.get("/api/v1/stats/quality")
+async def quality(request: web.Request) -> web.Response:
+    """Complaints, surveys and improvement actions by hall, street and in total (managers)."""
+    params = query_params(request)
+    principal = await principal_of(request)
+    figures = request.app[REPORTS].quality
+    if figures is None:  # pragma: no cover - the composition root always gives one
+        raise web.HTTPNotFound()
+    return json_response(await figures.figures(principal, params.get("scope"), params.get("from"), params.get("to")))
 
 
 @routes.get("/api/v1/stats/scopes")

@@ -100,6 +100,8 @@ TABLE: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", "/api/v1/stats.xlsx"): STAFF,
     ("GET", "/api/v1/reports/monthly.pdf"): STAFF,
     ("GET", "/api/v1/stats/scopes"): (U, F, F, F, F, _, _, _, _, _, U, U),
+    # 投诉、调查与整改 figures: the offices', not a clerk's
+    ("GET", "/api/v1/stats/quality"): MANAGERS,
     # 大厅监控 and its alerts: the hall's managers and admins (region managers: tests/monitor).
     ("GET", "/api/v1/monitor/halls"): MANAGERS,
     ("GET", "/api/v1/halls/{hall}/monitor"): MANAGERS,

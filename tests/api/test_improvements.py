@@ -229,7 +229,7 @@ async def test_the_monthly_report_lists_the_months_actions_as_the_month_ended(ha
                                 headers=hall.auth("9001"))
     assert pdf.status == 200, await pdf.text()
     text = _pdf_text(await pdf.read())
-    section = text[text.index("五、整改事项"):text.index("六、账本锚定")]
+    section = text[text.index("六、整改事项"):text.index("七、账本锚定")]
     assert "等候区座位不足" in section and "叫号声音太小" in section
     assert "待验证" in section, "verified in December: at the end of November it awaited verification"
     assert "已验证" not in section

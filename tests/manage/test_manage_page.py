@@ -95,6 +95,14 @@ async def test_drill_down_from_the_district_to_a_window_and_back(hall, new_page)
     assert await _cell(page, "gongshu", "served") == str(
         next(r for r in district["rows"] if r["key"] == "gongshu")["served"])
     await screenshot(page, "manage-district-by-hall")
+    # 投诉、调查与整改 under the table: the district's halls, its streets' subtotals, the total
+    quality = page.locator("#quality")
+    await quality.scroll_into_view_if_needed()
+    assert await quality.locator("tbody tr[data-key='gongshu'] td[data-field='served']").inner_text() == "3"
+    assert await quality.locator("tbody tr.subtotal").count() == 2
+    assert "湖墅街道（小计）" in await quality.locator("tbody").inner_text()
+    assert await quality.locator("tfoot td[data-field='complaints_per_1000']").inner_text() == "0.00"
+    await screenshot(page, "manage-district-quality")
 
     seen = await page.evaluate("window.manage.state.requests.length")
     await page.locator("#kpi tbody tr[data-key='gongshu']").click()

@@ -43,6 +43,21 @@ export const COLUMNS = [
   ["rectify_on_time_rate", "整改及时率", percent],
 ];
 
+// 投诉、调查与整改 (GET /api/v1/stats/quality): [field, header, format]
+export const QUALITY_COLUMNS = [
+  ["served", "办件量", count],
+  ["complaints", "投诉件数", count],
+  ["complaints_per_1000", "千件投诉率", (v) => (v === null || v === undefined ? DASH : v.toFixed(2))],
+  ["accepted_on_time_rate", "按时受理率", percent],
+  ["replied_on_time_rate", "按时答复率", percent],
+  ["complainant_satisfied_rate", "投诉人满意率", percent],
+  ["survey_responses", "调查答卷", count],
+  ["survey_score", "调查得分", (v) => (v === null || v === undefined ? DASH : v.toFixed(1))],
+  ["improvements", "整改立项", count],
+  ["improvements_open", "整改未完成", count],
+  ["improvements_overdue", "整改逾期", count],
+];
+
 const CHARTS = ["chart-hour", "chart-day", "chart-window", "chart-rating"];
 
 const state = {
@@ -171,6 +186,8 @@ export async function refresh() {
   writeUrl();
   clearBanner();
   document.body.classList.add("loading");
+  const quality = api(`/api/v1/stats/quality?${new URLSearchParams({
+    scope: state.view.scope, from: state.from, to: state.to })}`);
   const [table, hour, day, win] = await Promise.all(
     [state.view.by, "hour", "day", "window"].map((by) => stats(by)));
   if (seq !== state.seq) return; // a newer query is on its way
@@ -184,6 +201,10 @@ export async function refresh() {
   };
   renderSummary(state.reports.table);
   renderTable(state.reports.table);
+  const qualityResult = await quality;
+  if (seq !== state.seq) return;
+  state.reports.quality = qualityResult.ok ? qualityResult.data : null;
+  renderQuality(state.reports.quality);
   renderCrumbs();
   if (!window.echarts) {
     showBanner("图表组件未能加载（/vendor/echarts/echarts.min.js），表格数据仍可查看");
@@ -358,6 +379,45 @@ function renderTable(report) {
   const extra = report.outliers_total ? `；办理时长异常 ${report.outliers_total} 件` : "";
   $("generated").textContent = `统计时间：${formatTime(report.generated_at)}${extra}`;
   renderOutliers(report);
+}
+
+// 投诉、调查与整改 of the scope: a row per hall, a subtotal per street of a district, the total.
+function renderQuality(report) {
+  const table = $("quality");
+  const head = document.createElement("tr");
+  head.append(cell("th", "大厅", "label"));
+  for (const [field, header] of QUALITY_COLUMNS) {
+    const th = cell("th", header);
+    th.dataset.field = field;
+    head.append(th);
+  }
+  table.tHead.replaceChildren(head);
+  const body = table.tBodies[0];
+  body.replaceChildren();
+  table.tFoot.replaceChildren();
+  const line = (label, row, className) => {
+    const tr = document.createElement("tr");
+    if (className) tr.className = className;
+    tr.dataset.key = row.key || "";
+    tr.append(cell("td", label, "label"));
+    for (const [field, , format] of QUALITY_COLUMNS) {
+      const td = cell("td", format(row[field]));
+      td.dataset.field = field;
+      tr.append(td);
+    }
+    return tr;
+  };
+  if (!report) {
+    const tr = document.createElement("tr");
+    const td = cell("td", "暂无数据", "empty");
+    td.colSpan = QUALITY_COLUMNS.length + 1;
+    tr.append(td);
+    body.append(tr);
+    return;
+  }
+  for (const row of report.rows) body.append(line(row.label, row));
+  for (const row of report.regions) body.append(line(`${row.label}（小计）`, row, "subtotal"));
+  table.tFoot.append(line("合计", report.total));
 }
 
 // The handling outliers the report lists (at most 200; the count above is all of them).

@@ -1,0 +1,45 @@
+"""The service quality figures in SQL (domain/quality.py): additive counts per hall of a period.
+
+A period is the business days `first` … `last`; rows stamped with a time are in it when the time
+falls in [start, end) (the start of the first business day, the end of the last). Each function
+answers {hall: {count name: value}} for the halls that have any; the service adds them up."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+
+def _by_hall(rows: list[asyncpg.Record]) -> dict[str, dict[str, Any]]:
+    return {r["hall"]: {k: v for k, v in r.items() if k != "hall"} for r in rows}
+
+
+async def served(conn: asyncpg.Connection, halls: list[str], first: date, last: date) -> dict[str, dict[str, Any]]:
+    """Visits served (finished) per hall on the period's business days (the review's 办件量)."""
+    return _by_hall(await conn.fetch(
+        "SELECT hall, count(finished_at) AS served FROM stat_visits"
+        " WHERE hall = ANY($1::text[]) AND business_day BETWEEN $2 AND $3 GROUP BY hall",
+        halls, first, last))
+
+
+async def improvements(conn: asyncpg.Connection, halls: list[str], start: datetime, end: datetime,
+                       now: datetime) -> dict[str, dict[str, Any]]:
+    """Improvement actions opened in the period: how many, how many not verified yet, and how many
+    were not reported done by the end of their due day (still open past it, or done after it)."""
+    return _by_hall(await conn.fetch(
+        "SELECT hall, count(*) AS improvements,"
+        " count(*) FILTER (WHERE state <> 'verified') AS improvements_open,"
+        " count(*) FILTER (WHERE (state = 'open' AND due < $4) OR (state <> 'open' AND done_at > due))"
+        "   AS improvements_overdue"
+        " FROM improvements WHERE hall = ANY($1::text[]) AND created_at >= $2 AND created_at < $3"
+        " GROUP BY hall",
+        halls, start, end, now))
+
+
+class PostgresQualityStore:
+    """The QualityService's store (service/quality.py) on PostgreSQL."""
+
+    served = staticmethod(served)
+    improvements = staticmethod(improvements)
