@@ -1,5 +1,5 @@
 """`queue-server`: serve, migrate, check-config, staff, device, verify-ledger, anchor, anchor-key,
-rebuild-stats, demo-history."""
+rebuild-stats, demo-history, backup, restore."""
 
 from __future__ import annotations
 
@@ -94,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--volume", type=float, default=1.0,
                       help="citizens (and daily quotas) times this factor; windows keep pace (default 1.0)")
     demo.add_argument("--hall", action="append", help="only this hall (repeatable; default: every hall)")
+    bak = with_config(sub.add_parser(
+        "backup", help="write the database, the anchor log and its key to one file (pg_dump custom format)"))
+    bak.add_argument("--out", required=True, help="the backup file to write (never overwritten)")
+    res = with_config(sub.add_parser(
+        "restore", help="restore a backup into an empty database, then verify every hall's ledger"))
+    res.add_argument("--from", dest="source", required=True, help="the backup file to read")
     demo.add_argument("--jobs", type=int, default=1,
                       help="halls generated at once, each in its own process (default 1)")
     return p
@@ -134,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             return serve(config, host=args.host, port=args.port, ignore_hours=args.ignore_hours)
         if command == "anchor-key":
             return _anchor_key(args, config)
+        if command in ("backup", "restore"):
+            return asyncio.run(_backup_or_restore(command, args, config))
         return asyncio.run(_run_admin(command, args, config))
     except QueueError as exc:
         print(f"queue-server {command}: {exc.detail}", file=sys.stderr)
@@ -207,6 +215,37 @@ async def _run_admin(command: str, args: argparse.Namespace, config: Config) -> 
             if command == "demo-history":
                 return await _demo_history(args, config, pool, dsn)
     return 2
+
+
+async def _backup_or_restore(command: str, args: argparse.Namespace, config: Config) -> int:
+    from .adapters import backup, migrate
+    from .main import database_url, verify_hall
+
+    with database_url(config) as dsn:
+        if command == "backup":
+            out = Path(args.out)
+            manifest = await backup.backup(dsn, out, anchor_log=config.anchor_log, anchor_key=config.anchor_key)
+            print(f"backup written to {out}: {backup.describe(manifest)}")
+            if backup.KEY in manifest["files"]:
+                print(f"{out} holds the anchoring key: keep it as safe as the key itself")
+            return 0
+        restored = await backup.restore(dsn, Path(args.source), anchor_log=config.anchor_log,
+                                        anchor_key=config.anchor_key)
+        print(f"restored {args.source} ({restored.manifest['created_at']}): {backup.describe(restored.manifest)}")
+        for path in restored.anchors_written:
+            print(f"wrote {path}")
+        async with _pool(dsn) as pool:
+            async with pool.acquire() as conn:
+                behind = await migrate.pending(conn)
+            bad = 0
+            for hall in restored.counts["ledger"]:
+                result = await verify_hall(pool, hall)
+                print(result.line)
+                bad += not result.ok
+        if behind:
+            print(f"the backup's schema is older than this server's: run `queue-server migrate` "
+                  f"({len(behind)} migration(s) to apply)")
+        return 1 if bad else 0
 
 
 def _require_hall(config: Config, hall: str | None) -> None:
