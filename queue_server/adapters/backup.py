@@ -56,7 +56,7 @@ def pg_tool(name: str, server_major: int) -> str:
     embedded server's own (pgserver ships them) or the system's."""
     candidates = []
     try:
-        import pgserver  # type: ignore[import-untyped]
+        import pgserver
 
         candidates.append(Path(pgserver.__file__).parent / "pginstall" / "bin" / name)
     except ImportError:  # pragma: no cover - pgserver is a dependency

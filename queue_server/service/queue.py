@@ -103,6 +103,8 @@ class QueueService:
         self._cache: dict[str, tuple[int, date, HallState]] = {}
         self._closed = False
         self.batches = 0  # transactions run for batches of commands (tests count them)
+        #: told each batch's size as it is taken from a hall's queue (the /metrics histogram)
+        self.observe_batch: Callable[[float], None] | None = None
 
     async def close(self) -> None:
         """Stop the per-hall workers and wait for them, before the pool they use closes.
@@ -156,6 +158,8 @@ class QueueService:
         queue = self._queues[hall_id]
         while queue:
             batch = [queue.popleft() for _ in range(min(MAX_BATCH, len(queue)))]
+            if self.observe_batch is not None:
+                self.observe_batch(len(batch))
             await self._settle(hall_id, batch)
 
     async def _settle(self, hall_id: str, batch: list[_Pending]) -> None:

@@ -41,8 +41,9 @@ from .kiosk import add_kiosk_routes
 from .limits import RATE_LIMITS, RateLimits, limits_middleware
 from .manage import add_manage_pages
 from .monitor import FEEDS, ScreenPresence, add_monitor_routes
+from .observe import add_observability, observe_middleware
 from .people_pages import add_people_pages
-from .printers import add_printer_routes
+from .printers import PRINTERS, add_printer_routes
 from .problem import problem_middleware
 from .ratings import routes as ratings_routes
 from .screens import DisplayAccess, add_screen_routes
@@ -98,7 +99,7 @@ def create_app(
     /healthz answers 503 once the database has been unreachable for `unhealthy_after`
     seconds (it is probed every `probe_interval` seconds): a supervisor then restarts the
     process instead of it answering 503 forever while saying it is fine."""
-    app = web.Application(middlewares=[problem_middleware, limits_middleware, input_guard], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[observe_middleware, problem_middleware, limits_middleware, input_guard], client_max_size=64 * 1024)
     add_guards(app)
     app[CONFIG] = config
     app[HUB] = hub
@@ -211,5 +212,13 @@ def create_app(
     add_kiosk_routes(app)
     add_manage_pages(app)
     app.router.add_get("/api/v1/openapi.json", openapi.handler)
+
+    def connections() -> tuple[dict[str, int], dict[str, int]]:
+        printers: dict[str, int] = {}
+        for hall, _ in app[PRINTERS].channels:
+            printers[hall] = printers.get(hall, 0) + 1
+        return {h: hub.subscriber_count(h) for h in config.halls}, printers
+
+    add_observability(app, connections)
     pages.add_page_routes(app)
     return app
