@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
+
+from wcwidth import wcwidth
 
 from display_client.state import Board, civility_moment, window_area
 
@@ -12,25 +13,31 @@ BOLD, YELLOW, RED, DIM, RESET = "\x1b[1m", "\x1b[33m", "\x1b[31m", "\x1b[2m", "\
 CLEAR = "\x1b[H\x1b[2J"
 
 
+ELLIPSIS = "…"  # one column (wcwidth: East Asian ambiguous counts narrow)
+
+
 def width(text: str) -> int:
-    """Columns `text` takes in a terminal: wide (CJK, full-width) characters take two."""
-    columns = 0
-    for ch in text:
-        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
-            continue
-        columns += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-    return columns
+    """Columns `text` takes in a terminal, as wcwidth measures them: wide (CJK, full-width)
+    characters take two, combining marks and zero-width characters none; a control character
+    (which the board never prints on purpose) counts as none."""
+    return sum(max(0, wcwidth(ch)) for ch in text)
 
 
 def fit(text: str, columns: int, align: str = "<") -> str:
-    """`text` cut or padded to exactly `columns` terminal columns."""
+    """`text` padded to exactly `columns` terminal columns, or cut to them with an ellipsis."""
+    if columns <= 0:
+        return ""
+    room = columns if width(text) <= columns else columns - width(ELLIPSIS)
     out, used = [], 0
     for ch in text:
-        w = width(ch)
-        if used + w > columns:
+        w = max(0, wcwidth(ch))
+        if used + w > room:
             break
         out.append(ch)
         used += w
+    if room < columns:
+        out.append(ELLIPSIS)
+        used += width(ELLIPSIS)
     pad = " " * (columns - used)
     body = "".join(out)
     if align == ">":

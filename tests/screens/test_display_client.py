@@ -107,8 +107,22 @@ async def test_a_wrong_token_stops_the_terminal_screen(fake: FakeHall, hub: Hub)
 def test_width_counts_chinese_characters_as_two_columns() -> None:
     assert width("A023") == 4
     assert width("号窗口") == 6
-    assert fit("拱墅区行政服务中心", 7) == "拱墅区 "
+    assert width("e\u0301") == 1, "a combining accent takes no column"
+    assert width("Ａ１") == 4, "full-width letters and digits take two"
+    assert width("\u200b") == 0
     assert width(fit("请 A023 号", 20, "^")) == 20
+
+
+def test_a_name_too_long_for_its_column_is_cut_with_an_ellipsis_never_into_the_next() -> None:
+    assert fit("拱墅区行政服务中心", 7) == "拱墅区…"
+    assert width(fit("拱墅区行政服务中心", 7)) == 7
+    assert fit("拱墅区行政服务中心", 8) == "拱墅区…" + " ", "a wide character never half-fits"
+    assert fit("不动产登记", 10) == "不动产登记", "exactly fitting: no ellipsis"
+    assert fit("不动产登记", 12) == "不动产登记  "
+    assert fit("AB", 0) == ""
+    long_name = "社会保障卡申领补换及信息变更业务"
+    line = f"  {fit('A', 2)}{fit(long_name, 16)}等候 {fit('3', 4, '>')} 人"
+    assert width(line) == 2 + 2 + 16 + 5 + 4 + 3 and "…" in line
 
 
 def test_the_hall_board_renders_the_latest_call_and_waiting(fake: FakeHall) -> None:
