@@ -116,6 +116,9 @@ class Config:
     limits: Limits
     alerts: Alerts = Alerts()
     calendar: Calendar = Calendar()
+    #: [server] trusted_proxies: a request from one of these takes its client address from
+    #: X-Forwarded-For (web/proxies.py); empty: every peer is the client itself.
+    trusted_proxies: tuple[rules.Network, ...] = ()
 
     def work_calendar(self, hall: str) -> WorkCalendar:
         """The hall's working days: its weekdays, less [calendar] holidays, plus make-up days."""
@@ -129,6 +132,8 @@ class _Server(rules.Table):
     host: rules.Text = "127.0.0.1"
     port: rules.Port = 8080
     public_url: Annotated[str, rules.url("http", "https")] | None = None  # None: http://host:port
+    # Reverse proxies (nginx) whose X-Forwarded-For names the real client: addresses or networks.
+    trusted_proxies: rules.Networks = []
 
 
 class _Database(rules.Table):
@@ -490,6 +495,7 @@ def _build(f: _File, source: str, base_dir: Path, env: dict[str, str]) -> Config
         limits=f.limits,
         alerts=f.alerts,
         calendar=f.calendar,
+        trusted_proxies=tuple(f.server.trusted_proxies),
     )
 
 

@@ -6,6 +6,7 @@ see every value that passed, pydantic's errors turned into one line per problem
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 import tomllib
 from collections.abc import Callable, Iterable
@@ -122,6 +123,22 @@ def day_of(value: Any) -> date | None:
 
 Day = Annotated[date, expect('a date like 2027-01-01', lambda v: day_of(v) is not None, day_of)]
 Days = Annotated[list[Day], expect("an array of dates", lambda v: isinstance(v, list))]
+def network_of(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """An address ("127.0.0.1", "::1") or a network ("10.0.0.0/8"), or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return ipaddress.ip_network(value.strip())
+    except ValueError:
+        return None
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Networks = Annotated[
+    list[Annotated[Network, expect('an IP address or network like "127.0.0.1" or "10.0.0.0/8"',
+                                   lambda v: network_of(v) is not None, network_of)]],
+    expect("an array of IP addresses or networks", lambda v: isinstance(v, list)),
+]
 Paper = Annotated[int, expect("58 or 80 (mm)", lambda v: _is_int(v) and v in (58, 80))]
 Phrases = Annotated[list[Phrase], array("phrases")]
 Labels = Annotated[tuple[Phrase, ...], array("labels", tuple)]

@@ -45,6 +45,7 @@ from .observe import add_observability, observe_middleware
 from .people_pages import add_people_pages
 from .printers import PRINTERS, add_printer_routes
 from .problem import problem_middleware
+from .proxies import proxies_middleware
 from .ratings import routes as ratings_routes
 from .screens import DisplayAccess, add_screen_routes
 
@@ -99,7 +100,10 @@ def create_app(
     /healthz answers 503 once the database has been unreachable for `unhealthy_after`
     seconds (it is probed every `probe_interval` seconds): a supervisor then restarts the
     process instead of it answering 503 forever while saying it is fine."""
-    app = web.Application(middlewares=[observe_middleware, problem_middleware, limits_middleware, input_guard], client_max_size=64 * 1024)
+    # First: every later middleware and handler sees the real client behind a trusted proxy.
+    app = web.Application(middlewares=[proxies_middleware(config.trusted_proxies), observe_middleware,
+                                       problem_middleware, limits_middleware, input_guard],
+                          client_max_size=64 * 1024)
     add_guards(app)
     app[CONFIG] = config
     app[HUB] = hub

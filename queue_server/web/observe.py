@@ -42,6 +42,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from ..domain.errors import QueueError
 from .keys import AUTH, CONFIG, MONITOR, QUEUE
+from .proxies import forwarded
 
 log = logging.getLogger("queue_server.requests")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -127,6 +128,10 @@ async def observe_middleware(request: web.Request, handler: Callable[[web.Reques
 
 
 def _loopback(request: web.Request) -> bool:
+    """A request from this machine itself: not one a proxy passed on (nginx on the same
+    machine connects from 127.0.0.1, for whoever its client is)."""
+    if forwarded(request):
+        return False
     try:
         return ipaddress.ip_address(request.remote or "").is_loopback
     except ValueError:
