@@ -86,6 +86,11 @@ def _parser() -> argparse.ArgumentParser:
     rebuild = with_config(sub.add_parser(
         "rebuild-stats", help="rebuild the performance-review projection from the ledger alone"))
     rebuild.add_argument("--hall", action="append", help="only this hall (repeatable; default: every hall)")
+    complaints = sub.add_parser("complaints", help="complaints (投诉)")
+    complaints_sub = complaints.add_subparsers(dest="complaints_command", required=True)
+    with_config(complaints_sub.add_parser(
+        "erase-contacts", help="erase the contact phone of complaints closed longer than "
+                               "[complaints] contact_retention_days ago (their steps stay)"))
     demo = with_config(sub.add_parser(
         "demo-history", help="fill a database without history with realistic generated history"))
     demo.add_argument("--days", type=int, required=True, help="calendar days of history, ending at --end")
@@ -212,6 +217,8 @@ async def _run_admin(command: str, args: argparse.Namespace, config: Config) -> 
                 return await _anchor(args, config, pool)
             if command == "rebuild-stats":
                 return await _rebuild_stats(args, config, pool)
+            if command == "complaints":
+                return await _complaints(args, config, pool)
             if command == "demo-history":
                 return await _demo_history(args, config, pool, dsn)
     return 2
@@ -335,6 +342,22 @@ async def _anchor(args: argparse.Namespace, config: Config, pool: GuardedPool) -
     for signed in done:
         a = signed.anchor
         print(f"anchored hall {a.hall} at seq {a.seq} (hash {a.head_hash.hex()[:16]}…) in {anchorer.log_path}")
+    return 0
+
+
+async def _complaints(args: argparse.Namespace, config: Config, pool: GuardedPool) -> int:
+    """erase-contacts: each erasure through the hall's pipeline, so that it is in the ledger."""
+    from .adapters.complaints import PostgresComplaintStore
+    from .main import queue_service
+    from .service.complaints import ComplaintService
+
+    queue = queue_service(config, pool)
+    try:
+        erased = await ComplaintService(config, pool, queue, PostgresComplaintStore()).erase_contacts()
+    finally:
+        await queue.close()
+    for hall, count in erased.items():
+        print(f"hall {hall}: {count} complaint contact(s) erased")
     return 0
 
 

@@ -68,6 +68,18 @@ class Calendar(rules.Table):
         ]
 
 
+class Complaints(rules.Table):
+    """[complaints]: each step's deadline in working days of the hall's calendar (due at the end
+    of the last day), and how long a closed complaint keeps the complainant's contact phone."""
+
+    accept_days: rules.PositiveInt = 1  # received → accepted or declined
+    assign_days: rules.PositiveInt = 1  # accepted → an investigator assigned
+    resolve_days: rules.PositiveInt = 10  # investigating → findings and measures
+    reply_days: rules.PositiveInt = 2  # resolved → the complainant answered
+    archive_days: rules.PositiveInt = 5  # replied → archived
+    contact_retention_days: rules.PositiveInt = 180  # calendar days after archiving or declining
+
+
 class Alerts(rules.Table):
     """[alerts]: when the manager's console raises an alert (the wait thresholds are each
     service's own warn_minutes / alarm_minutes)."""
@@ -88,6 +100,7 @@ class Limits(rules.Table):
     live_feed_per_minute: rules.PositiveInt = 30  # /t/{id}/live connections, per address
     login_per_minute: rules.PositiveInt = 60  # POST /api/v1/auth/login (a NAT included)
     rating_per_minute: rules.PositiveInt = 20  # citizen ratings, per address
+    complaint_per_minute: rules.PositiveInt = 20  # complaints and their status pages, per address
     login_failures_per_address: rules.PositiveInt = 20  # past this many failures in 10 min: slowly
     login_failure_delay_seconds: rules.PositiveNumber = 1.0  # how slowly
 
@@ -119,6 +132,7 @@ class Config:
     #: [server] trusted_proxies: a request from one of these takes its client address from
     #: X-Forwarded-For (web/proxies.py); empty: every peer is the client itself.
     trusted_proxies: tuple[rules.Network, ...] = ()
+    complaints: Complaints = Complaints()
 
     def work_calendar(self, hall: str) -> WorkCalendar:
         """The hall's working days: its weekdays, less [calendar] holidays, plus make-up days."""
@@ -397,6 +411,7 @@ class _File(rules.Table):
     limits: Limits = Limits()
     alerts: Alerts = Alerts()
     calendar: Calendar = Calendar()
+    complaints: Complaints = Complaints()
 
     @classmethod
     def cross_check(cls, v: rules.Valid) -> rules.Found:
@@ -496,6 +511,7 @@ def _build(f: _File, source: str, base_dir: Path, env: dict[str, str]) -> Config
         alerts=f.alerts,
         calendar=f.calendar,
         trusted_proxies=tuple(f.server.trusted_proxies),
+        complaints=f.complaints,
     )
 
 

@@ -30,6 +30,7 @@ from .adapters.accounts import PostgresAccountStore
 from .adapters.alerts import PostgresAlertStore
 from .adapters.anchors import AnchorFiles
 from .adapters.appointments import PostgresAppointmentStore
+from .adapters.complaints import PostgresComplaintStore
 from .adapters.improvements import PostgresImprovementStore
 from .adapters.layout import PrinterTicketLayout
 from .adapters.printing import PostgresPrintStore
@@ -46,6 +47,7 @@ from .service.anchors import DAY_CLOSE_POLL_SECONDS, Anchorer, anchor_at_day_clo
 from .service.appointments import AppointmentService
 from .service.auth import Auth
 from .service.bundle import Services
+from .service.complaints import ComplaintService
 from .service.improvements import ImprovementService
 from .service.lifetimes import cancel_and_wait
 from .service.monitor import MonitorService
@@ -144,6 +146,7 @@ def build_services(
         alerts=AlertService(config, queue, pool, alert_store, clock=clock),
         monitor=MonitorService(queue, review, pool, HALL_STORE, alert_store, clock=clock),
         improvements=improvements,
+        complaints=ComplaintService(config, pool, queue, PostgresComplaintStore()),
         database=pool,
         ready=ready,
     )

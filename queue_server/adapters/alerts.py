@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from ..domain.alerts import Device
+from .complaints import overdue_complaints
 from .rows import fetch_dicts
 
 _ALERT_COLUMNS = (
@@ -81,3 +82,4 @@ class PostgresAlertStore:
     devices = staticmethod(devices)
     save_presence = staticmethod(save_presence)
     today_figures = staticmethod(today_figures)
+    overdue_complaints = staticmethod(overdue_complaints)

@@ -12,8 +12,9 @@ from .rows import fetch_dict, fetch_dicts
 #: source kind → how to tell that the source exists in the hall (None: no source record)
 _SOURCE_QUERIES: dict[str, str] = {
     "follow_up": "SELECT EXISTS (SELECT 1 FROM follow_ups WHERE id = $1 AND hall = $2)",
-    # Complaints and survey findings: their tables may not exist on an older schema; the
-    # service asks only for kinds listed here.
+    "complaint": "SELECT EXISTS (SELECT 1 FROM complaints WHERE id = $1 AND hall = $2)",
+    # Survey findings: their table may not exist on an older schema; the service asks only
+    # for kinds listed here.
 }
 
 

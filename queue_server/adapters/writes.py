@@ -11,6 +11,10 @@ from ..service.writes import (
     AlertInsert,
     AlertUpdate,
     AppointmentCheckIn,
+    ComplaintContactErased,
+    ComplaintInsert,
+    ComplaintRated,
+    ComplaintUpdate,
     FollowUpInsert,
     FollowUpUpdate,
     ImprovementInsert,
@@ -60,6 +64,32 @@ def statement(w: Write) -> tuple[str, tuple[Any, ...]]:
             " verified_at = $7 WHERE id = $1",
             (w.improvement_id, w.state, w.steps, w.evidence, w.done_at, w.verified_by, w.verified_at),
         )
+    if isinstance(w, ComplaintInsert):
+        return (
+            "INSERT INTO complaints (id, hall, secret, channel, category, content, ticket_id, window_no, staff_id,"
+            " contact, due, created_by, created_at, steps) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+            (w.complaint_id, w.hall, w.secret, w.channel, w.category, w.content, w.ticket_id, w.window,
+             w.staff_id, w.contact, w.due, w.created_by, w.created_at, w.steps),
+        )
+    if isinstance(w, ComplaintUpdate):
+        # Guarded by the state the step was taken from: two steps of one complaint prepared in the
+        # same batch both read the old row, and the second must fail (22012, a data exception:
+        # the pipeline then runs the batch's halves apart and the second is refused in its state).
+        return (
+            "WITH done AS (UPDATE complaints SET state = $2, owner = $3, assignee = $4, due = $5,"
+            " decline_reason = $6, findings = $7, measures = $8, reply_how = $9, replied_at = $10, answer = $11,"
+            " closed_at = $12, steps = $13 WHERE id = $1 AND state = $14 RETURNING 1)"
+            " SELECT 1 / count(*)::int FROM done",
+            (w.complaint_id, w.state, w.owner, w.assignee, w.due, w.decline_reason, w.findings, w.measures,
+             w.reply_how, w.replied_at, w.answer, w.closed_at, w.steps, w.expected_state),
+        )
+    if isinstance(w, ComplaintRated):
+        return ("WITH done AS (UPDATE complaints SET rating = $2, rated_at = $3 WHERE id = $1 AND rating IS NULL"
+                " RETURNING 1) SELECT 1 / count(*)::int FROM done",
+                (w.complaint_id, w.rating, w.rated_at))
+    if isinstance(w, ComplaintContactErased):
+        return ("UPDATE complaints SET contact = NULL, contact_erased_at = $2 WHERE id = $1",
+                (w.complaint_id, w.at))
     if isinstance(w, AlertInsert):
         return (
             "INSERT INTO alerts (id, hall, key, kind, severity, since, raised_at, window_no, service, subject,"

@@ -31,6 +31,7 @@ TITLES = {
     "printer_offline": "取号机打印机离线",
     "printer_paper": "取号机打印机缺纸",
     "screen_offline": "显示屏断开",
+    "complaint_overdue": "投诉处理逾期",
 }
 
 #: A connected screen's presence is refreshed this often by the process holding its socket; a
@@ -147,6 +148,16 @@ def conditions(
                 found[key] = Alert(key, "screen_offline", "warning", d.updated_at, subject=d.name,
                                    detail={"minutes": _minutes(now - d.updated_at)})
     return found
+
+
+def overdue_complaint(complaint: str, state: str, due: datetime, *, step_zh: str, state_zh: str,
+                      region: str | None, region_name: str | None, window: int | None) -> Alert:
+    """A complaint's step past its deadline: held while the complaint stays in that state (the
+    next step clears it); the hall's managers and its region's office see it."""
+    key = f"complaint_overdue:{complaint}:{state}"
+    return Alert(key, "complaint_overdue", "warning", due, window=window, subject=complaint,
+                 detail={"state": state, "state_zh": state_zh, "step_zh": step_zh, "due": due.isoformat(),
+                         "region": region, "region_name": region_name})
 
 
 @dataclass(frozen=True)

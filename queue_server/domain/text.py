@@ -35,6 +35,16 @@ TEXT_RULES: dict[str, TextRule] = {
     "cause": TextRule(500, lines=True),
     "measure": TextRule(1000, lines=True),
     "evidence": TextRule(1000, lines=True),
+    "content": TextRule(1000, lines=True),  # a complaint (投诉) as the complainant wrote it
+    "findings": TextRule(1000, lines=True),
+    "measures": TextRule(1000, lines=True),
+    "answer": TextRule(1000, lines=True),  # what the complainant was told
+    "contact_phone": TextRule(32),
+    "assignee": TextRule(32),
+    "replied_at": TextRule(40),
+    "category": TextRule(32),
+    "how": TextRule(16),
+    "rating": TextRule(16),
     "number": TextRule(16),
     "stand_in_for": TextRule(32),
     "staff_id": TextRule(32),

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from ..domain import alerts as domain
+from ..domain import complaints
 from ..domain.clock import within_hours
 from ..domain.errors import Forbidden, NotFound, Refused
 from ..domain.hall import HallState
@@ -81,10 +82,12 @@ class AlertService:
             rows = await self.store.open_alerts(conn, hall_id)
             seen["open"] = {r["key"]: (r["id"], r["kind"], r["severity"]) for r in rows}
             seen["devices"] = await self.store.devices(conn, hall_id)
+            seen["complaints"] = await self.store.overdue_complaints(conn, hall_id, now)
 
         def apply(state: HallState, now: datetime) -> Outcome:
             holding = domain.conditions(state, now, self.limits, seen["devices"],
                                         open_hours=within_hours(now, self.config.timezone, hall.hours))
+            holding.update(self._overdue_complaints(hall_id, seen["complaints"], now))
             changes = domain.diff(seen["open"], holding)
             events: list[tuple[Event, Ticket | None]] = []
             writes: list[Write] = []
@@ -104,6 +107,22 @@ class AlertService:
         await self.queue.execute(hall_id, apply, SYSTEM, prepare=prepare)
         changes: list[domain.Change] = seen.get("changes", [])
         return changes
+
+    def _overdue_complaints(self, hall_id: str, rows: list[dict[str, Any]], now: datetime) -> dict[str, domain.Alert]:
+        """complaint_overdue alerts: raised in the hall, for its managers and (through the
+        monitor, which a region manager watches) the office of the hall's region."""
+        region_id = self.config.halls[hall_id].region
+        region = self.config.regions.get(region_id) if region_id else None
+        found: dict[str, domain.Alert] = {}
+        for r in rows:
+            if not complaints.overdue(r["state"], r["due"], now):
+                continue
+            a = domain.overdue_complaint(
+                r["id"], r["state"], r["due"], step_zh=complaints.STEP_ZH.get(r["state"], r["state"]),
+                state_zh=complaints.STATES[r["state"]], region=region_id,
+                region_name=region.name if region else None, window=r["window_no"])
+            found[a.key] = a
+        return found
 
     async def acknowledge(self, hall_id: str, alert_id: str, principal: Principal) -> dict[str, Any]:
         """A manager has seen the alert (who and when are ledgered). Pressing twice answers the

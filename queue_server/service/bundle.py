@@ -16,6 +16,7 @@ from ..config import Config
 from .alerts import AlertService
 from .appointments import AppointmentService
 from .auth import Auth
+from .complaints import ComplaintService
 from .improvements import ImprovementService
 from .lifetimes import cancel_and_wait
 from .monitor import MonitorService
@@ -51,6 +52,7 @@ class Services:
     alerts: AlertService
     monitor: MonitorService
     improvements: ImprovementService
+    complaints: ComplaintService
     database: DatabaseHealth
     #: None when the server may serve; else why not (e.g. the schema is out of date).
     ready: Callable[[], Awaitable[str | None]]

@@ -177,6 +177,42 @@ class StepImprovement:
 
 
 @dataclass(frozen=True)
+class SubmitComplaint:
+    """A complaint (投诉) as taken in: from a visit's phone page, the hall's poster page, or by a
+    manager (phone, in person; `window` and `staff_id` name whom it is about when known)."""
+
+    channel: str
+    category: str
+    content: str
+    contact_phone: str | None  # only with the complainant's consent
+    window: int | None = None
+    staff_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StepComplaint:
+    """A step of a complaint's flow; each action takes its own fields (None when not its own)."""
+
+    complaint: str
+    action: str  # accept | decline | assign | resolve | reply | archive
+    reason: str | None = None  # decline
+    assignee: str | None = None  # assign
+    findings: str | None = None  # resolve
+    measures: str | None = None  # resolve
+    how: str | None = None  # reply: phone | sms | in_person | letter
+    replied_at: str | None = None  # reply: ISO 8601 instant, default now
+    answer: str | None = None  # reply: what the complainant was told
+    note: str | None = None  # accept, archive
+
+
+@dataclass(frozen=True)
+class RateComplaint:
+    """The complainant's one rating of how the complaint was handled."""
+
+    rating: str  # satisfied | dissatisfied
+
+
+@dataclass(frozen=True)
 class UpdateFollowUp:
     """A manager's step on a bad rating's follow-up: call_back → rectify → close."""
 

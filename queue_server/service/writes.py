@@ -139,7 +139,65 @@ class ImprovementUpdate:
     verified_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class ComplaintInsert:
+    """A complaint just received (投诉, domain/complaints.py)."""
+
+    complaint_id: str
+    hall: str
+    secret: str
+    channel: str
+    category: str
+    content: str
+    ticket_id: str | None
+    window: int | None
+    staff_id: str | None
+    contact: str | None
+    due: datetime
+    created_by: str | None
+    created_at: datetime
+    steps: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintUpdate:
+    """A complaint after a step: its state and every column a step sets."""
+
+    complaint_id: str
+    state: str
+    owner: str | None
+    assignee: str | None
+    due: datetime | None
+    decline_reason: str | None
+    findings: str | None
+    measures: str | None
+    reply_how: str | None
+    replied_at: datetime | None
+    answer: str | None
+    closed_at: datetime | None
+    steps: list[dict[str, Any]]
+    expected_state: str  # the state the step was taken from (two steps in one batch: one fails)
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintRated:
+    """The complainant's one rating of the handling."""
+
+    complaint_id: str
+    rating: str
+    rated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintContactErased:
+    """The contact phone erased after the retention period; the steps stay."""
+
+    complaint_id: str
+    at: datetime
+
+
 Write = (
     PrintJobInsert | NoticesUpdate | AppointmentCheckIn | RatingInsert | FollowUpInsert | FollowUpUpdate
     | AlertInsert | AlertUpdate | ImprovementInsert | ImprovementUpdate
+    | ComplaintInsert | ComplaintUpdate | ComplaintRated | ComplaintContactErased
 )

@@ -19,6 +19,8 @@ from ..service.lifetimes import cancel_and_wait
 from ..service.ports import SpeechEngine
 from . import api, exports, openapi, pages, review
 from .appointments import routes as appointment_routes
+from .complaints import add_complaint_pages
+from .complaints import routes as complaint_routes
 from .guard import add_guards, input_guard
 from .hub import Hub
 from .improvements import routes as improvement_routes
@@ -26,6 +28,7 @@ from .keys import (
     ALERTS,
     APPOINTMENTS,
     AUTH,
+    COMPLAINTS,
     CONFIG,
     HEALTH,
     IMPROVEMENTS,
@@ -124,6 +127,7 @@ def create_app(
             app[ALERTS] = built.alerts
             app[MONITOR] = built.monitor
             app[IMPROVEMENTS] = built.improvements
+            app[COMPLAINTS] = built.complaints
             app[READY] = built.ready
             app[HEALTH] = lambda: _health(built.database, unhealthy_after)
             app[_DATABASE] = built.database
@@ -207,12 +211,14 @@ def create_app(
     # Before the API's generic /windows/{window}/{action} route, which would shadow them.
     app.add_routes(ratings_routes)
     app.add_routes(improvement_routes)
+    app.add_routes(complaint_routes)
     app.add_routes(appointment_routes)
     app.add_routes(api.routes)
     app.add_routes(review.routes)
     exports.add_export_routes(app)
     add_printer_routes(app, hub)
     add_people_pages(app, hub)
+    add_complaint_pages(app)
     add_kiosk_routes(app)
     add_manage_pages(app)
     app.router.add_get("/api/v1/openapi.json", openapi.handler)

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from ..config import Config
+from ..domain import complaints
 from ..domain.errors import InvalidInput, NotFound
 from ..domain.model import TicketNumber
 from ..domain.text import clean_text
@@ -24,13 +25,16 @@ from ..service.commands import (
     OpenImprovement,
     OpenWindow,
     PauseWindow,
+    RateComplaint,
     RateFollowUp,
     RateService,
     Recall,
     ResumeWindow,
     SetMessage,
     Start,
+    StepComplaint,
     StepImprovement,
+    SubmitComplaint,
     Suspend,
     Transfer,
     UpdateFollowUp,
@@ -185,6 +189,47 @@ def improvement_command(body: dict[str, Any]) -> OpenImprovement:
 def improvement_step_command(improvement: str, action: str, body: dict[str, Any]) -> StepImprovement:
     field = {"done": "evidence", "reopen": "reason"}.get(action, "note")
     return StepImprovement(improvement, action, clean_text(body.get(field), field))
+
+
+def complaint_command(body: dict[str, Any], channel: str | None = None) -> SubmitComplaint:
+    """A complaint's fields; `channel` None: the manager's console, which names it (phone,
+    in_person) and may name the window and the staff member it is about."""
+    category = required_text(body, "category")
+    if category not in complaints.CATEGORIES:
+        raise InvalidInput("input.bad_choice", field="category", known=", ".join(complaints.CATEGORIES),
+                           got=category[:40])
+    content = required_text(body, "content")
+    phone = optional_text(body, "contact_phone")
+    consent = body.get("consent")
+    if consent is not None and not isinstance(consent, bool):
+        raise InvalidInput("input.complaint_consent", field="consent")
+    if phone is not None:
+        if consent is not True:
+            raise InvalidInput("input.complaint_consent", field="consent")
+        phone = complaints.clean_phone(phone)
+    if channel is not None:
+        return SubmitComplaint(channel, category, content, phone)
+    channel = required_text(body, "channel")
+    if channel not in complaints.STAFF_CHANNELS:
+        raise InvalidInput("input.bad_choice", field="channel", known=", ".join(complaints.STAFF_CHANNELS),
+                           got=channel[:40])
+    return SubmitComplaint(channel, category, content, phone, optional_int(body, "window"),
+                           optional_text(body, "staff_id"))
+
+
+def complaint_step_command(complaint: str, action: str, body: dict[str, Any]) -> StepComplaint:
+    return StepComplaint(
+        complaint, action, reason=optional_text(body, "reason"), assignee=optional_text(body, "assignee"),
+        findings=optional_text(body, "findings"), measures=optional_text(body, "measures"),
+        how=optional_text(body, "how"), replied_at=optional_text(body, "replied_at"),
+        answer=optional_text(body, "answer"), note=optional_text(body, "note"))
+
+
+def complaint_rating_command(body: dict[str, Any]) -> RateComplaint:
+    rating = required_text(body, "rating")
+    if rating not in complaints.RATINGS:
+        raise InvalidInput("input.bad_choice", field="rating", known=", ".join(complaints.RATINGS), got=rating[:40])
+    return RateComplaint(rating)
 
 
 def follow_up_command(follow_up: str, body: dict[str, Any]) -> UpdateFollowUp:

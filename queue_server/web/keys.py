@@ -10,6 +10,7 @@ from ..config import Config
 from ..service.alerts import AlertService
 from ..service.appointments import AppointmentService
 from ..service.auth import Auth
+from ..service.complaints import ComplaintService
 from ..service.improvements import ImprovementService
 from ..service.monitor import MonitorService
 from ..service.printing import PrintService
@@ -33,3 +34,4 @@ REPORTS = web.AppKey("reports", ReviewReportService)
 ALERTS = web.AppKey("alerts", AlertService)
 MONITOR = web.AppKey("monitor", MonitorService)
 IMPROVEMENTS = web.AppKey("improvements", ImprovementService)
+COMPLAINTS = web.AppKey("complaints", ComplaintService)

@@ -37,10 +37,15 @@ _PUBLIC_ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(r"/t/[^/]+/live"), "live_feed"),
     ("POST", re.compile(r"/api/v1/auth/login"), "login"),
     ("POST", re.compile(r"/api/v1/tickets/[^/]+/(?:rating|follow-up-rating)"), "rating"),
+    ("POST", re.compile(r"/api/v1/tickets/[^/]+/complaint"), "complaint"),
+    ("POST", re.compile(r"/api/v1/complaint-box/[^/]+"), "complaint"),
+    ("POST", re.compile(r"/api/v1/complaints/[^/]+/rating"), "complaint"),
+    ("GET", re.compile(r"/api/v1/complaints/[^/]+"), "complaint_status"),
 )
 
 _GROUP_NAMES = {
     "ticket_status": "取号状态查询", "live_feed": "手机实时页面", "login": "登录", "rating": "评价",
+    "complaint": "投诉与建议", "complaint_status": "投诉进度查询",
 }
 
 
@@ -82,6 +87,9 @@ class RateLimits:
             "live_feed": TokenBuckets(limits.live_feed_per_minute, clock=clock),
             "login": TokenBuckets(limits.login_per_minute, clock=clock),
             "rating": TokenBuckets(limits.rating_per_minute, clock=clock),
+            "complaint": TokenBuckets(limits.complaint_per_minute, clock=clock),
+            # the status page is read like a ticket's: often, and cheaply
+            "complaint_status": TokenBuckets(limits.ticket_status_per_minute, clock=clock),
         }
 
     @staticmethod

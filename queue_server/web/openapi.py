@@ -71,6 +71,13 @@ MAX_BODY_BYTES = 64 * 1024
 #: ticket's QR code and in the issuing answer's holder_secret), never the ticket's id.
 _HOLDER = "the ticket holder: {id} is the holder's secret from the QR code link (holder_secret), not the ticket's id"
 
+#: A complaint's fields as the citizen sends them (the console adds channel, window, staff_id).
+_COMPLAINT: dict[str, Any] = {"type": "object", "required": ["category", "content"], "properties": {
+    "category": {"type": "string", "enum": ["attitude", "efficiency", "policy", "environment", "other"]},
+    "content": {"type": "string"},
+    "contact_phone": {"type": "string", "description": "only with consent: true"},
+    "consent": {"type": "boolean"}}}
+
 # (method, path, summary, auth, request body schema or None, success status)
 _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
     ("get", "/healthz", "Liveness", "public", None, 200),
@@ -130,6 +137,39 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
      {"type": "object", "properties": {"note": {"type": "string"}}}, 200),
     ("post", "/api/v1/halls/{hall}/improvements/{id}/reopen", "Send an action back to be worked on again, with the reason", "manager of the hall",
      {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}, 200),
+    # 投诉: intake from the phone page of a visit, the hall's poster page and the console; the flow.
+    ("post", "/api/v1/tickets/{id}/complaint", "A complaint from the phone page of a visit (linked to its ticket, window "
+     "and staff member); answers the private status link", _HOLDER + "; staff tokens are refused", _COMPLAINT, 201),
+    ("post", "/api/v1/complaint-box/{hall}", "A complaint from the hall's poster page (no ticket needed); answers the "
+     "private status link", "public (citizens); staff tokens are refused", _COMPLAINT, 201),
+    ("get", "/api/v1/complaints/{id}", "The complainant's view of their complaint",
+     "the complainant: {id} is the secret of the private status link", None, 200),
+    ("post", "/api/v1/complaints/{id}/rating", "The complainant rates the handling once (满意 / 不满意), after the answer",
+     "the complainant: {id} is the secret of the private status link; staff tokens are refused",
+     {"type": "object", "required": ["rating"], "properties": {
+         "rating": {"type": "string", "enum": ["satisfied", "dissatisfied"]}}}, 201),
+    ("get", "/api/v1/halls/{hall}/complaints", "Complaints (?state=&overdue=1): managers all, the contact whole only for "
+     "the complaint's owner; a clerk those naming them once accepted and those assigned to them", "staff of the hall", None, 200),
+    ("post", "/api/v1/halls/{hall}/complaints", "Record a complaint taken by phone or in person", "manager of the hall",
+     {**_COMPLAINT, "required": ["channel", "category", "content"], "properties": {
+         **_COMPLAINT["properties"], "channel": {"type": "string", "enum": ["phone", "in_person"]},
+         "window": {"type": "integer"}, "staff_id": {"type": "string"}}}, 201),
+    ("post", "/api/v1/halls/{hall}/complaints/{id}/accept", "Accept a received complaint (the accepting manager owns it)",
+     "manager of the hall", {"type": "object", "properties": {"note": {"type": "string"}}}, 200),
+    ("post", "/api/v1/halls/{hall}/complaints/{id}/decline", "Decline a received complaint, with the reason",
+     "manager of the hall", {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}, 200),
+    ("post", "/api/v1/halls/{hall}/complaints/{id}/assign", "Assign an accepted complaint to an investigator",
+     "manager of the hall", {"type": "object", "required": ["assignee"], "properties": {
+         "assignee": {"type": "string", "description": "staff number"}}}, 200),
+    ("post", "/api/v1/halls/{hall}/complaints/{id}/resolve", "Record the findings and measures",
+     "staff of the hall: the investigator, or a manager", {"type": "object", "required": ["findings", "measures"],
+     "properties": {"findings": {"type": "string"}, "measures": {"type": "string"}}}, 200),
+    ("post", "/api/v1/halls/{hall}/complaints/{id}/reply", "Record the answer to the complainant: how and when",
+     "manager of the hall", {"type": "object", "required": ["how"], "properties": {
+         "how": {"type": "string", "enum": ["phone", "sms", "in_person", "letter"]},
+         "replied_at": {"type": "string", "format": "date-time"}, "answer": {"type": "string"}}}, 200),
+    ("post", "/api/v1/halls/{hall}/complaints/{id}/archive", "Archive an answered complaint", "manager of the hall",
+     {"type": "object", "properties": {"note": {"type": "string"}}}, 200),
     ("get", "/api/v1/halls/{hall}/windows/{window}/queue", "The clerk's view of a window: current, waiting in call order, missed, suspended", "staff of the hall", None, 200),
     ("get", "/api/v1/halls/{hall}/kiosk", "What a kiosk shows: hours, services, its printer's state", "kiosk or staff of the hall", None, 200),
     ("get", "/api/v1/print-jobs/{id}", "One print job's state (pending, printed, expired, cancelled); never the ticket's content", "kiosk of the job, its printer or staff of the hall", None, 200),

@@ -53,6 +53,10 @@ def _page(name: str) -> web.FileResponse:
     return web.FileResponse(STATIC / name, headers=_PAGE_HEADERS)
 
 
+#: the citizens' pages elsewhere (web/complaints.py) are served with the same headers
+page_response = _page
+
+
 async def staff_page(request: web.Request) -> web.StreamResponse:
     return _page("staff/index.html")
 

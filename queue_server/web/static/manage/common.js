@@ -14,6 +14,7 @@ export const CONSOLE_PAGES = [
   { path: "/manage/monitor", title: "大厅监控", roles: ["admin", "manager"] },
   { path: "/manage", title: "绩效报表", roles: ["admin", "manager"] },
   { path: "/manage/mine", title: "我的绩效", roles: ["manager", "staff"] },
+  { path: "/manage/complaints", title: "投诉管理", roles: ["admin", "manager", "staff"] },
   { path: "/manage/improvements", title: "整改", roles: ["admin", "manager", "staff"] },
 ];
 

@@ -8,6 +8,7 @@
 import { fill, h } from "/display/static/display.js";
 import { requestJson } from "/display/static/http.js";
 import { ratingForm, ratingProblem } from "/evaluate/static/rating.js";
+import { complaintForm } from "/complaint/static/form.js";
 
 const POLL_MS = 15000; // only without the live channel
 const OFFLINE_AFTER_MS = 8000; // a live channel down this long is shown
@@ -248,7 +249,7 @@ function render() {
   const show = Boolean(status) && !state.missing;
   $("ticket").hidden = !show;
   if (!show) {
-    for (const id of ["called", "rating", "rated", "follow-up", "cancel"]) $(id).hidden = true;
+    for (const id of ["called", "rating", "rated", "follow-up", "cancel", "complain", "complaint"]) $(id).hidden = true;
     return;
   }
   $("hall-name").textContent = status.hall_name || "政务服务中心";
@@ -284,6 +285,8 @@ function render() {
   const issued = Date.parse(status.issued_at || "");
   $("issued").textContent = Number.isNaN(issued) ? "" : `取号时间 ${timeFormat.format(new Date(issued))}`;
   $("cancel").hidden = !waiting;
+  // 投诉与建议: about this visit, from any state; the form stays once opened.
+  $("complain").hidden = !$("complaint").hidden;
   // Browsers let a page vibrate only after the person has touched it once.
   $("vibrate").hidden = !(waiting && canVibrate() && !touched());
   renderRating(status);
@@ -346,6 +349,12 @@ async function renderRating(status) {
 // ---- start ------------------------------------------------------------------------------
 
 $("cancel").addEventListener("click", askCancel);
+$("complain").addEventListener("click", () => {
+  $("complain").hidden = true;
+  $("complaint").hidden = false;
+  complaintForm($("complaint-form"), ticketPath("/complaint"));
+  $("complaint").scrollIntoView({ behavior: "smooth", block: "start" });
+});
 // Any touch of the page lets it vibrate later: the offer to "touch here" goes with the next
 // update (not at once: the page must not move under the finger between press and click).
 document.addEventListener("pointerdown", () => {
