@@ -33,6 +33,7 @@ from .adapters.appointments import PostgresAppointmentStore
 from .adapters.complaints import PostgresComplaintStore
 from .adapters.improvements import PostgresImprovementStore
 from .adapters.layout import PrinterTicketLayout
+from .adapters.pairing import PostgresPairingStore
 from .adapters.printing import PostgresPrintStore
 from .adapters.quality_queries import PostgresQualityStore
 from .adapters.ratings import PostgresRatingStore
@@ -51,6 +52,7 @@ from .service.complaints import ComplaintService
 from .service.improvements import ImprovementService
 from .service.lifetimes import cancel_and_wait
 from .service.monitor import MonitorService
+from .service.pairing import PairingService
 from .service.ports import Announcer, Database
 from .service.printing import PrintService
 from .service.quality import QualityService
@@ -132,10 +134,11 @@ def build_services(
     review = review_service(config, pool, clock)
     alert_store = PostgresAlertStore()
     improvements = ImprovementService(config, pool, queue, PostgresImprovementStore())
+    auth = auth_service(pool, ttl_minutes=config.token_ttl_minutes, clock=clock, hasher=password_hasher)
     return Services(
         config=config,
         queue=queue,
-        auth=auth_service(pool, ttl_minutes=config.token_ttl_minutes, clock=clock, hasher=password_hasher),
+        auth=auth,
         prints=PrintService(config, pool, queue, clock, jobs=PostgresPrintStore(), layout=PrinterTicketLayout()),
         ratings=RatingService(config, pool, queue, PostgresRatingStore()),
         appointments=AppointmentService(config, pool, queue, PostgresAppointmentStore()),
@@ -147,6 +150,7 @@ def build_services(
         monitor=MonitorService(queue, review, pool, HALL_STORE, alert_store, clock=clock),
         improvements=improvements,
         complaints=ComplaintService(config, pool, queue, PostgresComplaintStore()),
+        pairing=PairingService(config, pool, queue, PostgresPairingStore(), auth),
         database=pool,
         ready=ready,
     )

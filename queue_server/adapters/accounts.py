@@ -144,6 +144,14 @@ async def revoke_device(conn: asyncpg.Connection, hall: str, name: str, now: dat
     return done.endswith(" 1")
 
 
+async def touch_device(conn: asyncpg.Connection, token_hash: bytes, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE devices SET last_seen_at = $2 WHERE token_hash = $1"
+        " AND (last_seen_at IS NULL OR last_seen_at < $2::timestamptz - interval '1 minute')",
+        token_hash, now,
+    )
+
+
 class PostgresAccountStore:
     """The service's AccountStore port (service/ports.py) on PostgreSQL: this module's queries."""
 
@@ -153,6 +161,7 @@ class PostgresAccountStore:
     session_staff = staticmethod(session_staff)
     revoke_session = staticmethod(revoke_session)
     device_by_token = staticmethod(device_by_token)
+    touch_device = staticmethod(touch_device)
     add_staff = staticmethod(add_staff)
     add_device = staticmethod(add_device)
     revoke_device = staticmethod(revoke_device)

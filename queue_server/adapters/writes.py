@@ -15,11 +15,15 @@ from ..service.writes import (
     ComplaintInsert,
     ComplaintRated,
     ComplaintUpdate,
+    DeviceInsert,
+    DeviceRevoke,
+    DeviceUpdate,
     FollowUpInsert,
     FollowUpUpdate,
     ImprovementInsert,
     ImprovementUpdate,
     NoticesUpdate,
+    PairingDone,
     PrintJobInsert,
     RatingInsert,
     Write,
@@ -105,6 +109,22 @@ def statement(w: Write) -> tuple[str, tuple[Any, ...]]:
             return ("UPDATE alerts SET acked_at = $2, acked_by = $3, acked_by_name = $4 WHERE id = $1",
                     (w.alert_id, w.at, w.by, w.by_name))
         return "UPDATE alerts SET cleared_at = $2 WHERE id = $1", (w.alert_id, w.at)
+    if isinstance(w, DeviceInsert):
+        return (
+            "INSERT INTO devices (id, hall, role, kind, name, token_hash, window_no, kiosk, created_at, created_by)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+            (w.device_id, w.hall, w.role, w.kind, w.name, w.token_hash, w.window, w.kiosk, w.created_at,
+             w.created_by),
+        )
+    if isinstance(w, PairingDone):
+        return ("UPDATE pairings SET live = false, paired_at = $3, device_id = $2 WHERE token_hash = $1",
+                (w.token_hash, w.device_id, w.at))
+    if isinstance(w, DeviceUpdate):
+        return ("UPDATE devices SET name = $2, window_no = $3, kiosk = $4 WHERE id = $1",
+                (w.device_id, w.name, w.window, w.kiosk))
+    if isinstance(w, DeviceRevoke):
+        return ("UPDATE devices SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL",
+                (w.device_id, w.at, w.by))
     raise TypeError(f"no SQL for {type(w).__name__}")
 
 

@@ -3,6 +3,7 @@
 from queue_server.protocol.messages import (
     CLOSE_BAD_MESSAGE,
     CLOSE_GOING_AWAY,
+    CLOSE_REVOKED,
     CLOSE_TOO_SLOW,
     CLOSE_TRY_AGAIN,
     CLOSE_UNSUPPORTED_DATA,
@@ -27,6 +28,7 @@ from queue_server.protocol.voice import announcement, announcement_for_event, ca
 __all__ = [
     "CLOSE_BAD_MESSAGE",
     "CLOSE_GOING_AWAY",
+    "CLOSE_REVOKED",
     "CLOSE_TOO_SLOW",
     "CLOSE_TRY_AGAIN",
     "CLOSE_UNSUPPORTED_DATA",

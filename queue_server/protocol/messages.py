@@ -31,6 +31,7 @@ CLOSE_BAD_MESSAGE: Final = 1008  # a frame that is not a valid queue.v1 client m
 CLOSE_TRY_AGAIN: Final = 1013  # snapshot or ledger unavailable: reconnect with backoff
 MAX_SEQ: Final = 2**62  # a ledger sequence number fits PostgreSQL's bigint with room to spare
 CLOSE_TOO_SLOW: Final = 4000  # the screen fell behind and was dropped: reconnect with after=SEQ
+CLOSE_REVOKED: Final = 4003  # the device's token was revoked: do not reconnect; pair again
 
 
 class ProtocolError(ValueError):

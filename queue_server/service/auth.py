@@ -20,7 +20,8 @@ LOCK_AFTER_FAILURES = 5
 LOCK_MINUTES = 15
 #: The one answer to a failed sign-in: wrong password, unknown or inactive staff number, and
 #: locked account alike.
-CACHE_SECONDS = 5.0  # a revoked token stops working in other processes within this time
+CACHE_SECONDS = 5.0
+SEEN_SECONDS = 60.0  # a device's last_seen_at is moved at most this often  # a revoked token stops working in other processes within this time
 
 _hasher = PasswordHasher()
 
@@ -52,6 +53,12 @@ class Auth:
         # expiry is a miss, so an expired token never outlives its time through the cache.
         self._cache: dict[bytes, tuple[float, Principal | None, datetime | None]] = {}
         self._dummy: str | None = None
+        # device token hash -> when its last_seen_at was last moved (monotonic seconds)
+        self._seen: dict[bytes, float] = {}
+
+    def forget(self, h: bytes) -> None:
+        """Drop a token from this process's cache (a device revoked here stops at once)."""
+        self._cache.pop(h, None)
 
     async def login(self, staff_id: str, password: str) -> tuple[str, datetime, Principal]:
         """A new session token for a correct password of an active, unlocked account.
@@ -111,6 +118,12 @@ class Auth:
             if found is not None:
                 return _staff_principal(found[0]), found[1]
             device = await self.accounts.device_by_token(conn, h)
+            if device is not None and monotime.monotonic() - self._seen.get(h, -SEEN_SECONDS) >= SEEN_SECONDS:
+                # last_seen_at: at most once a minute per device and process, never per request.
+                self._seen[h] = monotime.monotonic()
+                if len(self._seen) > 10_000:
+                    self._seen.clear()
+                await self.accounts.touch_device(conn, h, self.clock())
         if device is None:
             return None, None
         principal = Principal(

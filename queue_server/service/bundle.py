@@ -20,6 +20,7 @@ from .complaints import ComplaintService
 from .improvements import ImprovementService
 from .lifetimes import cancel_and_wait
 from .monitor import MonitorService
+from .pairing import PairingService
 from .printing import PrintService
 from .queue import QueueService
 from .ratings import RatingService
@@ -53,6 +54,7 @@ class Services:
     monitor: MonitorService
     improvements: ImprovementService
     complaints: ComplaintService
+    pairing: PairingService
     database: DatabaseHealth
     #: None when the server may serve; else why not (e.g. the schema is out of date).
     ready: Callable[[], Awaitable[str | None]]

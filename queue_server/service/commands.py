@@ -219,3 +219,25 @@ class UpdateFollowUp:
     follow_up: str
     action: str
     note: str | None
+
+
+@dataclass(frozen=True)
+class PairDevice:
+    """A manager enters the code a device shows and says what the device is to be."""
+
+    code: str
+    name: str
+    role: str | None
+    window: int | None
+    kiosk: str | None
+
+
+@dataclass(frozen=True)
+class ChangeDevice:
+    """rename (name), move (window or kiosk) or revoke a device."""
+
+    device: int
+    action: str
+    name: str | None = None
+    window: int | None = None
+    kiosk: str | None = None

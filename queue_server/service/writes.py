@@ -196,8 +196,51 @@ class ComplaintContactErased:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceInsert:
+    """A device a manager paired (its token's hash is the one the pairing was waiting with)."""
+
+    device_id: int
+    hall: str
+    role: str
+    kind: str
+    name: str
+    token_hash: bytes
+    window: int | None
+    kiosk: str | None
+    created_at: datetime
+    created_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class PairingDone:
+    """The pairing used: its code is free again, its device known to the waiting page."""
+
+    token_hash: bytes
+    device_id: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceUpdate:
+    """A device renamed or moved to another window or kiosk."""
+
+    device_id: int
+    name: str
+    window: int | None
+    kiosk: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRevoke:
+    device_id: int
+    at: datetime
+    by: str
+
+
 Write = (
     PrintJobInsert | NoticesUpdate | AppointmentCheckIn | RatingInsert | FollowUpInsert | FollowUpUpdate
     | AlertInsert | AlertUpdate | ImprovementInsert | ImprovementUpdate
     | ComplaintInsert | ComplaintUpdate | ComplaintRated | ComplaintContactErased
+    | DeviceInsert | PairingDone | DeviceUpdate | DeviceRevoke
 )

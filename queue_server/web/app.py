@@ -33,6 +33,7 @@ from .keys import (
     HEALTH,
     IMPROVEMENTS,
     MONITOR,
+    PAIRING,
     PRINTS,
     QUEUE,
     RATINGS,
@@ -45,6 +46,7 @@ from .limits import RATE_LIMITS, RateLimits, limits_middleware
 from .manage import add_manage_pages
 from .monitor import FEEDS, ScreenPresence, add_monitor_routes
 from .observe import add_observability, observe_middleware
+from .pairing import DEVICE_SOCKETS, add_pairing_routes
 from .people_pages import add_people_pages
 from .printers import PRINTERS, add_printer_routes
 from .problem import problem_middleware
@@ -128,6 +130,7 @@ def create_app(
             app[MONITOR] = built.monitor
             app[IMPROVEMENTS] = built.improvements
             app[COMPLAINTS] = built.complaints
+            app[PAIRING] = built.pairing
             app[READY] = built.ready
             app[HEALTH] = lambda: _health(built.database, unhealthy_after)
             app[_DATABASE] = built.database
@@ -172,6 +175,7 @@ def create_app(
         return await app[QUEUE].latest_seq(hall)
 
     add_monitor_routes(app, hub)
+    add_pairing_routes(app)
     presence: list[ScreenPresence] = []
 
     async def screen_presence(app: web.Application) -> AsyncIterator[None]:
@@ -207,6 +211,7 @@ def create_app(
         clock=lambda: clock().astimezone(config.timezone),
         time_zone=config.timezone.key,
         present=present,
+        devices=app[DEVICE_SOCKETS],
     )
     # Before the API's generic /windows/{window}/{action} route, which would shadow them.
     app.add_routes(ratings_routes)

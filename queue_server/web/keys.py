@@ -13,6 +13,7 @@ from ..service.auth import Auth
 from ..service.complaints import ComplaintService
 from ..service.improvements import ImprovementService
 from ..service.monitor import MonitorService
+from ..service.pairing import PairingService
 from ..service.printing import PrintService
 from ..service.queue import QueueService
 from ..service.ratings import RatingService
@@ -35,3 +36,4 @@ ALERTS = web.AppKey("alerts", AlertService)
 MONITOR = web.AppKey("monitor", MonitorService)
 IMPROVEMENTS = web.AppKey("improvements", ImprovementService)
 COMPLAINTS = web.AppKey("complaints", ComplaintService)
+PAIRING = web.AppKey("pairing", PairingService)

@@ -41,11 +41,14 @@ _PUBLIC_ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(r"/api/v1/complaint-box/[^/]+"), "complaint"),
     ("POST", re.compile(r"/api/v1/complaints/[^/]+/rating"), "complaint"),
     ("GET", re.compile(r"/api/v1/complaints/[^/]+"), "complaint_status"),
+    ("POST", re.compile(r"/api/v1/pairing"), "pairing"),
+    ("GET", re.compile(r"/api/v1/pairing/wait"), "pairing_wait"),
 )
 
 _GROUP_NAMES = {
     "ticket_status": "取号状态查询", "live_feed": "手机实时页面", "login": "登录", "rating": "评价",
     "complaint": "投诉与建议", "complaint_status": "投诉进度查询",
+    "pairing": "设备配对码", "pairing_wait": "设备配对等待",
 }
 
 
@@ -90,6 +93,8 @@ class RateLimits:
             "complaint": TokenBuckets(limits.complaint_per_minute, clock=clock),
             # the status page is read like a ticket's: often, and cheaply
             "complaint_status": TokenBuckets(limits.ticket_status_per_minute, clock=clock),
+            "pairing": TokenBuckets(limits.pairing_per_minute, clock=clock),
+            "pairing_wait": TokenBuckets(limits.pairing_wait_per_minute, clock=clock),
         }
 
     @staticmethod

@@ -8,6 +8,7 @@ import orjson
 from aiohttp import web
 
 from ..domain.errors import CODES
+from ..domain.pairing import KINDS as PAIRING_KINDS
 from ..domain.text import MAX_JSON_DEPTH, rule_for
 from ..protocol import MAX_SEQ
 from ..service.commands import WINDOW_ACTIONS
@@ -31,6 +32,12 @@ _PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "seq": {"type": "integer", "minimum": 1, "maximum": MAX_SEQ},
 }
 _QUERY: dict[str, list[dict[str, Any]]] = {
+    "/api/v1/pairing/wait": [
+        {"name": "secret", "in": "query", "required": True,
+         "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{32,64}$"}},
+        {"name": "timeout", "in": "query", "required": False,
+         "schema": {"type": "number", "minimum": 0, "maximum": 30}},
+    ],
     "/api/v1/halls/{hall}/events": [
         {"name": "after", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": 0, "maximum": 2**62}},
@@ -201,6 +208,26 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
     ("get", "/api/v1/halls/{hall}/alerts", "The hall's open alerts and those cleared today", "manager of the hall", None, 200),
     ("post", "/api/v1/halls/{hall}/alerts/{id}/acknowledge", "A manager acknowledges an alert (twice is once; a bad "
      "rating's alert ends with it)", "manager of the hall", None, 200),
+    ("post", "/api/v1/pairing", "A device without a token asks for a 6-digit pairing code (valid 10 minutes, used once) "
+     "and its secret; rate limited per address", "none: the device shows the code, a manager enters it",
+     {"type": "object", "properties": {"kind": {"type": "string", "enum": list(PAIRING_KINDS)}}}, 201),
+    ("get", "/api/v1/pairing/wait", "Long poll (up to ?timeout= seconds, at most 30) until the code is paired: "
+     "state waiting, paired (with the device's token and page), expired or revoked",
+     "none: the device's secret (?secret=) is the credential", None, 200),
+    ("get", "/api/v1/halls/{hall}/devices", "The hall's devices: kind, name, window or kiosk, created, last seen, revoked",
+     "manager of the hall", None, 200),
+    ("post", "/api/v1/halls/{hall}/devices", "Pair the device showing `code`: its name, role and window or kiosk",
+     "manager of the hall", {"type": "object", "required": ["code", "name"], "properties": {
+         "code": {"type": "string", "pattern": "^[0-9]{6}$", "example": "042917"}, "name": {"type": "string"},
+         "role": {"type": "string", "enum": ["kiosk", "display", "printer", "evaluator"]},
+         "window": {"type": "integer"}, "kiosk": {"type": "string"}}}, 201),
+    ("post", "/api/v1/halls/{hall}/devices/{id}/rename", "Rename a device", "manager of the hall",
+     {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}, 200),
+    ("post", "/api/v1/halls/{hall}/devices/{id}/move", "Bind a device to another window (tablet, window screen) or "
+     "kiosk (printer)", "manager of the hall",
+     {"type": "object", "properties": {"window": {"type": "integer"}, "kiosk": {"type": "string"}}}, 200),
+    ("post", "/api/v1/halls/{hall}/devices/{id}/revoke", "Revoke a device: its token stops working and its open "
+     "sockets close (code 4003); its page shows the pairing screen", "manager of the hall", None, 200),
 ]
 
 _ACTION_BODIES: dict[str, dict[str, Any]] = {

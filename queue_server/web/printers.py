@@ -19,6 +19,7 @@ from ..service.printing import require_printer
 from .api import bearer, json_response, principal_of, read_json, staff_of_hall
 from .hub import Hub, SubscriptionClosed
 from .keys import AUTH, PRINTS
+from .pairing import DEVICE_SOCKETS
 from .problem import from_error
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ async def printer_socket(request: web.Request) -> web.StreamResponse:
         return from_error(exc)
     ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), heartbeat=30.0, max_msg_size=64 * 1024)
     await ws.prepare(request)
-    await _PrinterChannel(request.app, ws, principal).run()
+    async with request.app[DEVICE_SOCKETS].open(token, ws):
+        await _PrinterChannel(request.app, ws, principal).run()
     return ws
 
 

@@ -50,6 +50,7 @@ from queue_server.protocol import (
 )
 from queue_server.service.lifetimes import cancel_and_wait
 from queue_server.web.hub import Heartbeats, Hub, Subscription, SubscriptionClosed
+from queue_server.web.pairing import DeviceSockets
 from queue_server.web.problem import from_error
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ def add_screen_routes(
     time_zone: str | None = None,
     heartbeat_interval: float = 10.0,
     present: Present | None = None,
+    devices: DeviceSockets | None = None,
 ) -> None:
     """Add the websocket endpoint, the two pages, their static files and (with `speech`)
     the announcement WAVs; own the heartbeat task and close open screens on shutdown."""
@@ -106,7 +108,8 @@ def add_screen_routes(
         hub=hub, snapshot=snapshot, events_after=events_after,
         authenticate_display=authenticate_display, latest_seq=latest_seq,
         hall_exists=hall_exists, allowed_origins=allowed_origins or (lambda: set()),
-        speech=speech, clock=clock or _utc_now, present=present or _absent)
+        speech=speech, clock=clock or _utc_now, present=present or _absent,
+        devices=devices or DeviceSockets())
     heartbeats = Heartbeats(hub, latest_seq, screens.clock, interval=heartbeat_interval)
     app.router.add_get("/ws/v1/halls/{hall}", screens.websocket)
     app.router.add_get("/display/hall/{hall}", screens.hall_page)
@@ -175,6 +178,7 @@ class _Screens:
     speech: SpeechRenderer | None
     clock: Callable[[], datetime]
     present: Present
+    devices: DeviceSockets
 
     def __post_init__(self) -> None:
         # Open screens, to close on shutdown (their subscription first: no event may follow
@@ -210,7 +214,7 @@ class _Screens:
         try:
             await ws.prepare(request)
             self.sockets[ws] = subscription
-            async with self.present(hall, _token(request)):
+            async with self.present(hall, _token(request)), self.devices.open(_token(request), ws):
                 await _Connection(self, ws, hall, subscription).run(after)
         finally:
             subscription.close()

@@ -121,6 +121,15 @@ TABLE: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", "/api/v1/halls/{hall}/monitor"): MANAGERS,
     ("GET", "/api/v1/halls/{hall}/alerts"): MANAGERS,
     ("POST", "/api/v1/halls/{hall}/alerts/{id}/acknowledge"): MANAGERS,
+    # Pairing: a device without a token asks for a code and waits with its secret; the hall's
+    # managers pair, list, rename, move and revoke its devices.
+    ("POST", "/api/v1/pairing"): PUBLIC,
+    ("GET", "/api/v1/pairing/wait"): PUBLIC,
+    ("GET", "/api/v1/halls/{hall}/devices"): MANAGERS,
+    ("POST", "/api/v1/halls/{hall}/devices"): MANAGERS,
+    ("POST", "/api/v1/halls/{hall}/devices/{id}/rename"): MANAGERS,
+    ("POST", "/api/v1/halls/{hall}/devices/{id}/move"): MANAGERS,
+    ("POST", "/api/v1/halls/{hall}/devices/{id}/revoke"): MANAGERS,
 }
 # The query a report route is asked with (the scope decides who may).
 QUERIES = {path: "?scope=hall:gongshu&month=2026-11&by=hall" for method, path in TABLE if "/stats" in path
@@ -156,6 +165,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "/api/v1/halls/{hall}/complaints/{id}/assign": {"assignee": "1001"},
     "/api/v1/halls/{hall}/complaints/{id}/resolve": {"findings": "属实", "measures": "培训"},
     "/api/v1/halls/{hall}/complaints/{id}/reply": {"how": "phone"},
+    "/api/v1/halls/{hall}/devices": {"code": "123456", "name": "K09"},
+    "/api/v1/halls/{hall}/devices/{id}/rename": {"name": "K09"},
     "/api/v1/halls/{hall}/windows/{window}/pause": {"reason": "咨询"},
     "/api/v1/halls/{hall}/windows/{window}/call": {"number": "A002", "reason": "急办"},
     "/api/v1/halls/{hall}/windows/{window}/transfer": {"service": "B", "reason": "转办"},

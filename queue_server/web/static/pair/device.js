@@ -1,0 +1,39 @@
+// A device page's token: ?token= in its address (a token from the command line), else the one
+// this browser received when it was paired (localStorage). Without either, or once the token
+// is revoked, the page hands over to the pairing screen (/pair), which comes back when paired.
+
+export const DEVICE_KEY = "hallQueue.device";
+export const CLOSE_REVOKED = 4003; // queue_server.protocol.CLOSE_REVOKED
+
+export function storedDevice() {
+  try {
+    const device = JSON.parse(localStorage.getItem(DEVICE_KEY) || "null");
+    return device && typeof device.token === "string" ? device : null;
+  } catch {
+    return null;
+  }
+}
+
+export function deviceToken() {
+  const fromAddress = new URLSearchParams(location.search).get("token");
+  if (fromAddress) return fromAddress;
+  const device = storedDevice();
+  return device ? device.token : "";
+}
+
+// Forget this browser's token and show the pairing screen for a device of `kind`.
+export function pairAgain(kind) {
+  try {
+    localStorage.removeItem(DEVICE_KEY);
+  } catch {
+    // storage refused (private mode): nothing was kept
+  }
+  location.replace(`/pair?kind=${encodeURIComponent(kind)}`);
+}
+
+// The page has no token: pair unless the address carried one.
+export function requireToken(kind) {
+  const token = deviceToken();
+  if (!token) pairAgain(kind);
+  return token;
+}
