@@ -87,15 +87,16 @@ def render_hall(board: Board, *, columns: int = 80, colour: bool = False,
     calls = [c for c in snapshot.get("recent_calls", [])
              if board.area is None or window_area(snapshot, c["window"], c.get("service"))
              == board.area]
-    if calls:
-        latest = calls[0]
-        text = f"请 {latest['number']} 号 到 {latest['window']} 号窗口 办理{_recall(latest)}"
+    # 正在呼叫: only a ticket still being called at its window; the rest is history
+    calling = next((c for c in calls if _still_called(snapshot, c)), None)
+    if calling is not None:
+        text = f"请 {calling['number']} 号 到 {calling['window']} 号窗口 办理{_recall(calling)}"
         lines.append(paint(fit(text, columns, "^"), YELLOW, BOLD))
     else:
-        lines.append(fit("欢迎光临，请取号等候", columns, "^"))
+        lines.append(fit(snapshot.get("idle_line") or "欢迎光临，请取号等候", columns, "^"))
     lines.append("─" * columns)
     lines.append(paint("最近呼叫", DIM))
-    for call in calls[1:7]:
+    for call in [c for c in calls if c is not calling][:6]:
         recall = f"第 {call['calls']} 次" if call.get("calls", 1) > 1 else ""
         lines.append(f"  {fit(call['number'], 8)} → {fit(str(call['window']) + ' 号窗口', 12)}"
                      f"{recall}")
@@ -116,6 +117,12 @@ def render_hall(board: Board, *, columns: int = 80, colour: bool = False,
         lines.append("─" * columns)
         lines.append(fit("  ◆  ".join(notices), columns))
     return "\n".join(lines)
+
+
+def _still_called(snapshot: Mapping[str, Any], call: Mapping[str, Any]) -> bool:
+    window = next((w for w in snapshot.get("windows", []) if w.get("number") == call.get("window")), None)
+    current = (window or {}).get("current") or {}
+    return current.get("number") == call.get("number") and current.get("status") == "called"
 
 
 def render_window(board: Board, number: int, *, columns: int = 80, colour: bool = False,

@@ -40,3 +40,25 @@ def check_free_text(text: str, taboo: Iterable[str]) -> str | None:
         if position >= 0 and (found is None or (position, -len(needle)) < found[:2]):
             found = (position, -len(needle), phrase)
     return found[2] if found is not None else None
+
+
+#: What a hall's ticker says about how calls reach people and where tickets come from, by what
+#: the hall has; a configured phrase about a capability the hall lacks is left out.
+SILENT_CALLS = "本厅不设语音叫号，请留意大屏和手机上的叫号提醒。"
+NO_KIOSK = "请到窗口或用手机扫码取号。"
+_NEEDS_VOICE = ("语音", "广播", "听到叫号", "喇叭")
+_NEEDS_KIOSK = ("取号机", "自助机", "取号终端")
+
+
+def ticker_phrases(phrases: Iterable[str], *, voice: bool, has_kiosk: bool) -> list[str]:
+    """The hall screen's civility phrases for a hall with (or without) voice and a kiosk."""
+    kept = [p for p in phrases
+            if (voice or not any(w in p for w in _NEEDS_VOICE))
+            and (has_kiosk or not any(w in p for w in _NEEDS_KIOSK))]
+    extra = ([] if voice else [SILENT_CALLS]) + ([] if has_kiosk else [NO_KIOSK])
+    return extra + kept
+
+
+def idle_line(*, has_kiosk: bool) -> str:
+    """What 正在呼叫 says while no one is being called."""
+    return "欢迎光临，请取号等候" if has_kiosk else "欢迎光临，请到窗口或扫码取号"

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..domain.civility import idle_line, ticker_phrases
 from ..domain.hall import HallState
 from ..domain.layout import Civility, Hall
 from ..domain.model import Ticket, TicketStatus, WindowState
@@ -87,12 +88,15 @@ def snapshot(
         "business_day": state.day.isoformat(),
         "at": iso(at, tz),
         "voice": hall.voice,
+        "has_kiosk": hall.has_kiosk,
+        "idle_line": idle_line(has_kiosk=hall.has_kiosk),
         "areas": [{"code": a.code, "name": a.name, "name_en": a.name_en} for a in hall.areas.values()],
         "services": [service_view(state, code) for code in hall.services],
         "windows": [window_view(hall, state, state.windows[n]) for n in hall.windows],
         "recent_calls": recent_calls,
         "notices": notices,
-        "civility": {k: list(v) for k, v in civility.phrases.items()},
+        "civility": {k: (ticker_phrases(v, voice=hall.voice, has_kiosk=hall.has_kiosk) if k == "hall" else list(v))
+                     for k, v in civility.phrases.items()},
         "printers": [
             {"name": p["name"], "kiosk": p["kiosk"], "status": p["status"], "updated_at": iso(p["updated_at"], tz)}
             for p in printers or [] if p["role"] == "printer"

@@ -338,3 +338,19 @@ async def test_the_javascript_decoder_refuses_what_the_python_one_refuses(page, 
         return frames.map((f) => r.decode(f));
     }""", frames)
     assert decoded == [None] * len(frames)
+
+
+async def test_a_call_leaves_the_calling_panel_once_its_ticket_is_served_or_finished(page, server, fake, hub):
+    await _open(page, server, "/display/hall/gongshu")
+    hub.publish("gongshu", [fake.call("A023", 1)])
+    await page.wait_for_selector("#latest-number:text('A023')")
+    hub.publish("gongshu", [fake.call("B011", 2)])
+    await page.wait_for_selector("#latest-number:text('B011')")
+    hub.publish("gongshu", [fake.start_service(2)])  # B011 is being served: no longer called
+    await page.wait_for_selector("#latest-number:text('A023')")
+    assert "B011" in await page.text_content("#recent")
+    hub.publish("gongshu", [fake.start_service(1), fake.finish(1)])
+    await page.wait_for_selector("#latest-idle")
+    assert await page.locator("#latest-number").count() == 0
+    recent = await page.text_content("#recent")
+    assert "A023" in recent and "B011" in recent, "both stay in 最近呼叫"

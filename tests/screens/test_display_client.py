@@ -152,3 +152,17 @@ def test_the_window_board_shows_staff_state_and_civility(fake: FakeHall) -> None
     assert "赵敏" in text and "工号 1005" in text and "顶岗：赵敏" in text
     assert "请 C105 号到本窗口办理" in text and "您好，请坐。" in text
     assert "暂停服务（午休）" in render_window(board, 3)
+
+
+def test_the_terminal_board_shows_under_the_call_line_only_a_ticket_still_being_called(fake: FakeHall) -> None:
+    fake.call("A023", 1)
+    fake.call("B011", 2)
+    fake.start_service(2)
+    board, _ = apply(Board(hall="gongshu"), Snapshot(fake.snapshot["seq"], fake.snapshot))
+    text = render_hall(board, columns=80)
+    assert "请 A023 号 到 1 号窗口 办理" in text and "请 B011 号" not in text
+    fake.start_service(1)
+    board, _ = apply(Board(hall="gongshu"), Snapshot(fake.snapshot["seq"], fake.snapshot))
+    text = render_hall(board, columns=80)
+    assert "请 A023 号" not in text and "欢迎光临" in text
+    assert "A023" in text and "B011" in text, "both remain under 最近呼叫"

@@ -63,20 +63,29 @@ function render(board) {
   document.title = `${snapshot.name || snapshot.hall} · 叫号大屏`;
 
   const calls = (snapshot.recent_calls || []).filter((c) => inArea(snapshot, c.window, c.service));
-  renderLatest(calls[0] || null);
-  renderRecent(calls.slice(1, 1 + RECENT_SHOWN));
+  // 正在呼叫 shows a call only while its ticket is still being called at that window: once
+  // it is being served, finished, missed or moved on, it is history (最近呼叫)
+  const calling = calls.find((c) => stillCalled(snapshot, c)) || null;
+  renderLatest(calling, snapshot.idle_line || "欢迎光临，请取号等候");
+  renderRecent(calls.filter((c) => c !== calling).slice(0, RECENT_SHOWN));
   renderServices(snapshot);
   renderTicker(snapshot);
 }
 
-function renderLatest(call) {
+function stillCalled(snapshot, call) {
+  const win = (snapshot.windows || []).find((w) => w.number === call.window);
+  const current = win && win.current;
+  return Boolean(current && current.number === call.number && current.status === "called");
+}
+
+function renderLatest(call, idle) {
   const body = $("latest-body");
-  const key = call ? `${call.number}|${call.window}|${call.calls}` : null;
+  const key = call ? `${call.number}|${call.window}|${call.calls}` : `idle|${idle}`;
   if (key === lastCallKey) return;
-  const isNew = lastCallKey !== null || call !== null;
+  const isNew = call !== null;
   lastCallKey = key;
   if (!call) {
-    fill(body, h("div", { class: "latest-idle" }, "欢迎光临，请取号等候"));
+    fill(body, h("div", { class: "latest-idle", id: "latest-idle" }, idle));
     return;
   }
   fill(body,
