@@ -38,8 +38,38 @@ async def improvements(conn: asyncpg.Connection, halls: list[str], start: dateti
         halls, start, end, now))
 
 
+def _step(actions: str) -> str:
+    """The first step of `actions` in a complaint's steps: when it was taken and the deadline it had."""
+    return ("(SELECT (s->>'at')::timestamptz AS at, (s->>'due')::timestamptz AS due"
+            f" FROM jsonb_array_elements(c.steps) s WHERE s->>'action' IN ({actions}) LIMIT 1)")
+
+
+_ACCEPTED = _step("'accept', 'decline'")
+_REPLIED = _step("'reply'")
+
+
+async def complaints(conn: asyncpg.Connection, halls: list[str], start: datetime, end: datetime,
+                     now: datetime) -> dict[str, dict[str, Any]]:
+    """Complaints received in the period: how many; of those whose accept step fell due (or was
+    taken), how many were accepted or declined by its deadline; the same for the reply to the
+    complainant; and how the complainants rated the handling."""
+    return _by_hall(await conn.fetch(
+        "SELECT c.hall, count(*) AS complaints,"
+        " count(*) FILTER (WHERE acc.at IS NOT NULL OR (c.state = 'received' AND c.due < $4)) AS accept_due,"
+        " count(*) FILTER (WHERE acc.at <= acc.due) AS accepted_on_time,"
+        " count(*) FILTER (WHERE rep.at IS NOT NULL OR (c.state = 'resolved' AND c.due < $4)) AS reply_due,"
+        " count(*) FILTER (WHERE rep.at <= rep.due) AS replied_on_time,"
+        " count(c.rating) AS handling_rated,"
+        " count(*) FILTER (WHERE c.rating = 'satisfied') AS handling_satisfied"
+        f" FROM complaints c LEFT JOIN LATERAL {_ACCEPTED} acc ON true"
+        f" LEFT JOIN LATERAL {_REPLIED} rep ON true"
+        " WHERE c.hall = ANY($1::text[]) AND c.created_at >= $2 AND c.created_at < $3 GROUP BY c.hall",
+        halls, start, end, now))
+
+
 class PostgresQualityStore:
     """The QualityService's store (service/quality.py) on PostgreSQL."""
 
     served = staticmethod(served)
     improvements = staticmethod(improvements)
+    complaints = staticmethod(complaints)

@@ -19,6 +19,8 @@ class QualityStore(Protocol):
     async def served(self, conn: Connection, halls: list[str], first: date, last: date) -> dict[str, dict[str, Any]]: ...
     async def improvements(self, conn: Connection, halls: list[str], start: datetime, end: datetime,
                            now: datetime) -> dict[str, dict[str, Any]]: ...
+    async def complaints(self, conn: Connection, halls: list[str], start: datetime, end: datetime,
+                         now: datetime) -> dict[str, dict[str, Any]]: ...
 
 
 class QualityService:
@@ -52,6 +54,7 @@ class QualityService:
             parts = [
                 await self.store.served(conn, halls, first, last),
                 await self.store.improvements(conn, halls, start, end, now),
+                await self.store.complaints(conn, halls, start, end, now),
             ]
         sums = {h: QualitySums() for h in halls}
         for part in parts:

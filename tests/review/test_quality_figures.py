@@ -135,3 +135,45 @@ async def test_the_monthly_report_of_a_manager_has_the_quality_table_and_a_clerk
     assert own.status == 200, await own.text()
     mine = _pdf_text(await own.read())
     assert "投诉、调查与整改" not in mine and "五、整改事项" in mine
+
+
+async def _complaint(h, by="9001"):
+    resp = await h.client.post("/api/v1/halls/gongshu/complaints", headers=h.auth(by), json={
+        "channel": "phone", "category": "efficiency", "content": "等了很久才叫到号。"})
+    assert resp.status == 201, await resp.text()
+    return await resp.json()
+
+
+async def _complaint_step(h, complaint, action, by="9001", **body):
+    resp = await h.client.post(f"/api/v1/halls/gongshu/complaints/{complaint['id']}/{action}",
+                               headers=h.auth(by), json=body)
+    assert resp.status == 200, await resp.text()
+
+
+async def test_complaints_count_per_thousand_visits_on_time_steps_and_the_complainants_satisfaction(hall):
+    await _serve(hall, 4)
+    handled = await _complaint(hall)
+    await _complaint_step(hall, handled, "accept")
+    await _complaint_step(hall, handled, "assign", assignee="9002")
+    await _complaint_step(hall, handled, "resolve", by="9002", findings="高峰窗口不足", measures="增开窗口")
+    await _complaint_step(hall, handled, "reply", how="phone", answer="已增开窗口，感谢监督")
+    rated = await hall.client.post(f"/api/v1/complaints/{handled['secret']}/rating", json={"rating": "satisfied"})
+    assert rated.status == 201, await rated.text()
+    await _complaint(hall)  # never accepted: overdue after Tuesday
+    late = await _complaint(hall)
+    hall.clock.advance(2 * 86400)  # Wednesday 10:00: both accept deadlines (end of Tuesday) passed
+    for who in ("9001", "admin1"):
+        await _sign_in_again(hall, who)
+    await _complaint_step(hall, late, "accept")  # accepted, but a day late
+    status, body = await _quality(hall, "admin1", "scope=hall:gongshu&from=2026-11-30&to=2026-12-02")
+    assert status == 200, body
+    total = body["total"]
+    assert total["served"] == 4 and total["complaints"] == 3
+    assert total["complaints_per_1000"] == 750.0
+    assert total["accept_due"] == 3 and total["accepted_on_time_rate"] == 0.3333
+    assert total["reply_due"] == 1 and total["replied_on_time_rate"] == 1.0
+    assert total["handling_rated"] == 1 and total["complainant_satisfied_rate"] == 1.0
+    assert body["rows"][0]["complaints"] == 3
+    # another hall's period and scope hold none of them
+    status, other = await _quality(hall, "admin1", "scope=hall:hushu&from=2026-11-30&to=2026-12-02")
+    assert status == 200 and other["total"]["complaints"] == 0 and other["total"]["accepted_on_time_rate"] is None
