@@ -312,3 +312,35 @@ def test_the_shipped_site_is_valid_nginx_with_tls_a_redirect_and_long_websocket_
     assert checked.returncode == 0, checked.stderr
     assert "syntax is ok" in checked.stderr
     assert shutil.which(NGINX)
+
+
+def _unit(name: str) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for line in (ROOT / "deploy" / "systemd" / name).read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values.setdefault(key.strip(), []).append(value.strip())
+    return values
+
+
+def test_the_systemd_template_runs_one_hardened_process_per_port_as_the_app_role() -> None:
+    unit = _unit("hall-queue@.service")
+    assert unit["User"] == ["hall-queue"] and unit["Restart"] == ["on-failure"]
+    assert unit["EnvironmentFile"] == ["/etc/hall-queue/serve.env"]
+    exec_start = unit["ExecStart"][0].split()
+    assert exec_start[1] == "serve" and exec_start[exec_start.index("--port") + 1] == "%i"
+    assert exec_start[exec_start.index("--host") + 1] == "127.0.0.1"
+    for option in ("NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp", "RestrictAddressFamilies"):
+        assert option in unit, option
+    assert unit["CapabilityBoundingSet"] == [""]
+    # The serving processes get the app role only; the owner's DSN is in admin.env.
+    serve_env = _unit("serve.env.example")
+    for key in ("QUEUE_DATABASE_URL", "QUEUE_APP_DATABASE_URL"):
+        assert serve_env[key][0].startswith("postgresql://hall_queue_app:"), key
+    assert _unit("admin.env.example")["QUEUE_DATABASE_URL"][0].startswith("postgresql://hall_queue_owner:")
+    backup = _unit("hall-queue-backup.service")
+    assert "queue-server backup" in backup["ExecStart"][0] and backup["EnvironmentFile"] == ["/etc/hall-queue/admin.env"]
+    # nginx's upstream names the ports the README starts instances on.
+    readme = (ROOT / "deploy" / "README.md").read_text()
+    upstream_ports = set(re.findall(r"server 127\.0\.0\.1:(\d+)", SITE.read_text()))
+    assert upstream_ports and upstream_ports <= set(re.findall(r"hall-queue@(\d+)", readme))
