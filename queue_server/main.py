@@ -41,6 +41,7 @@ from .adapters.relay import LocalAnnouncer, RedisRelay
 from .adapters.review_queries import PostgresReviewStore
 from .adapters.review_reports import AnchorLogReader, PostgresReviewReportStore
 from .adapters.speech import Speech
+from .adapters.staff_admin import PostgresStaffStore
 from .config import Config
 from .domain.anchor import SignedAnchor
 from .service.alerts import AlertService
@@ -60,6 +61,7 @@ from .service.queue import QueueService
 from .service.ratings import RatingService
 from .service.review import ReviewService
 from .service.review_reports import ReviewReportService
+from .service.staff import StaffService
 from .service.verify import AnchorCheck, Verification
 from .service.verify import check_anchor_log as _check_anchor_log
 from .service.verify import verify_hall as _verify_hall
@@ -151,6 +153,7 @@ def build_services(
         improvements=improvements,
         complaints=ComplaintService(config, pool, queue, PostgresComplaintStore()),
         pairing=PairingService(config, pool, queue, PostgresPairingStore(), auth),
+        staff=StaffService(config, pool, auth, PostgresStaffStore(), clock),
         database=pool,
         ready=ready,
     )
@@ -305,7 +308,8 @@ def serve(config: Config, *, host: str | None, port: int | None, ignore_hours: b
             print(
                 "\n首次启动：已创建管理员账号 / first start: an admin account was created\n"
                 f"  工号 staff number: {staff_id}\n  密码 password:     {password}\n"
-                "  (shown once; sign in with POST /api/v1/auth/login)\n",
+                "  (shown once, and for one sign-in only: sign in at /manage and set your own;\n"
+                "   一次性密码：在 /manage 登录后须先设置自己的密码)\n",
                 flush=True,
             )
 

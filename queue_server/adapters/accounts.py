@@ -12,19 +12,20 @@ from ..service.ports import AlreadyExists, DeviceRecord, StaffRecord
 def _staff(r: asyncpg.Record) -> StaffRecord:
     return StaffRecord(
         r["id"], r["hall"], r["name"], r["role"], r["password_hash"], r["photo_url"], r["active"],
-        r["failed_logins"], r["locked_until"], r["region"],
+        r["failed_logins"], r["locked_until"], r["region"], r["must_change_password"],
     )
 
 
 async def add_staff(
     conn: asyncpg.Connection, *, staff_id: str, hall: str | None, name: str, role: str,
     password_hash: str, photo_url: str | None = None, region: str | None = None,
+    must_change_password: bool = False,
 ) -> None:
     try:
         await conn.execute(
-            "INSERT INTO staff (id, hall, name, role, password_hash, photo_url, region)"
-            " VALUES ($1,$2,$3,$4,$5,$6,$7)",
-            staff_id, hall, name, role, password_hash, photo_url, region,
+            "INSERT INTO staff (id, hall, name, role, password_hash, photo_url, region, must_change_password)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+            staff_id, hall, name, role, password_hash, photo_url, region, must_change_password,
         )
     except asyncpg.UniqueViolationError as exc:
         raise AlreadyExists(str(exc)) from exc

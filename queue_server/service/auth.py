@@ -84,6 +84,20 @@ class Auth:
             await self.accounts.add_session(conn, token_hash(token), staff_id, now, expires)
         return token, expires, _staff_principal(staff)
 
+    async def hash(self, password: str) -> str:
+        """A new hash of `password` with this server's parameters (in a thread: it is slow)."""
+        return await asyncio.to_thread(self.hasher.hash, password)
+
+    @staticmethod
+    async def verify(digest: str, password: str) -> bool:
+        return await asyncio.to_thread(_verify, digest, password)
+
+    def new_session(self) -> tuple[str, bytes, datetime, datetime]:
+        """A new sign-in token, its stored hash, now and its expiry."""
+        token = new_token("hqs")
+        now = self.clock()
+        return token, token_hash(token), now, now + self.ttl
+
     async def _dummy_hash(self) -> str:
         """A hash with this server's parameters, for checking a password that has no account."""
         if self._dummy is None:
@@ -96,7 +110,22 @@ class Auth:
         async with self.pool.acquire() as conn:
             return await self.accounts.revoke_session(conn, h, self.clock())
 
-    async def authenticate(self, token: str | None) -> Principal:
+    async def authenticate(self, token: str | None, *, password_pending: bool = False) -> Principal:
+        """The token's principal. A staff member still on a one-time password is refused
+        (403 auth.password_change_required) unless the caller is one of the few routes that
+        serve setting a password (`password_pending`): who am I, sign out, set my password."""
+        principal = await self._principal(token)
+        if principal.must_change_password and not password_pending:
+            raise Forbidden("auth.password_change_required")
+        return principal
+
+    def forget_staff(self, staff_id: str) -> None:
+        """Drop this process's cached sign-ins of `staff_id` (their account just changed)."""
+        for h, hit in list(self._cache.items()):
+            if hit[1] is not None and hit[1].kind == "staff" and hit[1].id == staff_id:
+                self._cache.pop(h, None)
+
+    async def _principal(self, token: str | None) -> Principal:
         if not token:
             raise Unauthenticated("auth.required")
         h = token_hash(token)
@@ -135,7 +164,7 @@ class Auth:
 
     async def add_staff(
         self, *, staff_id: str, hall: str | None, name: str, role: str, password: str,
-        photo_url: str | None = None, region: str | None = None,
+        photo_url: str | None = None, region: str | None = None, must_change_password: bool = False,
     ) -> None:
         if role not in STAFF_ROLES:
             raise InvalidInput("input.unknown_role", field="role", role=role, known=", ".join(STAFF_ROLES))
@@ -151,6 +180,7 @@ class Auth:
                 await self.accounts.add_staff(
                     conn, staff_id=staff_id, hall=hall, name=name, role=role,
                     password_hash=digest, photo_url=photo_url, region=region,
+                    must_change_password=must_change_password,
                 )
             except AlreadyExists:
                 raise InvalidInput("input.staff_exists", field="id", staff_id=staff_id) from None
@@ -187,7 +217,9 @@ class Auth:
                 return None
         password = secrets.token_urlsafe(12)
         try:
-            await self.add_staff(staff_id="admin", hall=None, name="系统管理员", role="admin", password=password)
+            # Printed once at the first start: the admin sets their own at the first sign-in.
+            await self.add_staff(staff_id="admin", hall=None, name="系统管理员", role="admin", password=password,
+                                 must_change_password=True)
         except InvalidInput:  # another process created it first
             return None
         return "admin", password
@@ -201,7 +233,8 @@ def _verify(digest: str, password: str) -> bool:
 
 
 def _staff_principal(s: StaffRecord) -> Principal:
-    return Principal("staff", s.id, s.name, s.role, s.hall, photo_url=s.photo_url, region=s.region)
+    return Principal("staff", s.id, s.name, s.role, s.hall, photo_url=s.photo_url, region=s.region,
+                     must_change_password=s.must_change_password)
 
 
 def require_staff(principal: Principal, hall: str) -> None:

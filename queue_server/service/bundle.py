@@ -26,6 +26,7 @@ from .queue import QueueService
 from .ratings import RatingService
 from .review import ReviewService
 from .review_reports import ReviewReportService
+from .staff import StaffService
 
 
 class DatabaseHealth(Protocol):
@@ -55,6 +56,7 @@ class Services:
     improvements: ImprovementService
     complaints: ComplaintService
     pairing: PairingService
+    staff: StaffService
     database: DatabaseHealth
     #: None when the server may serve; else why not (e.g. the schema is out of date).
     ready: Callable[[], Awaitable[str | None]]

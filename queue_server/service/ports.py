@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..domain.layout import Hall
     from ..domain.ledger import LedgerRow
     from ..domain.model import Ticket, TicketNumber
+    from ..domain.staff_ledger import StaffLedgerRow
     from .writes import Write
 
 
@@ -248,6 +249,7 @@ class StaffRecord:
     failed_logins: int
     locked_until: datetime | None
     region: str | None = None  # a street or district office's manager: no hall, this region
+    must_change_password: bool = False  # a one-time password: set one's own before anything else
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,7 @@ class AccountStore(Protocol):
     async def add_staff(
         self, conn: Connection, *, staff_id: str, hall: str | None, name: str, role: str,
         password_hash: str, photo_url: str | None = None, region: str | None = None,
+        must_change_password: bool = False,
     ) -> None:
         """Raises AlreadyExists for a staff number in use."""
         ...
@@ -339,3 +342,36 @@ class TicketLayout(Protocol):
     def preview_png(self, content: dict[str, Any], paper_mm: int) -> bytes:
         """`content` is views.print_content(...) of a ticket; CPU-bound (run it in a thread)."""
         ...
+
+
+class StaffStore(Protocol):
+    """Managing staff accounts (adapters/staff_admin.py): accounts, photos, the staff ledger and
+    the idempotency keys of its commands; every change under `lock`, in one transaction."""
+
+    async def lock(self, conn: Connection) -> None: ...
+    async def stored_answer(self, conn: Connection, key: str, since: datetime) -> tuple[str, int, Any] | None: ...
+
+    async def store_answer(
+        self, conn: Connection, key: str, fingerprint: str, status: int, body: Any, now: datetime,
+    ) -> None: ...
+
+    async def staff(self, conn: Connection, staff_id: str) -> StaffRecord | None: ...
+    async def all_staff(self, conn: Connection) -> list[StaffRecord]: ...
+    async def active_admins(self, conn: Connection) -> int: ...
+
+    async def insert(self, conn: Connection, s: StaffRecord) -> None:
+        """Raises AlreadyExists for a staff number in use."""
+        ...
+
+    async def update(self, conn: Connection, s: StaffRecord) -> None: ...
+    async def revoke_sessions(self, conn: Connection, staff_id: str, now: datetime) -> None: ...
+
+    async def add_session(
+        self, conn: Connection, token_hash: bytes, staff_id: str, now: datetime, expires: datetime,
+    ) -> None: ...
+
+    async def ledger_head(self, conn: Connection) -> tuple[int, bytes]: ...
+    async def append(self, conn: Connection, row: StaffLedgerRow) -> None: ...
+    async def ledger(self, conn: Connection, staff_id: str | None = None) -> list[StaffLedgerRow]: ...
+    async def set_photo(self, conn: Connection, staff_id: str, content_type: str, data: bytes, now: datetime) -> None: ...
+    async def photo(self, conn: Connection, staff_id: str) -> tuple[str, bytes] | None: ...

@@ -22,6 +22,7 @@ class Principal:
     kiosk: str | None = None  # printer devices are bound to a kiosk
     photo_url: str | None = None
     region: str | None = None  # a street or district office's manager (hall None, operates no hall)
+    must_change_password: bool = False  # signed in with a one-time password (service/staff.py)
 
     @property
     def actor(self) -> Actor:

@@ -96,8 +96,9 @@ def bearer(request: web.Request) -> str | None:
     return None
 
 
-async def principal_of(request: web.Request) -> Principal:
-    return await request.app[AUTH].authenticate(bearer(request))
+async def principal_of(request: web.Request, *, password_pending: bool = False) -> Principal:
+    """The caller; one still on a one-time password only where `password_pending` (403 else)."""
+    return await request.app[AUTH].authenticate(bearer(request), password_pending=password_pending)
 
 
 async def staff_of_hall(request: web.Request, *roles: str) -> tuple[str, Principal]:
@@ -407,13 +408,14 @@ async def login(request: web.Request) -> web.Response:
         await request.app[QUEUE].record(principal.hall, principal.actor, "staff_signed_in", {"staff_id": principal.id})
     return json_response(
         {"token": token, "expires_at": expires.isoformat(timespec="seconds"),
-         "staff": {"id": principal.id, "name": principal.name, "role": principal.role, "hall": principal.hall}}
+         "staff": {"id": principal.id, "name": principal.name, "role": principal.role, "hall": principal.hall,
+                   "must_change_password": principal.must_change_password}}
     )
 
 
 @routes.post("/api/v1/auth/logout")
 async def logout(request: web.Request) -> web.Response:
-    principal = await principal_of(request)
+    principal = await principal_of(request, password_pending=True)
     token = bearer(request)
     assert token is not None
     if principal.kind != "staff":
@@ -426,9 +428,9 @@ async def logout(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/auth/me")
 async def whoami(request: web.Request) -> web.Response:
-    p = await principal_of(request)
+    p = await principal_of(request, password_pending=True)
     return json_response({"kind": p.kind, "id": p.id, "name": p.name, "role": p.role, "hall": p.hall,
-                          "window": p.window, "kiosk": p.kiosk})
+                          "window": p.window, "kiosk": p.kiosk, "must_change_password": p.must_change_password})
 
 
 def _query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:

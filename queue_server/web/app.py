@@ -40,6 +40,7 @@ from .keys import (
     READY,
     REPORTS,
     REVIEW,
+    STAFF,
 )
 from .kiosk import add_kiosk_routes
 from .limits import RATE_LIMITS, RateLimits, limits_middleware
@@ -53,6 +54,7 @@ from .problem import problem_middleware
 from .proxies import proxies_middleware
 from .ratings import routes as ratings_routes
 from .screens import DisplayAccess, add_screen_routes
+from .staff import routes as staff_routes
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +133,7 @@ def create_app(
             app[IMPROVEMENTS] = built.improvements
             app[COMPLAINTS] = built.complaints
             app[PAIRING] = built.pairing
+            app[STAFF] = built.staff
             app[READY] = built.ready
             app[HEALTH] = lambda: _health(built.database, unhealthy_after)
             app[_DATABASE] = built.database
@@ -217,6 +220,7 @@ def create_app(
     app.add_routes(ratings_routes)
     app.add_routes(improvement_routes)
     app.add_routes(complaint_routes)
+    app.add_routes(staff_routes)
     app.add_routes(appointment_routes)
     app.add_routes(api.routes)
     app.add_routes(review.routes)

@@ -19,6 +19,7 @@ from ..service.queue import QueueService
 from ..service.ratings import RatingService
 from ..service.review import ReviewService
 from ..service.review_reports import ReviewReportService
+from ..service.staff import StaffService
 
 CONFIG = web.AppKey("config", Config)
 QUEUE = web.AppKey("queue", QueueService)
@@ -37,3 +38,4 @@ MONITOR = web.AppKey("monitor", MonitorService)
 IMPROVEMENTS = web.AppKey("improvements", ImprovementService)
 COMPLAINTS = web.AppKey("complaints", ComplaintService)
 PAIRING = web.AppKey("pairing", PairingService)
+STAFF = web.AppKey("staff", StaffService)

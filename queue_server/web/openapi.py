@@ -228,6 +228,35 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
      {"type": "object", "properties": {"window": {"type": "integer"}, "kiosk": {"type": "string"}}}, 200),
     ("post", "/api/v1/halls/{hall}/devices/{id}/revoke", "Revoke a device: its token stops working and its open "
      "sockets close (code 4003); its page shows the pairing screen", "manager of the hall", None, 200),
+    # 人员管理 (service/staff.py): a manager manages the accounts of their hall or region, never a
+    # role above their own; an admin of every hall manages all; a clerk none.
+    ("get", "/api/v1/staff", "The staff accounts in the caller's scope, and the halls, regions and roles they may give",
+     "manager or admin", None, 200),
+    ("post", "/api/v1/staff", "Add a staff account; the answer shows its one-time password once", "manager or admin",
+     {"type": "object", "required": ["id", "name"], "properties": {
+         "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,32}$", "description": "staff number (工号)"},
+         "name": {"type": "string"}, "role": {"type": "string", "enum": ["staff", "manager", "admin"]},
+         "hall": {"type": "string"}, "region": {"type": "string"}}}, 201),
+    ("get", "/api/v1/staff/{staff}", "One staff account with its history (who changed what, when)", "manager or admin",
+     None, 200),
+    ("post", "/api/v1/staff/{staff}/edit", "Change an account's name, role, hall or region (only the fields given)",
+     "manager or admin", {"type": "object", "properties": {
+         "name": {"type": "string"}, "role": {"type": "string", "enum": ["staff", "manager", "admin"]},
+         "hall": {"type": ["string", "null"]}, "region": {"type": ["string", "null"]}}}, 200),
+    ("post", "/api/v1/staff/{staff}/disable", "Disable an account (its sessions end); not one's own, not the last admin",
+     "manager or admin", None, 200),
+    ("post", "/api/v1/staff/{staff}/enable", "Enable a disabled account", "manager or admin", None, 200),
+    ("post", "/api/v1/staff/{staff}/unlock", "Lift the lock of repeated failed sign-ins", "manager or admin", None, 200),
+    ("post", "/api/v1/staff/{staff}/reset-password", "A new one-time password, shown once; the holder sets their own "
+     "at the next sign-in", "manager or admin", None, 200),
+    ("put", "/api/v1/staff/{staff}/photo", "Set an account's photo: the JPEG or PNG itself as the body (checked by its "
+     "first bytes, at most 60 KB)", "manager or admin", None, 200),
+    ("get", "/api/v1/staff/{staff}/photo", "An account's photo, as the window screens show it", "public", None, 200),
+    ("post", "/api/v1/auth/password", "Set one's own password (the old or one-time one, and a new one of 8–128 "
+     "characters with letters and digits); the answer carries a new token", "any signed-in staff member, also one "
+     "still on a one-time password",
+     {"type": "object", "required": ["old_password", "new_password"], "properties": {
+         "old_password": {"type": "string"}, "new_password": {"type": "string"}}}, 200),
 ]
 
 _ACTION_BODIES: dict[str, dict[str, Any]] = {
@@ -254,14 +283,14 @@ def build(halls: list[str] | None = None) -> dict[str, Any]:
         params = [
             {"name": name, "in": "path", "required": True,
              "schema": dict(_PATH_SCHEMAS.get(name, {"type": "string"}))}
-            for name in ("hall", "window", "number", "id", "seq", "code") if "{" + name + "}" in path
+            for name in ("hall", "window", "number", "id", "seq", "code", "staff") if "{" + name + "}" in path
         ]
         if halls and params and params[0]["name"] == "hall":
             params[0]["schema"] = {"type": "string", "enum": list(halls)}
         params.extend(_QUERY.get(path, []))
         if path.startswith("/api/v1/tickets/{id}"):
             params[0]["description"] = "the ticket holder's secret (holder_secret), not the ticket's id"
-        if method == "post" and path.startswith("/api/v1/halls"):
+        if method == "post" and path.startswith(("/api/v1/halls", "/api/v1/staff", "/api/v1/auth/password")):
             params.append({"name": "Idempotency-Key", "in": "header", "required": False,
                            "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"},
                            "description": "a retry with the same key returns the first result and changes nothing"})
@@ -296,6 +325,8 @@ def build(halls: list[str] | None = None) -> dict[str, Any]:
 
 
 def _success_content(path: str) -> dict[str, Any]:
+    if path == "/api/v1/staff/{staff}/photo":
+        return {kind: {"schema": {"type": "string", "format": "binary"}} for kind in ("image/jpeg", "image/png")}
     media = _MEDIA.get(path)
     if media is not None:
         return {media: {"schema": {"type": "string", "format": "binary"}}}

@@ -23,7 +23,8 @@ async def test_login_answers_a_token_and_its_expiry(hall):
     body = await ok(await login(hall))
     assert body["token"] and body["token"] != hall.tokens["1001"]
     assert datetime.fromisoformat(body["expires_at"]) == MONDAY_10AM + TTL
-    assert body["staff"] == {"id": "1001", "name": "张三", "role": "staff", "hall": "gongshu"}
+    assert body["staff"] == {"id": "1001", "name": "张三", "role": "staff", "hall": "gongshu",
+                             "must_change_password": False}
 
 
 async def test_the_token_identifies_the_staff_member(hall):

@@ -130,6 +130,20 @@ TABLE: dict[tuple[str, str], tuple[Any, ...]] = {
     ("POST", "/api/v1/halls/{hall}/devices/{id}/rename"): MANAGERS,
     ("POST", "/api/v1/halls/{hall}/devices/{id}/move"): MANAGERS,
     ("POST", "/api/v1/halls/{hall}/devices/{id}/revoke"): MANAGERS,
+    # 人员管理: managers and admins manage accounts in their scope (tests/api/test_staff_accounts.py
+    # has who within); a clerk and every device are refused. A photo is public like the screens.
+    ("GET", "/api/v1/staff"): MANAGERS,
+    ("POST", "/api/v1/staff"): MANAGERS,
+    ("GET", "/api/v1/staff/{staff}"): MANAGERS,
+    ("POST", "/api/v1/staff/{staff}/edit"): MANAGERS,
+    ("POST", "/api/v1/staff/{staff}/disable"): MANAGERS,
+    ("POST", "/api/v1/staff/{staff}/enable"): MANAGERS,
+    ("POST", "/api/v1/staff/{staff}/unlock"): MANAGERS,
+    ("POST", "/api/v1/staff/{staff}/reset-password"): MANAGERS,
+    ("PUT", "/api/v1/staff/{staff}/photo"): MANAGERS,
+    ("GET", "/api/v1/staff/{staff}/photo"): PUBLIC,
+    # Every signed-in staff member sets their own password; a device has none.
+    ("POST", "/api/v1/auth/password"): (U, F, F, F, F, _, _, _, _, _, U, U),
 }
 # The query a report route is asked with (the scope decides who may).
 QUERIES = {path: "?scope=hall:gongshu&month=2026-11&by=hall" for method, path in TABLE if "/stats" in path
@@ -172,6 +186,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "/api/v1/halls/{hall}/windows/{window}/transfer": {"service": "B", "reason": "转办"},
     "/api/v1/halls/{hall}/windows/{window}/suspend": {"reason": "缺材料"},
     "/api/v1/halls/{hall}/windows/{window}/message": {"text": "请稍候"},
+    "/api/v1/staff": {"id": "1100", "name": "新同事", "hall": "gongshu"},
+    "/api/v1/staff/{staff}/edit": {"name": "李小四"},
+    "/api/v1/auth/password": {"old_password": "not-the-password-0", "new_password": "new-pass-2026"},
 }
 
 
@@ -226,7 +243,7 @@ async def _world(h) -> World:
     values = {
         "hall": "gongshu", "window": "1", "number": "A001", "code": "123456",
         "id": first["holder_secret"], "seq": str(seq[0]["seq"]),
-        "job": jobs[0]["id"] if jobs else "pj_none",
+        "job": jobs[0]["id"] if jobs else "pj_none", "staff": "1002",
     }
     return World(tokens, values)
 
