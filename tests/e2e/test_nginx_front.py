@@ -282,6 +282,8 @@ def test_the_shipped_site_is_valid_nginx_with_tls_a_redirect_and_long_websocket_
         assert f"proxy_set_header {header} " in websockets, header
     live = _location(snippet, "~ ^/t/[^/]+/live$")
     assert _seconds(_directives(live, "proxy_read_timeout")[0]) >= 3600 and "proxy_buffering off" in live
+    pairing = _location(snippet, "= /api/v1/pairing/wait")
+    assert _seconds(_directives(pairing, "proxy_read_timeout")[0]) > 30  # the server's longest wait
     assert re.search(r"location = /metrics \{\s*deny all;\s*\}", snippet)
     assert _directives(snippet, "client_max_body_size") == ["64k"]
     static = re.search(r"location ~ (\S+) \{\n(.*?)\n\}", snippet[snippet.index("/static/") - 40:], re.S)
