@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from . import config_rules as rules
 from .domain import layout
+from .domain import surveys as survey_rules
 from .domain.calendar import WorkCalendar
 
 DATABASE_SCHEMES = ("postgresql", "postgres")
@@ -135,6 +136,7 @@ class Config:
     #: X-Forwarded-For (web/proxies.py); empty: every peer is the client itself.
     trusted_proxies: tuple[rules.Network, ...] = ()
     complaints: Complaints = Complaints()
+    surveys: dict[str, survey_rules.Questionnaire] = field(default_factory=dict)  # [[surveys]] by id
 
     def work_calendar(self, hall: str) -> WorkCalendar:
         """The hall's working days: its weekdays, less [calendar] holidays, plus make-up days."""
@@ -396,6 +398,53 @@ class _Region(rules.Table):
         return []
 
 
+class _Question(rules.Table):
+    """[[surveys.questions]]: one question of a questionnaire."""
+
+    id: Annotated[str, rules.matching(r"[a-z][a-z0-9_]{0,31}", "a lower-case id like 'overall'")]
+    kind: Annotated[str, rules.one_of(*survey_rules.KINDS)]
+    text: rules.Text
+    required: rules.Flag = True
+    labels: Annotated[tuple[rules.Phrase, ...], rules.array("5 labels, for 1 … 5", tuple)] | None = None  # scale
+    options: Annotated[tuple[rules.Phrase, ...], rules.array("options", tuple)] | None = None  # choice
+    max_length: rules.PositiveInt | None = None  # text: at most this many characters
+
+    @classmethod
+    def cross_check(cls, v: rules.Valid) -> rules.Found:
+        kind = v.get("kind")
+        found: rules.Found = []
+        for key, owner in (("labels", "scale"), ("options", "choice"), ("max_length", "text")):
+            if key in v.data and kind is not None and kind != owner:
+                found.append(((key,), f"applies only to kind '{owner}'; this question is '{kind}'"))
+        labels = v.get("labels")
+        if kind == "scale" and labels is not None and len(labels) != 5:
+            found.append((("labels",), f"a scale has 5 labels (for 1 … 5), got {len(labels)}"))
+        options = v.get("options")
+        if kind == "choice" and "options" not in v.data:
+            found.append(((), "missing key 'options' (a choice question lists them)"))
+        elif kind == "choice" and options is not None:
+            if len(options) < 2:
+                found.append((("options",), f"a choice needs at least 2 options, got {len(options)}"))
+            seen: set[str] = set()
+            for index, option in enumerate(options):
+                if option in seen:
+                    found.append((("options", index), f"option {option!r} is listed twice"))
+                seen.add(option)
+        limit = v.get("max_length")
+        if kind == "text" and limit is not None and limit > 2000:
+            found.append((("max_length",), f"at most 2000 characters, got {limit}"))
+        return found
+
+
+class _Survey(rules.Table):
+    """[[surveys]]: a questionnaire (满意度调查问卷) a manager's campaign may run."""
+
+    id: Annotated[str, rules.matching(r"[a-z][a-z0-9_-]{0,31}", "a lower-case id like 'hall-2027'")]
+    title: rules.Text
+    intro: rules.AnyText = ""
+    questions: Annotated[list[_Question], rules.tables("question", ("id", "question id", "questions"))]
+
+
 class _File(rules.Table):
     server: _Server = _Server()
     database: _Database = _Database()
@@ -414,6 +463,7 @@ class _File(rules.Table):
     alerts: Alerts = Alerts()
     calendar: Calendar = Calendar()
     complaints: Complaints = Complaints()
+    surveys: Annotated[list[_Survey], rules.tables("survey", ("id", "survey id", "surveys"), allow_empty=True)] = []
 
     @classmethod
     def cross_check(cls, v: rules.Valid) -> rules.Found:
@@ -514,7 +564,16 @@ def _build(f: _File, source: str, base_dir: Path, env: dict[str, str]) -> Config
         calendar=f.calendar,
         trusted_proxies=tuple(f.server.trusted_proxies),
         complaints=f.complaints,
+        surveys={s.id: _questionnaire(s) for s in f.surveys},
     )
+
+
+def _questionnaire(s: _Survey) -> survey_rules.Questionnaire:
+    return survey_rules.Questionnaire(s.id, s.title, tuple(
+        survey_rules.Question(
+            q.id, q.kind, q.text, q.required, q.labels or survey_rules.DEFAULT_SCALE, q.options or (),
+            q.max_length or survey_rules.TEXT_LIMIT)
+        for q in s.questions), s.intro)
 
 
 def _hall(hall_id: str, hall: _Hall, f: _File) -> layout.Hall:

@@ -42,6 +42,7 @@ from .adapters.review_queries import PostgresReviewStore
 from .adapters.review_reports import AnchorLogReader, PostgresReviewReportStore
 from .adapters.speech import Speech
 from .adapters.staff_admin import PostgresStaffStore
+from .adapters.surveys import PostgresSurveyStore
 from .config import Config
 from .domain.anchor import SignedAnchor
 from .service.alerts import AlertService
@@ -62,6 +63,7 @@ from .service.ratings import RatingService
 from .service.review import ReviewService
 from .service.review_reports import ReviewReportService
 from .service.staff import StaffService
+from .service.surveys import SurveyService
 from .service.verify import AnchorCheck, Verification
 from .service.verify import check_anchor_log as _check_anchor_log
 from .service.verify import verify_hall as _verify_hall
@@ -137,6 +139,8 @@ def build_services(
     alert_store = PostgresAlertStore()
     improvements = ImprovementService(config, pool, queue, PostgresImprovementStore())
     auth = auth_service(pool, ttl_minutes=config.token_ttl_minutes, clock=clock, hasher=password_hasher)
+    surveys = SurveyService(config, pool, queue, PostgresSurveyStore())
+    queue.on_finish.append(surveys.draw)
     return Services(
         config=config,
         queue=queue,
@@ -154,6 +158,7 @@ def build_services(
         complaints=ComplaintService(config, pool, queue, PostgresComplaintStore()),
         pairing=PairingService(config, pool, queue, PostgresPairingStore(), auth),
         staff=StaffService(config, pool, auth, PostgresStaffStore(), clock),
+        surveys=surveys,
         database=pool,
         ready=ready,
     )

@@ -26,10 +26,15 @@ from ..service.writes import (
     PairingDone,
     PrintJobInsert,
     RatingInsert,
+    SurveyAnswerInsert,
+    SurveyCampaignEnd,
+    SurveyCampaignInsert,
+    SurveyDraw,
     Write,
 )
 from .printing import INSERT_JOB
 from .ratings import INSERT_FOLLOW_UP, INSERT_RATING
+from .surveys import ANSWER, DRAW
 
 _FOLLOW_UP_COLUMNS = {"called_back": "called_back_at", "rectified": "rectified_at", "closed": "closed_at"}
 
@@ -94,6 +99,20 @@ def statement(w: Write) -> tuple[str, tuple[Any, ...]]:
     if isinstance(w, ComplaintContactErased):
         return ("UPDATE complaints SET contact = NULL, contact_erased_at = $2 WHERE id = $1",
                 (w.complaint_id, w.at))
+    if isinstance(w, SurveyDraw):
+        return DRAW, (w.hall, w.ticket_id, w.day)
+    if isinstance(w, SurveyCampaignInsert):
+        return (
+            "INSERT INTO survey_campaigns (id, hall, questionnaire, title, questions, starts, ends, every,"
+            " created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+            (w.campaign_id, w.hall, w.questionnaire, w.title, w.questions, w.starts, w.ends, w.every,
+             w.created_by, w.created_at),
+        )
+    if isinstance(w, SurveyCampaignEnd):
+        return ("UPDATE survey_campaigns SET state = 'ended', ended_by = $2, ended_at = $3"
+                " WHERE id = $1 AND state = 'running'", (w.campaign_id, w.ended_by, w.ended_at))
+    if isinstance(w, SurveyAnswerInsert):
+        return ANSWER, (w.answer_id, w.ticket_id, w.hall, w.service, w.day, w.channel, w.answers)
     if isinstance(w, AlertInsert):
         return (
             "INSERT INTO alerts (id, hall, key, kind, severity, since, raised_at, window_no, service, subject,"

@@ -27,6 +27,7 @@ from .ratings import RatingService
 from .review import ReviewService
 from .review_reports import ReviewReportService
 from .staff import StaffService
+from .surveys import SurveyService
 
 
 class DatabaseHealth(Protocol):
@@ -57,6 +58,7 @@ class Services:
     complaints: ComplaintService
     pairing: PairingService
     staff: StaffService
+    surveys: SurveyService
     database: DatabaseHealth
     #: None when the server may serve; else why not (e.g. the schema is out of date).
     ready: Callable[[], Awaitable[str | None]]

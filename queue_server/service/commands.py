@@ -8,6 +8,7 @@ state allows it is the domain's decision when the handler runs under the hall's 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,41 @@ class OpenImprovement:
     measure: str
     owner: str
     due: str  # YYYY-MM-DD, checked by the web layer
+
+
+@dataclass(frozen=True)
+class StartSurvey:
+    """A manager starts a survey campaign: a questionnaire of config, from `starts` to `ends`
+    (days, inclusive), sampling every `every`-th finished visit (1: everyone)."""
+
+    questionnaire: str
+    starts: str  # YYYY-MM-DD, checked by the web layer
+    ends: str
+    every: int
+
+
+@dataclass(frozen=True)
+class EndSurvey:
+    """A manager ends a survey campaign early."""
+
+    campaign: str
+
+
+@dataclass(frozen=True)
+class SurveyVisit:
+    """Whose answer a request is (an answer's idempotency fingerprint: never the answers, which
+    would tie them to the visit)."""
+
+    ticket_id: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class AnswerSurvey:
+    """A sampled visit's citizen answers (raw answers: checked against the campaign's questions)."""
+
+    answers: Any
+    channel: str  # phone, tablet
 
 
 @dataclass(frozen=True)

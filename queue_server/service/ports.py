@@ -163,6 +163,27 @@ class RatingStore(Protocol):
         ...
 
 
+class SurveyStore(Protocol):
+    """Satisfaction survey campaigns, invitations and answers (adapters/surveys.py)."""
+
+    async def campaign(self, conn: Connection, campaign_id: str) -> dict[str, Any] | None: ...
+    async def campaigns(self, conn: Connection, hall: str) -> list[dict[str, Any]]: ...
+    async def overlapping(self, conn: Connection, hall: str, starts: date, ends: date) -> dict[str, Any] | None: ...
+    async def invitation(self, conn: Connection, ticket_id: str) -> dict[str, Any] | None: ...
+
+    async def answers(
+        self, conn: Connection, campaign_id: str, service: str | None, first: date | None, last: date | None,
+    ) -> list[dict[str, Any]]: ...
+
+    async def sampled(
+        self, conn: Connection, campaign_id: str, service: str | None, first: date | None, last: date | None,
+    ) -> int: ...
+
+    async def window_invitation(
+        self, conn: Connection, hall: str, window: int, ticket_number: tuple[str, int], day: date,
+    ) -> dict[str, Any] | None: ...
+
+
 class ImprovementStore(Protocol):
     """Improvement actions (整改, adapters/improvements.py)."""
 

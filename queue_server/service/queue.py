@@ -105,6 +105,8 @@ class QueueService:
         self.batches = 0  # transactions run for batches of commands (tests count them)
         #: told each batch's size as it is taken from a hall's queue (the /metrics histogram)
         self.observe_batch: Callable[[float], None] | None = None
+        #: Writes a finished visit adds to its finish's transaction (e.g. a survey's sampling).
+        self.on_finish: list[Callable[[Ticket, datetime], list[Write]]] = []
 
     async def close(self) -> None:
         """Stop the per-hall workers and wait for them, before the pool they use closes.
@@ -354,7 +356,12 @@ class QueueService:
             handler = handle_window_command
 
         def apply(state: HallState, now: datetime) -> Outcome:
-            return handler(state, now, cmd, ctx)
+            outcome = handler(state, now, cmd, ctx)
+            for event, ticket in outcome.events if self.on_finish else ():
+                if event.kind == "ticket_finished" and ticket is not None:
+                    for more in self.on_finish:
+                        outcome.writes.extend(more(ticket, now))
+            return outcome
 
         return await self.execute(hall_id, apply, principal.actor, key=key, fingerprint=_command_fingerprint(principal, cmd))
 

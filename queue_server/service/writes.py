@@ -7,7 +7,7 @@ how (the SQL). They are applied after the batch's state and ledger rows are save
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 
@@ -238,9 +238,56 @@ class DeviceRevoke:
     by: str
 
 
+@dataclass(frozen=True, slots=True)
+class SurveyDraw:
+    """A finished visit counted by the hall's running survey campaign, if any; sampled (invited)
+    when the count is a multiple of the campaign's `every`. Counted in the finish's transaction,
+    under the hall's lock: the Nth finish is the Nth across every server process."""
+
+    hall: str
+    ticket_id: str
+    day: date
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyCampaignInsert:
+    campaign_id: str
+    hall: str
+    questionnaire: str
+    title: str
+    questions: list[dict[str, Any]]
+    starts: date
+    ends: date
+    every: int
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyCampaignEnd:
+    campaign_id: str
+    ended_by: str
+    ended_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyAnswerInsert:
+    """An anonymous answer; stored only if the visit's invitation was not yet answered (the
+    same statement marks it answered)."""
+
+    answer_id: str
+    ticket_id: str
+    hall: str
+    service: str
+    day: date
+    channel: str
+    answers: dict[str, Any]
+
+
 Write = (
     PrintJobInsert | NoticesUpdate | AppointmentCheckIn | RatingInsert | FollowUpInsert | FollowUpUpdate
     | AlertInsert | AlertUpdate | ImprovementInsert | ImprovementUpdate
     | ComplaintInsert | ComplaintUpdate | ComplaintRated | ComplaintContactErased
     | DeviceInsert | PairingDone | DeviceUpdate | DeviceRevoke
+    | SurveyDraw | SurveyCampaignInsert | SurveyCampaignEnd | SurveyAnswerInsert
 )

@@ -41,6 +41,7 @@ from .keys import (
     REPORTS,
     REVIEW,
     STAFF,
+    SURVEYS,
 )
 from .kiosk import add_kiosk_routes
 from .limits import RATE_LIMITS, RateLimits, limits_middleware
@@ -55,6 +56,7 @@ from .proxies import proxies_middleware
 from .ratings import routes as ratings_routes
 from .screens import DisplayAccess, add_screen_routes
 from .staff import routes as staff_routes
+from .surveys import routes as survey_routes
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +136,7 @@ def create_app(
             app[COMPLAINTS] = built.complaints
             app[PAIRING] = built.pairing
             app[STAFF] = built.staff
+            app[SURVEYS] = built.surveys
             app[READY] = built.ready
             app[HEALTH] = lambda: _health(built.database, unhealthy_after)
             app[_DATABASE] = built.database
@@ -221,6 +224,7 @@ def create_app(
     app.add_routes(improvement_routes)
     app.add_routes(complaint_routes)
     app.add_routes(staff_routes)
+    app.add_routes(survey_routes)
     app.add_routes(appointment_routes)
     app.add_routes(api.routes)
     app.add_routes(review.routes)

@@ -20,6 +20,7 @@ from ..service.ratings import RatingService
 from ..service.review import ReviewService
 from ..service.review_reports import ReviewReportService
 from ..service.staff import StaffService
+from ..service.surveys import SurveyService
 
 CONFIG = web.AppKey("config", Config)
 QUEUE = web.AppKey("queue", QueueService)
@@ -39,3 +40,4 @@ IMPROVEMENTS = web.AppKey("improvements", ImprovementService)
 COMPLAINTS = web.AppKey("complaints", ComplaintService)
 PAIRING = web.AppKey("pairing", PairingService)
 STAFF = web.AppKey("staff", StaffService)
+SURVEYS = web.AppKey("surveys", SurveyService)

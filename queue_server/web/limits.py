@@ -36,7 +36,7 @@ _PUBLIC_ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(r"/api/v1/tickets/[^/]+"), "ticket_status"),
     ("GET", re.compile(r"/t/[^/]+/live"), "live_feed"),
     ("POST", re.compile(r"/api/v1/auth/login"), "login"),
-    ("POST", re.compile(r"/api/v1/tickets/[^/]+/(?:rating|follow-up-rating)"), "rating"),
+    ("POST", re.compile(r"/api/v1/tickets/[^/]+/(?:rating|follow-up-rating|survey)"), "rating"),
     ("POST", re.compile(r"/api/v1/tickets/[^/]+/complaint"), "complaint"),
     ("POST", re.compile(r"/api/v1/complaint-box/[^/]+"), "complaint"),
     ("POST", re.compile(r"/api/v1/complaints/[^/]+/rating"), "complaint"),
