@@ -14,9 +14,12 @@ to the owner and masked everywhere else.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from .calendar import WorkCalendar
 from .errors import InvalidInput, Refused
 
 CATEGORIES = {
@@ -86,6 +89,16 @@ def next_state(action: str, state: str, complaint: str) -> str:
         raise Refused("complaint.bad_step", complaint=complaint, action=ACTIONS_ZH[action], state=state,
                       state_zh=STATES.get(state, state), needs=STATES[start])
     return leads_to
+
+
+def step_due(calendar: WorkCalendar, state: str, since: datetime, days: Mapping[str, int], tz: ZoneInfo
+             ) -> datetime | None:
+    """When the step owed in `state` (entered at `since`) is due: the end of its last working
+    day, `days[STEP_DAYS[state]]` working days on ([complaints]); None for a closed complaint."""
+    setting = STEP_DAYS.get(state)
+    if setting is None:
+        return None
+    return calendar.deadline(since, days[setting], tz)
 
 
 def overdue(state: str, due: datetime | None, now: datetime) -> bool:

@@ -118,7 +118,7 @@ class AlertService:
             if not complaints.overdue(r["state"], r["due"], now):
                 continue
             a = domain.overdue_complaint(
-                r["id"], r["state"], r["due"], step_zh=complaints.STEP_ZH.get(r["state"], r["state"]),
+                r["id"], r["state"], r["due"].astimezone(self.config.timezone), step_zh=complaints.STEP_ZH.get(r["state"], r["state"]),
                 state_zh=complaints.STATES[r["state"]], region=region_id,
                 region_name=region.name if region else None, window=r["window_no"])
             found[a.key] = a

@@ -49,11 +49,8 @@ class ComplaintService:
         return self.config.timezone
 
     def _due(self, hall_id: str, state: str, since: datetime) -> datetime | None:
-        setting = domain.STEP_DAYS.get(state)
-        if setting is None:
-            return None
-        days = getattr(self.config.complaints, setting)
-        return self.config.work_calendar(hall_id).deadline(since, days, self.tz)
+        return domain.step_due(self.config.work_calendar(hall_id), state, since,
+                               self.config.complaints.model_dump(), self.tz)
 
     # ---- intake -----------------------------------------------------------------------
 

@@ -251,7 +251,31 @@ async def test_an_overdue_step_is_flagged_raises_the_alert_for_the_region_and_cl
     assert [(c.action, c.alert.kind) for c in changes] == [("raised", "complaint_overdue")]
     alert = changes[0].alert
     assert alert.subject == cid and alert.detail["region"] == "gongshu" and alert.detail["step_zh"] == "受理"
+    assert alert.detail["due"] == "2026-12-01T23:59:59.999999+08:00"
+    # The district office above the hall sees it on 大厅监控.
+    await hall.add_staff("d01", name="区级管理员", role="manager", hall=None, region="gongshu")
+    watched = await hall.client.get("/api/v1/halls/gongshu/monitor", headers=hall.auth("d01"))
+    assert watched.status == 200, await watched.text()
+    seen = [a for a in (await watched.json())["alerts"] if a["kind"] == "complaint_overdue"]
+    assert [(a["subject"], a["title"]) for a in seen] == [(cid, "投诉处理逾期")]
     accepted = await _step(hall, cid, "accept", "9003")
     assert (await accepted.json())["steps"][-1]["on_time"] is False
     changes = await hall.client.server.app[ALERTS].sweep("gongshu")
     assert [(c.action, c.alert.kind) for c in changes] == [("cleared", "complaint_overdue")]
+
+
+async def test_an_improvement_action_may_be_opened_from_a_complaint_of_the_hall_only(hall):
+    cid = (await _taken(hall))["id"]
+    action = {"source_kind": "complaint", "problem": "窗口服务态度生硬", "measure": "文明用语培训",
+              "owner": "1001", "due": "2026-12-18"}
+    unknown = await hall.client.post("/api/v1/halls/gongshu/improvements", headers=hall.auth("9001"),
+                                     json={**action, "source_id": "cp_nonexistent"})
+    await expect_problem(unknown, 400, field="source_id", detail_has="没有投诉 cp_nonexistent")
+    other_hall = await hall.client.post("/api/v1/halls/hushu/improvements", headers=hall.auth("hs09"),
+                                        json={**action, "source_id": cid, "owner": "hs09"})
+    await expect_problem(other_hall, 400, field="source_id")
+    opened = await hall.client.post("/api/v1/halls/gongshu/improvements", headers=hall.auth("9001"),
+                                    json={**action, "source_id": cid})
+    body = await opened.json()
+    assert opened.status == 201, body
+    assert body["source_kind"] == "complaint" and body["source_id"] == cid and body["source_zh"] == "投诉"

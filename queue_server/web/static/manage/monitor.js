@@ -324,6 +324,9 @@ function describe(a) {
       return `取号机 ${d.kiosk || ""} 的打印机 ${a.subject} ${d.paper_out ? "已缺纸" : "纸将用尽"}`;
     case "screen_offline":
       return `显示屏 ${a.subject} 已断开`;
+    case "complaint_overdue":
+      return `投诉 ${a.subject} 「${d.state_zh}」超过${d.step_zh}期限（${(d.due || "").slice(5, 16).replace("T", " ")}）` +
+        `${d.region_name ? `，已报${d.region_name}` : ""}`;
     default:
       return a.kind;
   }
