@@ -32,6 +32,23 @@ def hub() -> Hub:
     return Hub()
 
 
+# Headless Chromium plays sound without a gesture whatever --autoplay-policy says; a hall TV's
+# browser started without the README's flag does not. This makes the page's browser behave like
+# the TV's: audio stays suspended (resume() never settles) until the first click or key.
+HOLD_SOUND_UNTIL_A_GESTURE = """(() => {
+  const Real = window.AudioContext;
+  if (!Real) return;
+  let allowed = false;
+  const allow = () => { allowed = true; };
+  addEventListener("pointerdown", allow, true);
+  addEventListener("keydown", allow, true);
+  window.AudioContext = class extends Real {
+    get state() { return allowed ? super.state : "suspended"; }
+    resume() { return allowed ? super.resume() : new Promise(() => {}); }
+  };
+})();"""
+
+
 @pytest.fixture
 async def page(browser):
     # bypass_csp: wait_for_function evaluates strings, which the pages' CSP forbids;
@@ -39,6 +56,7 @@ async def page(browser):
     context = await browser.new_context(viewport={"width": 1920, "height": 1080},
                                         locale="zh-CN", timezone_id="Asia/Shanghai",
                                         bypass_csp=True)
+    await context.add_init_script(HOLD_SOUND_UNTIL_A_GESTURE)
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

@@ -354,3 +354,43 @@ async def test_a_call_leaves_the_calling_panel_once_its_ticket_is_served_or_fini
     assert await page.locator("#latest-number").count() == 0
     recent = await page.text_content("#recent")
     assert "A023" in recent and "B011" in recent, "both stay in 最近呼叫"
+
+
+async def test_a_hall_tv_started_as_the_readme_says_speaks_a_call_without_any_click(server, fake, hub):
+    from tests.support.browser import TV_ARGS, chromium
+
+    async with chromium(TV_ARGS) as tv:
+        context = await tv.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN", bypass_csp=True)
+        page = await context.new_page()
+        await _open(page, server, "/display/hall/gongshu")
+        await page.wait_for_function("window.hallQueue && window.hallQueue.announcements !== undefined")
+        hub.publish("gongshu", [fake.call("A023", 1)])
+        await page.wait_for_function("window.hallQueue.announcements.length === 1")
+        await page.wait_for_function("window.hallQueue.announcements[0].state !== 'queued'", timeout=8000)
+        [entry] = await _announcements(page)
+        assert entry["state"] in ("speaking", "done", "failed"), "played, never held back as muted"
+        assert entry["text"].startswith("请") and "A023" not in entry["text"] or entry["number"] == "A023"
+        assert await page.is_hidden("#sound"), "no prompt when sound is on"
+        await page.screenshot(path="/tmp/screens_hall_tv.png")
+
+
+async def test_where_sound_waits_for_a_click_the_prompt_sits_in_the_header_and_any_key_turns_it_on(
+        page, server, fake, hub):
+    await _open(page, server, "/display/hall/gongshu")
+    await page.wait_for_selector("#sound", state="visible")
+    sound = await page.locator("#sound").bounding_box()
+    bar = await page.locator(".bar").bounding_box()
+    assert sound["y"] >= bar["y"] and sound["y"] + sound["height"] <= bar["y"] + bar["height"], "inside the bar"
+    for panel in (".latest", ".recent", ".waiting"):
+        box = await page.locator(panel).bounding_box()
+        assert sound["y"] + sound["height"] <= box["y"], f"the prompt never covers {panel}"
+    hub.publish("gongshu", [fake.call("A023", 1)])
+    await page.wait_for_function("window.hallQueue.announcements.length === 1")
+    assert [e["state"] for e in await _announcements(page)] == ["muted"]
+    await page.keyboard.press("Enter")  # a remote's OK key
+    await page.wait_for_selector("#sound", state="hidden")
+    hub.publish("gongshu", [fake.call("B011", 2)])
+    await page.wait_for_function("window.hallQueue.announcements.length === 2")
+    await page.wait_for_function("window.hallQueue.announcements[1].state !== 'muted'")
+
+

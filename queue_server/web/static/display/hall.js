@@ -38,6 +38,7 @@ window.hallQueue = {
   get board() { return screen.board; },
   get status() { return screen.status; },
   announcements: announcer.entries,
+  get soundOn() { return announcer.enabled; },
   enableSound: () => announcer.enable(),
 };
 
@@ -55,7 +56,7 @@ function render(board) {
   const silent = isSilent(snapshot);
   announcer.setSilent(silent);
   $("silent-mark").hidden = !silent;
-  $("sound").hidden = silent || announcer.enabled;
+  if (silent || announcer.enabled) $("sound").hidden = true;
 
   $("hall-name").textContent = snapshot.name || snapshot.hall;
   const area = (snapshot.areas || []).find((a) => a.code === params.area);
@@ -149,10 +150,16 @@ function renderTicker(snapshot) {
   ticker.style.animationDuration = `${Math.max(15, (ticker.scrollWidth + 1920) / 120)}s`;
 }
 
-$("sound").addEventListener("click", async () => {
+// Where the browser holds sound back until a gesture, any click or key (a remote, a mouse
+// plugged in once) turns it on; the prompt sits in the header bar, never over the calls.
+async function enableSound() {
+  if (announcer.enabled) return;
   await announcer.enable();
   $("sound").hidden = true;
-});
+}
+$("sound").addEventListener("click", enableSound);
+document.addEventListener("pointerdown", enableSound);
+document.addEventListener("keydown", enableSound);
 
 setInterval(() => {
   servicePage += 1;
@@ -160,7 +167,12 @@ setInterval(() => {
 }, PAGE_SECONDS * 1000);
 
 startClock($("date"), $("time"));
-$("sound").hidden = params.silent;
+$("sound").hidden = true; // shown only if sound cannot start by itself
 $("silent-mark").hidden = !params.silent;
+if (!params.silent) {
+  announcer.tryAutoplay().then((on) => {
+    $("sound").hidden = on || announcer.enabled || isSilent(screen.board.snapshot);
+  });
+}
 showConnection($("offline"), "connecting");
 screen.start();

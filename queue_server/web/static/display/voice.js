@@ -33,6 +33,29 @@ export class Announcer {
     this.pump();
   }
 
+  // A hall TV whose browser allows sound without a gesture (Chromium started with
+  // --autoplay-policy=no-user-gesture-required, see README) speaks from the start: true when
+  // sound came on without a click. Elsewhere the audio stays suspended and this answers false.
+  async tryAutoplay() {
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context || this.enabled) return this.enabled;
+    let ctx;
+    try {
+      ctx = new Context();
+      // without the browser's leave, resume() stays pending until a gesture: do not wait on it
+      if (ctx.state === "suspended") await Promise.race([ctx.resume(), sleep(300)]);
+    } catch (err) {
+      return false;
+    }
+    if (ctx.state !== "running") {
+      ctx.close().catch(() => {});
+      return false;
+    }
+    this.audio = ctx;
+    await this.enable();
+    return true;
+  }
+
   setSilent(silent) {
     this.silent = silent;
     if (silent) {
