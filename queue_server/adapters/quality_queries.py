@@ -67,9 +67,24 @@ async def complaints(conn: asyncpg.Connection, halls: list[str], start: datetime
         halls, start, end, now))
 
 
+async def surveys(conn: asyncpg.Connection, halls: list[str], first: date, last: date) -> dict[str, dict[str, Any]]:
+    """Questionnaires answered on the period's days, and their scale answers (1–5), each as a
+    fraction of its scale (1 → 0, 5 → 1), summed."""
+    return _by_hall(await conn.fetch(
+        "SELECT a.hall, count(DISTINCT a.id) AS survey_responses, count(v.value) AS survey_answers,"
+        " coalesce(sum((v.value - 1) / 4.0), 0)::float8 AS survey_points"
+        " FROM survey_answers a JOIN survey_campaigns c ON c.id = a.campaign"
+        " LEFT JOIN LATERAL (SELECT (a.answers ->> (q ->> 'id'))::numeric AS value"
+        "   FROM jsonb_array_elements(c.questions) q"
+        "   WHERE q ->> 'kind' = 'scale' AND jsonb_typeof(a.answers -> (q ->> 'id')) = 'number') v ON true"
+        " WHERE a.hall = ANY($1::text[]) AND a.day BETWEEN $2 AND $3 GROUP BY a.hall",
+        halls, first, last))
+
+
 class PostgresQualityStore:
     """The QualityService's store (service/quality.py) on PostgreSQL."""
 
     served = staticmethod(served)
     improvements = staticmethod(improvements)
     complaints = staticmethod(complaints)
+    surveys = staticmethod(surveys)

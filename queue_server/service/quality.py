@@ -21,6 +21,7 @@ class QualityStore(Protocol):
                            now: datetime) -> dict[str, dict[str, Any]]: ...
     async def complaints(self, conn: Connection, halls: list[str], start: datetime, end: datetime,
                          now: datetime) -> dict[str, dict[str, Any]]: ...
+    async def surveys(self, conn: Connection, halls: list[str], first: date, last: date) -> dict[str, dict[str, Any]]: ...
 
 
 class QualityService:
@@ -55,6 +56,7 @@ class QualityService:
                 await self.store.served(conn, halls, first, last),
                 await self.store.improvements(conn, halls, start, end, now),
                 await self.store.complaints(conn, halls, start, end, now),
+                await self.store.surveys(conn, halls, first, last),
             ]
         sums = {h: QualitySums() for h in halls}
         for part in parts:

@@ -177,3 +177,25 @@ async def test_complaints_count_per_thousand_visits_on_time_steps_and_the_compla
     # another hall's period and scope hold none of them
     status, other = await _quality(hall, "admin1", "scope=hall:hushu&from=2026-11-30&to=2026-12-02")
     assert status == 200 and other["total"]["complaints"] == 0 and other["total"]["accepted_on_time_rate"] is None
+
+
+async def test_survey_answers_give_the_responses_and_a_score_out_of_100_from_the_scale_questions(hall):
+    resp = await hall.client.post("/api/v1/halls/gongshu/survey-campaigns", headers=hall.auth("9001"), json={
+        "questionnaire": "hall-service", "starts": "2026-11-30", "ends": "2026-12-06", "every": 1})
+    assert resp.status == 201, await resp.text()
+    tickets = [await hall.issue("A") for _ in range(3)]
+    await _serve(hall, 0)  # window 1 opened
+    for _ in tickets:
+        await hall.act(1, "call-next")
+        await hall.act(1, "start")
+        await hall.act(1, "finish")
+    # overall 5 and guidance 4 → (1 + 0.75); overall 1, guidance 3 → (0 + 0.5); the third not answered
+    for ticket, answers in zip(tickets, ({"overall": 5, "guidance": 4, "visits": "1 次"},
+                                         {"overall": 1, "guidance": 3, "visits": "3 次及以上"}), strict=False):
+        done = await hall.client.post(f"/api/v1/tickets/{ticket['holder_secret']}/survey", json={"answers": answers})
+        assert done.status == 201, await done.text()
+    status, body = await _quality(hall, "9001", "scope=hall:gongshu&from=2026-11-30&to=2026-11-30")
+    assert status == 200, body
+    total = body["total"]
+    assert total["survey_responses"] == 2 and total["survey_answers"] == 4
+    assert total["survey_score"] in (56.2, 56.3), "(100 + 75 + 0 + 50) / 4 = 56.25, to one decimal"
