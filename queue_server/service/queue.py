@@ -445,7 +445,7 @@ class QueueService:
             devices = await self.store.device_statuses(conn, hall_id)
         return views.snapshot(
             state, seq=head.seq if head else 0, at=now, tz=self.tz, recent_calls=calls,
-            notices=notices, civility=self.config.civility, printers=devices,
+            notices=notices, civility=self.config.civility, printers=devices, training=self.ignore_hours,
         )
 
     async def window_queue(self, hall_id: str, window: int, principal: Principal | None = None) -> dict[str, Any]:

@@ -77,6 +77,7 @@ def snapshot(
     notices: list[str],
     civility: Civility,
     printers: list[dict[str, Any]] | None = None,
+    training: bool = False,
 ) -> dict[str, Any]:
     hall = state.hall
     return {
@@ -89,6 +90,8 @@ def snapshot(
         "at": iso(at, tz),
         "voice": hall.voice,
         "has_kiosk": hall.has_kiosk,
+        # served with --ignore-hours: training and demos (screens show 培训模式)
+        "training": training,
         "idle_line": idle_line(has_kiosk=hall.has_kiosk),
         "areas": [{"code": a.code, "name": a.name, "name_en": a.name_en} for a in hall.areas.values()],
         "services": [service_view(state, code) for code in hall.services],

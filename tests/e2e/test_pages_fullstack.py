@@ -229,3 +229,16 @@ async def test_the_hall_page_marks_a_server_restart_and_catches_up(
     recent = await page.text_content("#recent")
     assert "A001" in recent
     await page.screenshot(path="/tmp/e2e-hall-recovered.png")
+
+
+async def test_screens_of_a_server_in_training_mode_say_so_and_others_do_not(page, hall: Hall, fresh_db) -> None:
+    await open_page(page, f"{base_url(hall)}/display/hall/gongshu?token={hall.tokens['D01']}")
+    assert await page.is_hidden("#training-mark"), "a server in business hours is no training"
+    async for training in start_hall(fresh_db, ignore_hours=True):
+        url = f"http://127.0.0.1:{training.client.port}"
+        await open_page(page, f"{url}/display/hall/gongshu?token={hall.tokens['D01']}")
+        assert await page.text_content("#training-mark") == "培训模式"
+        assert await page.is_visible("#training-mark")
+        await page.goto(f"{url}/display/window/gongshu/1?token={hall.tokens['D01']}")
+        await page.wait_for_selector("#training-mark", state="visible")
+        await page.screenshot(path="/tmp/e2e-window-training.png")

@@ -53,6 +53,7 @@ function inArea(snapshot, window, service) {
 function render(board) {
   const snapshot = board.snapshot;
   if (!snapshot) return;
+  $("training-mark").hidden = !snapshot.training; // served with --ignore-hours
   const silent = isSilent(snapshot);
   announcer.setSilent(silent);
   $("silent-mark").hidden = !silent;

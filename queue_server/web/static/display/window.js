@@ -30,6 +30,7 @@ window.hallQueue = {
 function render(board) {
   const snapshot = board.snapshot;
   if (!snapshot) return;
+  $("training-mark").hidden = !snapshot.training; // served with --ignore-hours
   const win = (snapshot.windows || []).find((w) => w.number === params.window);
   document.title = `${params.window} 号窗口 · ${snapshot.name || snapshot.hall}`;
   $("window-number").textContent = `${params.window} 号窗口`;
