@@ -31,6 +31,8 @@ from ..domain.model import (
     WindowState,
     WindowStatus,
 )
+from ..domain.notices import Notice
+from ..domain.notices import from_stored as notice_from_stored
 from ..service.ports import HallHead
 from . import stats
 from .printing import device_statuses
@@ -561,9 +563,24 @@ async def ticket_by_number(
     return _ticket_from_row(r) if r else None
 
 
-async def notices(conn: asyncpg.Connection, hall: str) -> list[str]:
-    value = await conn.fetchval("SELECT notices FROM halls WHERE id = $1", hall)
-    return list(value or [])
+async def notices(conn: asyncpg.Connection, hall: str) -> tuple[int, list[Notice]]:
+    """The hall's notices and their version (0 before any was posted)."""
+    row = await conn.fetchrow("SELECT notices, notices_version FROM halls WHERE id = $1", hall)
+    if row is None:
+        return 0, []
+    return row["notices_version"], [notice_from_stored(v) for v in row["notices"] or []]
+
+
+async def replace_notices(
+    conn: asyncpg.Connection, hall: str, notices: list[Notice], expected: int | None,
+) -> int | None:
+    """Replace the hall's notices if their version is still `expected` (None: whatever it is);
+    the new version, or None when someone replaced them since."""
+    return await conn.fetchval(
+        "UPDATE halls SET notices = $2, notices_version = notices_version + 1"
+        " WHERE id = $1 AND ($3::integer IS NULL OR notices_version = $3) RETURNING notices_version",
+        hall, [n.stored() for n in notices], expected,
+    )
 
 
 def refused_data(exc: BaseException) -> bool:
@@ -594,4 +611,5 @@ class PostgresHallStore:
     ticket_by_holder_secret = staticmethod(ticket_by_holder_secret)
     ticket_by_number = staticmethod(ticket_by_number)
     notices = staticmethod(notices)
+    replace_notices = staticmethod(replace_notices)
     device_statuses = staticmethod(device_statuses)

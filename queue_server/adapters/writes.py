@@ -22,7 +22,6 @@ from ..service.writes import (
     FollowUpUpdate,
     ImprovementInsert,
     ImprovementUpdate,
-    NoticesUpdate,
     PairingDone,
     PrintJobInsert,
     RatingInsert,
@@ -43,8 +42,6 @@ def statement(w: Write) -> tuple[str, tuple[Any, ...]]:
     """The SQL and arguments of one write."""
     if isinstance(w, PrintJobInsert):
         return INSERT_JOB, (w.job_id, w.hall, w.kiosk, w.ticket_id, w.content, w.created_at, w.reprint_of)
-    if isinstance(w, NoticesUpdate):
-        return "UPDATE halls SET notices = $2 WHERE id = $1", (w.hall, w.notices)
     if isinstance(w, AppointmentCheckIn):
         return (
             "UPDATE appointments SET status = 'checked_in', ticket_id = $2, checked_in_at = $3 WHERE id = $1",

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..domain.notices import Notice
+
 
 @dataclass(frozen=True)
 class OpenWindow:
@@ -127,11 +129,14 @@ class CancelTicket:
 
 @dataclass(frozen=True)
 class PostNotices:
-    notices: tuple[str, ...]
+    """Replace the hall's notices; `version`: the one the editor read (None: replace whatever)."""
+
+    notices: tuple[Notice, ...]
+    version: int | None = None
 
 
 TicketCommand = RestoreTicket | CancelTicket
-Command = WindowCommand | IssueTicket | RestoreTicket | CancelTicket | PostNotices
+Command = WindowCommand | IssueTicket | RestoreTicket | CancelTicket
 
 
 # ---- ratings (好差评) and their follow-ups: parsed in web/commands.py -------------------

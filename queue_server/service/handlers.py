@@ -30,7 +30,6 @@ from .commands import (
     Miss,
     OpenWindow,
     PauseWindow,
-    PostNotices,
     Recall,
     RestoreTicket,
     ResumeWindow,
@@ -42,7 +41,7 @@ from .commands import (
 )
 from .principal import Principal
 from .results import Outcome
-from .writes import NoticesUpdate, PrintJobInsert, Write
+from .writes import PrintJobInsert, Write
 
 
 @dataclass(frozen=True)
@@ -202,13 +201,6 @@ def handle_cancel(state: HallState, now: datetime, cmd: CancelTicket, ctx: Conte
     return _ticket_answer(state, ticket, events, ctx, holder=cmd.ticket_id is not None)
 
 
-def handle_notices(state: HallState, now: datetime, cmd: PostNotices, ctx: Context) -> Outcome:
-    notices = list(cmd.notices)
-    event = Event("notice_posted", None, None, {"notices": notices})
-    return Outcome({"notices": notices}, [(event, None)],
-                   writes=[NoticesUpdate(state.hall.id, notices)])
-
-
 Handler = Callable[[HallState, datetime, Any, Context], Outcome]
 
 HANDLERS: dict[type[Command], Handler] = {
@@ -228,7 +220,6 @@ HANDLERS: dict[type[Command], Handler] = {
     IssueTicket: handle_issue,
     RestoreTicket: handle_restore,
     CancelTicket: handle_cancel,
-    PostNotices: handle_notices,
 }
 
 # The console's name for each window command, and the domain guard it shares with the command.

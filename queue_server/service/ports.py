@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..domain.layout import Hall
     from ..domain.ledger import LedgerRow
     from ..domain.model import Ticket, TicketNumber
+    from ..domain.notices import Notice
     from ..domain.staff_ledger import StaffLedgerRow
     from .writes import Write
 
@@ -107,7 +108,11 @@ class HallStore(Protocol):
         self, conn: Connection, hall: str, day: date, number: TicketNumber,
     ) -> Ticket | None: ...
 
-    async def notices(self, conn: Connection, hall: str) -> list[str]: ...
+    async def notices(self, conn: Connection, hall: str) -> tuple[int, list[Notice]]: ...
+
+    async def replace_notices(
+        self, conn: Connection, hall: str, notices: list[Notice], expected: int | None,
+    ) -> int | None: ...
     async def device_statuses(self, conn: Connection, hall: str) -> list[dict[str, Any]]: ...
 
 

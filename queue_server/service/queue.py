@@ -35,7 +35,7 @@ from ..domain.model import (
     TicketStatus,
 )
 from . import views
-from .commands import CancelTicket, Command, IssueTicket, PostNotices, RestoreTicket
+from .commands import CancelTicket, Command, IssueTicket, RestoreTicket
 from .handlers import HANDLERS, Context, handle_window_command, new_job_id, window_actions
 from .ledger_rows import ledger_row
 from .lifetimes import cancel_and_wait
@@ -346,14 +346,11 @@ class QueueService:
         """Apply one command by its handler (service/handlers.py) in the hall's next batch."""
         hall = self.hall(hall_id)
         ctx = self._context(principal)
-        if isinstance(cmd, PostNotices):
-            handler = HANDLERS[PostNotices]
-        else:
-            assert not isinstance(cmd, IssueTicket | RestoreTicket | CancelTicket), "these have their own method"
-            if cmd.window not in hall.windows:
-                known = ", ".join(str(n) for n in hall.windows)
-                raise NotFound("window.unknown", hall=hall_id, window=cmd.window, known=known)
-            handler = handle_window_command
+        assert not isinstance(cmd, IssueTicket | RestoreTicket | CancelTicket), "these have their own method"
+        if cmd.window not in hall.windows:
+            known = ", ".join(str(n) for n in hall.windows)
+            raise NotFound("window.unknown", hall=hall_id, window=cmd.window, known=known)
+        handler = handle_window_command
 
         def apply(state: HallState, now: datetime) -> Outcome:
             outcome = handler(state, now, cmd, ctx)
@@ -441,7 +438,7 @@ class QueueService:
             head = await self.store.read_head(conn, hall_id)
             state = await self.store.load_state(conn, hall, day)
             calls = await self.store.recent_calls(conn, hall_id, self.day_start(day))
-            notices = await self.store.notices(conn, hall_id)
+            _version, notices = await self.store.notices(conn, hall_id)
             devices = await self.store.device_statuses(conn, hall_id)
         return views.snapshot(
             state, seq=head.seq if head else 0, at=now, tz=self.tz, recent_calls=calls,

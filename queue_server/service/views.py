@@ -11,10 +11,16 @@ from ..domain.civility import idle_line, ticker_phrases
 from ..domain.hall import HallState
 from ..domain.layout import Civility, Hall
 from ..domain.model import Ticket, TicketStatus, WindowState
+from ..domain.notices import Notice
+from ..domain.notices import shown as shown_notices
 
 
 def iso(instant: datetime | None, tz: ZoneInfo) -> str | None:
     return instant.astimezone(tz).isoformat(timespec="seconds") if instant else None
+
+
+def notice_view(notice: Notice, tz: ZoneInfo) -> dict[str, Any]:
+    return {"text": notice.text, "starts_at": iso(notice.starts_at, tz), "ends_at": iso(notice.ends_at, tz)}
 
 
 def ticket_brief(t: Ticket) -> dict[str, Any]:
@@ -74,7 +80,7 @@ def snapshot(
     at: datetime,
     tz: ZoneInfo,
     recent_calls: list[dict[str, Any]],
-    notices: list[str],
+    notices: list[Notice],
     civility: Civility,
     printers: list[dict[str, Any]] | None = None,
     training: bool = False,
@@ -97,7 +103,10 @@ def snapshot(
         "services": [service_view(state, code) for code in hall.services],
         "windows": [window_view(hall, state, state.windows[n]) for n in hall.windows],
         "recent_calls": recent_calls,
-        "notices": notices,
+        # What the ticker shows now, and every item with its times: a screen switches an item
+        # on and off by its own clock between two snapshots.
+        "notices": shown_notices(notices, at),
+        "notice_items": [notice_view(n, tz) for n in notices],
         "civility": {k: (ticker_phrases(v, voice=hall.voice, has_kiosk=hall.has_kiosk) if k == "hall" else list(v))
                      for k, v in civility.phrases.items()},
         "printers": [
@@ -120,7 +129,7 @@ def public_event(
     payload: dict[str, Any],
 ) -> dict[str, Any]:
     """The event as screens receive it: the affected ticket, window and service counts after it."""
-    public_payload = {k: v for k, v in payload.items() if k in ("reason", "notices", "calls", "to_window", "to_service", "printer", "kiosk", "status", "message")}
+    public_payload = {k: v for k, v in payload.items() if k in ("reason", "notices", "notice_items", "calls", "to_window", "to_service", "printer", "kiosk", "status", "message")}
     return {
         "seq": seq,
         "at": iso(at, tz),

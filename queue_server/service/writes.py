@@ -25,14 +25,6 @@ class PrintJobInsert:
 
 
 @dataclass(frozen=True, slots=True)
-class NoticesUpdate:
-    """The hall's notices shown on every screen."""
-
-    hall: str
-    notices: list[str]
-
-
-@dataclass(frozen=True, slots=True)
 class AppointmentCheckIn:
     """A booking turned into the ticket just issued."""
 
@@ -285,7 +277,7 @@ class SurveyAnswerInsert:
 
 
 Write = (
-    PrintJobInsert | NoticesUpdate | AppointmentCheckIn | RatingInsert | FollowUpInsert | FollowUpUpdate
+    PrintJobInsert | AppointmentCheckIn | RatingInsert | FollowUpInsert | FollowUpUpdate
     | AlertInsert | AlertUpdate | ImprovementInsert | ImprovementUpdate
     | ComplaintInsert | ComplaintUpdate | ComplaintRated | ComplaintContactErased
     | DeviceInsert | PairingDone | DeviceUpdate | DeviceRevoke

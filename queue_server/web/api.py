@@ -27,7 +27,8 @@ from ..domain.errors import (
 )
 from ..domain.text import MAX_JSON_DEPTH, clean_json, clean_text
 from ..service.auth import Auth, require_staff
-from ..service.commands import WINDOW_ACTIONS, CancelTicket, PostNotices, RestoreTicket
+from ..service.commands import WINDOW_ACTIONS, CancelTicket, RestoreTicket
+from ..service.notices import current_notices, replace_notices
 from ..service.principal import Principal
 from ..service.results import Result
 from . import commands
@@ -302,20 +303,18 @@ async def ledger_events(request: web.Request) -> web.Response:
     return json_response({"hall": hall_id, "events": events, "next_after": events[-1]["seq"] if events else after})
 
 
+@routes.get("/api/v1/halls/{hall}/notices")
+async def get_notices(request: web.Request) -> web.Response:
+    hall_id, _principal = await staff_of_hall(request)
+    return json_response(await current_notices(request.app[QUEUE], hall_id))
+
+
 @routes.post("/api/v1/halls/{hall}/notices")
 async def post_notices(request: web.Request) -> web.Response:
     svc = request.app[QUEUE]
     hall_id, principal = await staff_of_hall(request, "manager", "admin")
-    body = await read_json(request)
-    notices = body.get("notices")
-    if not isinstance(notices, list) or len(notices) > 20:
-        raise InvalidInput("input.notices_list", field="notices", limit=20)
-    cleaned = [text for i, n in enumerate(notices) if (text := clean_text(n, f"notices[{i}]"))]
-    for i, text in enumerate(cleaned):
-        taboo = check_free_text(text, request.app[CONFIG].civility.taboo)
-        if taboo:
-            raise InvalidInput("input.taboo_in_notice", field=f"notices[{i}]", taboo=taboo)
-    return answer(await svc.run(hall_id, PostNotices(tuple(cleaned)), principal))
+    cmd = commands.notices_command(await read_json(request), svc.tz, request.app[CONFIG].civility.taboo)
+    return answer(await replace_notices(svc, hall_id, cmd, principal, idempotency_key(request)))
 
 
 class LoginThrottle:

@@ -6,14 +6,17 @@ the hall's state allows the command is decided by the domain when the service ru
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..config import Config
 from ..domain import complaints
+from ..domain.civility import check_free_text
 from ..domain.errors import InvalidInput, NotFound
 from ..domain.model import TicketNumber
+from ..domain.notices import Notice
 from ..domain.text import clean_text
 from ..service.commands import (
     WINDOW_ACTIONS,
@@ -25,6 +28,7 @@ from ..service.commands import (
     OpenImprovement,
     OpenWindow,
     PauseWindow,
+    PostNotices,
     RateComplaint,
     RateFollowUp,
     RateService,
@@ -239,3 +243,50 @@ def follow_up_command(follow_up: str, body: dict[str, Any]) -> UpdateFollowUp:
         raise InvalidInput("input.bad_choice", field="action", known=", ".join(FOLLOW_UP_ACTIONS),
                            got=str(action)[:40])
     return UpdateFollowUp(follow_up, action, note)
+
+
+MAX_NOTICES = 20
+
+
+def notices_command(body: dict[str, Any], tz: ZoneInfo, taboo: Sequence[str]) -> PostNotices:
+    """{"notices": [text | {text, starts_at?, ends_at?}], "version"?}: empty texts dropped, every
+    text free of taboo phrases (忌语 never reach a screen); a time without an offset is the hall's."""
+    items = body.get("notices")
+    if not isinstance(items, list) or len(items) > MAX_NOTICES:
+        raise InvalidInput("input.notices_list", field="notices", limit=MAX_NOTICES)
+    version = body.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or not 0 <= version < 2**31):
+        raise InvalidInput("input.notices_version", field="version")
+    notices = []
+    for i, item in enumerate(items):
+        field = f"notices[{i}]"
+        if isinstance(item, dict):
+            text = clean_text(item.get("text"), field, required=True)  # the rule (200) of a notice
+            starts = _notice_time(item.get("starts_at"), f"{field}.starts_at", tz)
+            ends = _notice_time(item.get("ends_at"), f"{field}.ends_at", tz)
+            if starts is not None and ends is not None and ends <= starts:
+                raise InvalidInput("input.notice_order", field=f"{field}.ends_at")
+        elif isinstance(item, str) or item is None:
+            text, starts, ends = clean_text(item, field), None, None
+        else:
+            raise InvalidInput("input.notice_item", field=field)
+        if not text:
+            continue
+        found = check_free_text(text, taboo)
+        if found:
+            raise InvalidInput("input.taboo_in_notice", field=field, taboo=found)
+        notices.append(Notice(text, starts, ends))
+    return PostNotices(tuple(notices), version)
+
+
+def _notice_time(value: Any, field: str, tz: ZoneInfo) -> datetime | None:
+    text = clean_text(value, field)
+    if not text:
+        return None
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("input.notice_time", field=field) from None
+    if not 2000 <= instant.year <= 2099:
+        raise InvalidInput("input.notice_time", field=field)
+    return instant if instant.tzinfo is not None else instant.replace(tzinfo=tz)

@@ -58,6 +58,7 @@ CONSOLE_PAGES: dict[str, str] = {
     "/manage/monitor": "monitor.html",  # 大厅监控 (hall in the query), pushed over /ws/v1/monitor
     "/manage/improvements": "improvements.html",  # 整改 (hall, state, source_kind, source_id in the query)
     "/manage/complaints": "complaints.html",  # 投诉管理 (hall, state in the query)
+    "/manage/notices": "notices.html",  # 公告 (hall in the query)
 }
 
 

@@ -106,8 +106,17 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
     ("post", "/api/v1/halls/{hall}/tickets/{number}/cancel", "Cancel a ticket", "staff of the hall",
      {"type": "object", "properties": {"reason": {"type": "string"}}}, 200),
     ("get", "/api/v1/halls/{hall}/events", "Ledger rows after a sequence number (?after=SEQ&limit=N)", "staff of the hall", None, 200),
-    ("post", "/api/v1/halls/{hall}/notices", "Replace the hall notices (taboo-checked)", "manager of the hall",
-     {"type": "object", "required": ["notices"], "properties": {"notices": {"type": "array", "items": {"type": "string"}}}}, 200),
+    ("get", "/api/v1/halls/{hall}/notices", "The hall notices with their times, phases and version", "staff of the hall",
+     None, 200),
+    ("post", "/api/v1/halls/{hall}/notices",
+     "Replace the hall notices (taboo-checked) as of `version` (409 when stale); times without an offset are the hall's",
+     "manager of the hall",
+     {"type": "object", "required": ["notices"], "properties": {
+         "notices": {"type": "array", "items": {"type": "object", "required": ["text"], "properties": {
+             "text": {"type": "string", "maxLength": 200},
+             "starts_at": {"type": ["string", "null"], "example": "2026-12-06T09:00"},
+             "ends_at": {"type": ["string", "null"], "example": "2026-12-06T17:00:00+08:00"}}}},
+         "version": {"type": "integer"}}}, 200),
     ("post", "/api/v1/auth/login", "Sign in with staff number and password", "public",
      {"type": "object", "required": ["staff_id", "password"], "properties": {
          "staff_id": {"type": "string"}, "password": {"type": "string"}}}, 200),
@@ -359,7 +368,7 @@ def _with_limits(schema: dict[str, Any], name: str = "") -> dict[str, Any]:
     out = dict(schema)
     kind = schema.get("type")
     kinds = set(kind) if isinstance(kind, list) else {kind}
-    if "string" in kinds and name and "enum" not in schema and "format" not in schema:
+    if "string" in kinds and name and "enum" not in schema and "format" not in schema and "maxLength" not in schema:
         out["maxLength"] = rule_for(name).limit
     if "integer" in kinds:
         out.setdefault("minimum", 0)

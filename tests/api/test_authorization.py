@@ -74,6 +74,7 @@ TABLE: dict[tuple[str, str], tuple[Any, ...]] = {
     ("POST", "/api/v1/halls/{hall}/tickets/{number}/cancel"): STAFF,
     ("POST", "/api/v1/halls/{hall}/tickets/{number}/reprint"): STAFF,
     ("GET", "/api/v1/halls/{hall}/events"): STAFF,
+    ("GET", "/api/v1/halls/{hall}/notices"): STAFF,
     ("POST", "/api/v1/halls/{hall}/notices"): MANAGERS,
     ("POST", "/api/v1/halls/{hall}/appointments"): STAFF,
     ("POST", "/api/v1/halls/{hall}/appointments/{code}/check-in"): (U, _, F, F, F, _, _, F, _, _, U, U),

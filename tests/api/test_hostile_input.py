@@ -16,7 +16,7 @@ from queue_server.domain.model import Event
 from queue_server.main import verify_hall
 from queue_server.service.principal import Principal
 from queue_server.service.queue import Outcome
-from queue_server.service.writes import NoticesUpdate
+from queue_server.service.writes import PrintJobInsert
 from queue_server.web.keys import QUEUE
 from queue_server.web.problem import status_of
 from tests.api.checks import expect_problem, fetch, ledger, ok, post, tables
@@ -61,8 +61,10 @@ async def test_a_command_whose_write_the_database_refuses_fails_alone_in_its_bat
 
     def poisoned(state, now: datetime) -> Outcome:
         event = Event("notice_posted", None, None, {"notices": ["ok"]})
-        # Text with a NUL: PostgreSQL refuses it (SQLSTATE class 22) at write time.
-        return Outcome({}, [(event, None)], writes=[NoticesUpdate("gongshu", ["a\x00b"])])
+        # Text with a NUL (SQLSTATE class 22) for a ticket that does not exist (class 23):
+        # PostgreSQL refuses it at write time.
+        job = PrintJobInsert("pj_poisoned", "gongshu", "K01", "no-such-ticket", {"text": "a\x00b"}, now)
+        return Outcome({}, [(event, None)], writes=[job])
 
     def issue() -> Any:
         return svc.issue("gongshu", kiosk, service="A", priority=None, priority_reason=None,

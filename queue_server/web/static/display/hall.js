@@ -140,8 +140,17 @@ function estimate(service) {
   return Number.isFinite(minutes) ? `约 ${Math.max(1, Math.round(minutes))} 分钟` : "";
 }
 
+// The notices shown now: each item between its start and end (absolute instants, so the
+// screen's own zone does not matter); a server without times sends plain `notices`.
+export function shownNotices(snapshot, now = Date.now()) {
+  if (!Array.isArray(snapshot.notice_items)) return snapshot.notices || [];
+  return snapshot.notice_items.filter((n) =>
+    (!n.starts_at || Date.parse(n.starts_at) <= now) && (!n.ends_at || now < Date.parse(n.ends_at)),
+  ).map((n) => n.text);
+}
+
 function renderTicker(snapshot) {
-  const items = [...(snapshot.notices || []), ...((snapshot.civility || {}).hall || [])];
+  const items = [...shownNotices(snapshot), ...((snapshot.civility || {}).hall || [])];
   const text = items.join("　　◆　　");
   if (text === tickerText) return; // re-setting would restart the scroll
   tickerText = text;
@@ -161,6 +170,11 @@ async function enableSound() {
 $("sound").addEventListener("click", enableSound);
 document.addEventListener("pointerdown", enableSound);
 document.addEventListener("keydown", enableSound);
+
+// A notice starts or ends with no event: look again every 15 s.
+setInterval(() => {
+  if (screen.board.snapshot) renderTicker(screen.board.snapshot);
+}, 15000);
 
 setInterval(() => {
   servicePage += 1;

@@ -121,6 +121,8 @@ export function applyEvent(snapshot, event) {
   } else if (event.kind === "notice_posted") {
     const notices = (event.payload || {}).notices;
     if (Array.isArray(notices)) result.notices = [...notices];
+    const items = (event.payload || {}).notice_items;
+    if (Array.isArray(items)) result.notice_items = items.map((n) => ({ ...n }));
   }
   return result;
 }

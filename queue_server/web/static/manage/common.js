@@ -16,6 +16,7 @@ export const CONSOLE_PAGES = [
   { path: "/manage/mine", title: "我的绩效", roles: ["manager", "staff"] },
   { path: "/manage/complaints", title: "投诉管理", roles: ["admin", "manager", "staff"] },
   { path: "/manage/improvements", title: "整改", roles: ["admin", "manager", "staff"] },
+  { path: "/manage/notices", title: "公告", roles: ["admin", "manager"] },
 ];
 
 // A fresh Idempotency-Key for one press of a button (kept across its retries).

@@ -1,0 +1,89 @@
+// What a hall's worklist page of the console shares: sign-in screen, who is signed in, the
+// navigation, and the hall picker (?hall= in the query). `boot(path, { roles, changed })`
+// resolves once signed in with { me, hall } and calls `changed(hall)` when the hall is changed.
+
+import {
+  $, api, clearBanner, explain, loginForm, renderNav, session, showBanner, signOut, whenExpired,
+} from "./common.js";
+
+function showScreen(name) {
+  $("login-screen").hidden = name !== "login";
+  $("work-screen").hidden = name !== "work";
+  for (const id of ["who", "logout"]) $(id).hidden = name !== "work";
+}
+
+function toLogin(message) {
+  showScreen("login");
+  if (message) $("login-error").textContent = message;
+  $("staff-id").focus();
+}
+
+export function boot(path, { roles, entered, changed }) {
+  const page = { me: null, hall: null };
+
+  async function enter() {
+    clearBanner();
+    const me = await api("/api/v1/auth/me");
+    if (!me.ok) {
+      if (me.status !== 401) showBanner(explain(me));
+      toLogin();
+      return;
+    }
+    page.me = me.data;
+    renderNav(path, page.me.role);
+    $("who").textContent = page.me.name || page.me.id;
+    showScreen("work");
+    if (!roles.includes(page.me.role)) {
+      showBanner("此页面仅供大厅管理人员使用", "info");
+      $("work-screen").hidden = true;
+      return;
+    }
+    let halls = page.me.hall ? [{ id: page.me.hall, name: page.me.hall }] : [];
+    if (["manager", "admin"].includes(page.me.role)) {
+      const listed = await api("/api/v1/monitor/halls");
+      // Only the halls one may act in (a district manager watches more than they may change).
+      if (listed.ok) halls = listed.data.halls.filter((h) => listed.data.may_acknowledge.includes(h.id));
+    }
+    if (!halls.length) {
+      showBanner("此页面按大厅办理；区、街道管理人员请选择所辖大厅后使用。", "info");
+      return;
+    }
+    const select = $("hall");
+    select.replaceChildren(...halls.map((h) => new Option(h.name, h.id)));
+    const wanted = new URLSearchParams(window.location.search).get("hall");
+    page.hall = halls.some((h) => h.id === wanted) ? wanted : halls[0].id;
+    select.value = page.hall;
+    $("hall-pick").hidden = halls.length < 2;
+    $("scope-title").textContent = halls.find((h) => h.id === page.hall).name;
+    await entered(page);
+  }
+
+  $("hall").addEventListener("change", () => {
+    page.hall = $("hall").value;
+    $("scope-title").textContent = $("hall").selectedOptions[0].textContent;
+    changed(page);
+  });
+  $("logout").addEventListener("click", async () => {
+    await signOut();
+    toLogin();
+  });
+  whenExpired(() => toLogin("登录已过期，请重新登录"));
+  loginForm(enter);
+  if (session.load()) enter();
+  else toLogin();
+  return page;
+}
+
+export function cell(text, className = "") {
+  const td = document.createElement("td");
+  td.textContent = text == null || text === "" ? "—" : text;
+  if (className) td.className = className;
+  return td;
+}
+
+// "2026-11-30T11:00:00+08:00" → "11-30 11:00" (the hall's own time, as the server writes it).
+export function shortTime(iso) {
+  return iso ? iso.slice(5, 16).replace("T", " ") : "—";
+}
+
+export const hallPath = (hall, rest) => `/api/v1/halls/${encodeURIComponent(hall)}${rest}`;
