@@ -18,7 +18,8 @@ from .api import (
     staff_of_hall,
 )
 from .commands import complaint_command, complaint_rating_command, complaint_step_command
-from .keys import COMPLAINTS, CONFIG, QUEUE
+from ..service.auth import require_staff
+from .keys import COMPLAINTS, CONFIG, MONITOR, QUEUE
 from .people_pages import STATIC, TICKET_ID, page_response
 from .problem import from_error
 
@@ -68,10 +69,20 @@ async def rate_complaint(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/halls/{hall}/complaints")
 async def list_complaints(request: web.Request) -> web.Response:
-    hall, principal = await staff_of_hall(request)
+    """The hall's staff as the service allows; a street or district office's manager, the halls
+    of their region to read (the office an overdue complaint is reported to)."""
+    hall = request.match_info["hall"]
+    request.app[QUEUE].hall(hall)
+    principal = await principal_of(request)
+    office = principal.kind == "staff" and principal.region is not None
+    if office:
+        request.app[MONITOR].require_watch(principal, hall)
+    else:
+        require_staff(principal, hall)
     items = await request.app[COMPLAINTS].worklist(
-        hall, principal, request.query.get("state"), request.query.get("overdue") in ("1", "true"))
-    return json_response({"hall": hall, "complaints": items})
+        hall, principal, request.query.get("state"), request.query.get("overdue") in ("1", "true"),
+        region_office=office)
+    return json_response({"hall": hall, "complaints": items, "read_only": office})
 
 
 @routes.post("/api/v1/halls/{hall}/complaints")

@@ -167,7 +167,8 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
      {"type": "object", "required": ["rating"], "properties": {
          "rating": {"type": "string", "enum": ["satisfied", "dissatisfied"]}}}, 201),
     ("get", "/api/v1/halls/{hall}/complaints", "Complaints (?state=&overdue=1): managers all, the contact whole only for "
-     "the complaint's owner; a clerk those naming them once accepted and those assigned to them", "staff of the hall", None, 200),
+     "the complaint's owner; a clerk those naming them once accepted and those assigned to them",
+     "staff of the hall; a street or district office's manager: the halls of the region, to read (read_only)", None, 200),
     ("post", "/api/v1/halls/{hall}/complaints", "Record a complaint taken by phone or in person", "manager of the hall",
      {**_COMPLAINT, "required": ["channel", "category", "content"], "properties": {
          **_COMPLAINT["properties"], "channel": {"type": "string", "enum": ["phone", "in_person"]},

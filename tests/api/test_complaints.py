@@ -279,3 +279,38 @@ async def test_an_improvement_action_may_be_opened_from_a_complaint_of_the_hall_
     body = await opened.json()
     assert opened.status == 201, body
     assert body["source_kind"] == "complaint" and body["source_id"] == cid and body["source_zh"] == "投诉"
+
+
+async def test_the_region_office_reads_its_halls_complaints_with_the_contact_masked_and_takes_no_step(hall):
+    cid = (await _taken(hall))["id"]
+    await _step(hall, cid, "accept", "9001")
+    await hall.add_staff("d01", name="区级管理员", role="manager", hall=None, region="gongshu")
+    await hall.add_staff("x01", name="祥符街道管理员", role="manager", hall=None, region="xiangfu")
+    resp = await hall.client.get(BASE, headers=hall.auth("d01"))
+    body = await resp.json()
+    assert resp.status == 200 and body["read_only"] is True, body
+    (seen,) = body["complaints"]
+    assert seen["id"] == cid and seen["contact"] == "138****5678" and seen["content"].startswith("窗口")
+    step = await _step(hall, cid, "assign", "d01", assignee="1001")
+    assert step.status == 403
+    other_street = await hall.client.get(BASE, headers=hall.auth("x01"))
+    assert other_street.status == 403
+    assert (await _listed(hall, "9001"))[cid]["state"] == "accepted"
+
+
+async def test_the_reply_time_may_be_given_but_not_in_the_future_nor_before_the_findings(hall):
+    cid = (await _taken(hall))["id"]
+    for action, by, body in (("accept", "9001", {}), ("assign", "9001", {"assignee": "1001"}),
+                             ("resolve", "1001", {"findings": "属实", "measures": "培训"})):
+        assert (await _step(hall, cid, action, by, **body)).status == 200
+    hall.clock.advance(3600)  # 11:00
+    future = await _step(hall, cid, "reply", "9001", how="sms", replied_at="2026-11-30T12:00:00+08:00")
+    await expect_problem(future, 400, field="replied_at", detail_has="须在处理完毕")
+    before = await _step(hall, cid, "reply", "9001", how="sms", replied_at="2026-11-30T09:00")
+    await expect_problem(before, 400, field="replied_at")
+    bad_how = await _step(hall, cid, "reply", "9001", how="pigeon")
+    await expect_problem(bad_how, 400, field="how")
+    done = await _step(hall, cid, "reply", "9001", how="sms", replied_at="2026-11-30T10:30")
+    body = await done.json()
+    assert done.status == 200, body
+    assert body["replied_at"] == "2026-11-30T10:30:00+08:00" and body["reply_how_zh"] == "短信"

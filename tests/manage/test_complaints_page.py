@@ -1,6 +1,7 @@
 """投诉管理 (/manage/complaints) in Chromium: a manager records a complaint taken by phone, accepts
 it (and then sees the contact whole), assigns it; the investigator sees it without the contact and
-records findings and measures; the manager answers, and 发起整改 leads to the improvement form."""
+records findings and measures; the manager answers, and 发起整改 leads to the improvement form; the
+district office reads the hall's complaints without acting on them."""
 
 from __future__ import annotations
 
@@ -78,3 +79,12 @@ async def test_a_phone_complaint_is_taken_accepted_assigned_resolved_and_answere
     assert [r["kind"] for r in ledger] == [
         "complaint_received", "complaint_accepted", "complaint_investigating", "complaint_resolved",
         "complaint_replied"]
+
+    office = await new_page(hall, "d01")
+    await office.goto(f"{base_url(hall)}/manage/complaints?hall=gongshu")
+    seen = office.locator("#rows tr", has_text="来回跑了三趟")
+    await seen.wait_for()
+    assert await seen.locator(".contact").inner_text() == "139****5678"
+    assert await seen.locator("button, a").count() == 0 and await office.locator("#new").is_hidden()
+    assert "区、街道管理人员可查看" in await office.locator("#banner").inner_text()
+    await screenshot(office, "complaints-district-office")

@@ -12,6 +12,7 @@ const state = {
   hall: null,
   filter: "",
   items: [],
+  readOnly: false, // a street or district office reads its halls' complaints
   step: null, // {item, action, key}
   newKey: null,
 };
@@ -58,7 +59,7 @@ function toLogin(message) {
 
 whenExpired(() => toLogin("登录已过期，请重新登录"));
 
-const isManager = () => MANAGERS.includes(state.me.role);
+const isManager = () => MANAGERS.includes(state.me.role) && !state.readOnly;
 
 async function enter() {
   clearBanner();
@@ -77,9 +78,13 @@ async function enter() {
   if (isManager()) {
     const listed = await api("/api/v1/monitor/halls");
     if (listed.ok) halls = listed.data.halls;
+  } else if (halls.length) {
+    const listed = await api("/api/v1/halls");
+    const own = listed.ok && (listed.data.halls || []).find((h) => h.id === state.me.hall);
+    if (own) halls = [{ id: own.id, name: own.name }];
   }
-  if (!halls.length || (state.me.region && !state.me.hall)) {
-    showBanner("投诉按大厅办理；区、街道管理人员请在「大厅监控」查看各大厅的投诉逾期告警。", "info");
+  if (!halls.length) {
+    showBanner("没有可查看的大厅。", "info");
     return;
   }
   const select = $("hall");
@@ -104,6 +109,9 @@ async function refresh() {
     return;
   }
   state.items = result.data.complaints;
+  state.readOnly = Boolean(result.data.read_only);
+  $("new").hidden = !isManager();
+  if (state.readOnly) showBanner("区、街道管理人员可查看辖区大厅的投诉及逾期情况，由大厅办理。", "info");
   render();
 }
 
