@@ -8,6 +8,7 @@ from aiohttp import web
 
 from ..domain.complaints import ACTIONS
 from ..domain.errors import Forbidden, NotFound
+from ..service.auth import require_staff
 from .api import (
     answer,
     bearer,
@@ -18,7 +19,6 @@ from .api import (
     staff_of_hall,
 )
 from .commands import complaint_command, complaint_rating_command, complaint_step_command
-from ..service.auth import require_staff
 from .keys import COMPLAINTS, CONFIG, MONITOR, QUEUE
 from .people_pages import STATIC, TICKET_ID, page_response
 from .problem import from_error
