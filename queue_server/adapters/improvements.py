@@ -13,8 +13,8 @@ from .rows import fetch_dict, fetch_dicts
 _SOURCE_QUERIES: dict[str, str] = {
     "follow_up": "SELECT EXISTS (SELECT 1 FROM follow_ups WHERE id = $1 AND hall = $2)",
     "complaint": "SELECT EXISTS (SELECT 1 FROM complaints WHERE id = $1 AND hall = $2)",
-    # Survey findings: their table may not exist on an older schema; the service asks only
-    # for kinds listed here.
+    # a survey finding: the campaign (满意度调查) whose results showed it
+    "survey": "SELECT EXISTS (SELECT 1 FROM survey_campaigns WHERE id = $1 AND hall = $2)",
 }
 
 

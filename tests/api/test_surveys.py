@@ -355,3 +355,17 @@ async def test_bad_result_queries_are_a_400_naming_the_parameter(hall):
             problem = await resp.json()
             assert resp.status == 400, problem
             assert (problem["code"], problem["field"]) == (code, field)
+
+
+async def test_an_improvement_action_from_a_survey_names_a_campaign_of_the_hall(hall):
+    campaign = await (await _start(hall)).json()
+    action = {"source_kind": "survey", "problem": "一次性告知评分偏低", "measure": "窗口统一材料清单",
+              "owner": "1001", "due": "2026-12-04"}
+    base = "/api/v1/halls/gongshu/improvements"
+    unknown = await hall.client.post(base, json={**action, "source_id": "sv_nope"}, headers=hall.auth("9001"))
+    problem = await unknown.json()
+    assert unknown.status == 400 and problem["code"] == "input.improvement_source_unknown", problem
+    assert "满意度调查" in problem["detail"]
+    opened = await hall.client.post(base, json={**action, "source_id": campaign["id"]}, headers=hall.auth("9001"))
+    assert opened.status == 201, await opened.text()
+    assert (await opened.json())["source_id"] == campaign["id"]
