@@ -59,6 +59,7 @@ CONSOLE_PAGES: dict[str, str] = {
     "/manage/improvements": "improvements.html",  # 整改 (hall, state, source_kind, source_id in the query)
     "/manage/complaints": "complaints.html",  # 投诉管理 (hall, state in the query)
     "/manage/notices": "notices.html",  # 公告 (hall in the query)
+    "/manage/surveys": "surveys.html",  # 满意度调查 (hall, campaign in the query)
 }
 
 

@@ -6,10 +6,12 @@
 
 import { Screen, fill, h, safeImageUrl, showConnection, startClock } from "/display/static/display.js";
 import { ratingForm, ratingProblem } from "./rating.js";
+import { surveyForm } from "./survey.js";
 import { requestJson } from "/display/static/http.js";
 
 const THANKS_MS = 6000;
 const RETRY_MS = 5000;
+const SURVEY_MS = 180000; // a survey left unanswered this long: back to idle
 const REFRESH_KINDS = new Set(["ticket_finished", "ticket_rated"]);
 
 const query = new URLSearchParams(location.search);
@@ -21,7 +23,7 @@ const params = {
 };
 
 const state = {
-  view: "setup", // setup | idle | prompt | thanks
+  view: "setup", // setup | idle | prompt | survey | thanks
   ticket: null, // the prompt's ticket: {number, service_name, finished_at, rate_until}
   offsetMs: 0, // the server's clock minus ours
   ratings: 0, // ratings sent by this page (tests read it)
@@ -109,10 +111,10 @@ function showPrompt(prompt) {
   clearTimeout(state.expiryTimer);
   if (!ticket) {
     state.ticket = null;
-    if (state.view !== "thanks") show("idle");
+    if (state.view !== "thanks" && state.view !== "survey") show("idle");
     return;
   }
-  if (state.view === "thanks") {
+  if (state.view === "thanks" || state.view === "survey") {
     // A new finished ticket while thanking the last citizen: ask the new one at once.
     clearTimeout(state.thanksTimer);
   }
@@ -137,7 +139,7 @@ async function submit(ticket, rating) {
     method: "POST", body: { number: ticket.number, ...rating },
   });
   if (result.ok) {
-    thank("感谢您的评价！");
+    if (!(await offerSurvey(ticket))) thank("感谢您的评价！");
     return null;
   }
   if (result.status === 409 && result.data && ["rated", "expired"].includes(result.data.state)) {
@@ -145,6 +147,39 @@ async function submit(ticket, rating) {
     return null;
   }
   return ratingProblem(result);
+}
+
+// ---- the satisfaction survey (满意度调查) of a sampled visit, after its rating -----------------
+
+async function offerSurvey(ticket) {
+  const result = await api(`${windowPath()}/survey?number=${encodeURIComponent(ticket.number)}`);
+  const survey = result.ok ? result.data.survey : null;
+  if (!survey) return false;
+  state.ticket = null;
+  $("survey-title").textContent = survey.title;
+  $("survey-intro").textContent = survey.intro || "";
+  const key = `tablet-${params.window}-${ticket.number}-${Date.now().toString(36)}`;
+  surveyForm($("survey-form"), survey, { onSubmit: (answers) => answerSurvey(ticket, answers, key) });
+  show("survey");
+  clearTimeout(state.thanksTimer);
+  state.thanksTimer = setTimeout(() => {
+    show("idle");
+    loadPrompt();
+  }, SURVEY_MS);
+  return true;
+}
+
+async function answerSurvey(ticket, answers, key) {
+  const result = await requestJson(`${windowPath()}/survey`, {
+    method: "POST", body: { number: ticket.number, answers },
+    headers: { Authorization: `Bearer ${params.token}`, "Idempotency-Key": key },
+  });
+  if (result.ok || (result.status === 409 && result.data && result.data.code === "survey.already_answered")) {
+    thank("感谢您参与满意度调查！");
+    return null;
+  }
+  if (result.status === 0) return "网络连接失败，请稍后重试";
+  return (result.data && result.data.detail) || "暂时无法提交，请稍后重试";
 }
 
 function thank(text) {
@@ -168,7 +203,7 @@ function setup(title, detail) {
 
 function show(view) {
   state.view = view;
-  for (const id of ["idle", "prompt", "thanks", "setup"]) $(id).hidden = id !== view;
+  for (const id of ["idle", "prompt", "survey", "thanks", "setup"]) $(id).hidden = id !== view;
   if (view === "idle") renderIdle(screen.board);
 }
 

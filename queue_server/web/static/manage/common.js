@@ -15,6 +15,7 @@ export const CONSOLE_PAGES = [
   { path: "/manage", title: "绩效报表", roles: ["admin", "manager"] },
   { path: "/manage/mine", title: "我的绩效", roles: ["manager", "staff"] },
   { path: "/manage/complaints", title: "投诉管理", roles: ["admin", "manager", "staff"] },
+  { path: "/manage/surveys", title: "满意度调查", roles: ["admin", "manager"] },
   { path: "/manage/improvements", title: "整改", roles: ["admin", "manager", "staff"] },
   { path: "/manage/notices", title: "公告", roles: ["admin", "manager"] },
 ];

@@ -9,6 +9,7 @@ import { fill, h } from "/display/static/display.js";
 import { requestJson } from "/display/static/http.js";
 import { ratingForm, ratingProblem } from "/evaluate/static/rating.js";
 import { complaintForm } from "/complaint/static/form.js";
+import { surveyForm } from "/evaluate/static/survey.js";
 
 const POLL_MS = 15000; // only without the live channel
 const OFFLINE_AFTER_MS = 8000; // a live channel down this long is shown
@@ -35,6 +36,8 @@ const state = {
   lastAlert: null,
   live: "connecting", // connecting | live | polling
   thanks: null,
+  survey: undefined, // GET /api/v1/tickets/{secret}/survey, asked once the rating is behind
+  surveyDone: null, // the thanks once answered
   touched: false, // the person has touched the page: vibration is allowed
 };
 window.hallQueue = { state };
@@ -249,7 +252,8 @@ function render() {
   const show = Boolean(status) && !state.missing;
   $("ticket").hidden = !show;
   if (!show) {
-    for (const id of ["called", "rating", "rated", "follow-up", "cancel", "complain", "complaint"]) $(id).hidden = true;
+    for (const id of ["called", "rating", "rated", "follow-up", "cancel", "complain", "complaint", "survey",
+      "survey-done"]) $(id).hidden = true;
     return;
   }
   $("hall-name").textContent = status.hall_name || "政务服务中心";
@@ -290,6 +294,48 @@ function render() {
   // Browsers let a page vibrate only after the person has touched it once.
   $("vibrate").hidden = !(waiting && canVibrate() && !touched());
   renderRating(status);
+  renderSurvey(status);
+}
+
+// ---- the satisfaction survey (满意度调查) -------------------------------------------------
+// A sampled visit's citizen is asked after the rating (or when there is nothing to rate).
+
+async function renderSurvey(status) {
+  const rating = status.rating || {};
+  const ratingBehind = status.status === "finished" && (rating.rated || state.thanks || !rating.rateable);
+  $("survey-done").hidden = !state.surveyDone;
+  if (state.surveyDone) {
+    $("survey-done-text").textContent = state.surveyDone;
+    $("survey").hidden = true;
+    return;
+  }
+  if (!ratingBehind) {
+    $("survey").hidden = true;
+    return;
+  }
+  if (state.survey === undefined) {
+    state.survey = null; // asked once
+    const result = await api(ticketPath("/survey"));
+    state.survey = result.ok ? result.data.survey : null;
+    if (state.survey) {
+      const key = newKey();
+      $("survey-title").textContent = state.survey.title;
+      $("survey-intro").textContent = state.survey.intro || "";
+      surveyForm($("survey-form"), state.survey, { onSubmit: (answers) => answerSurvey(answers, key) });
+    }
+  }
+  $("survey").hidden = !state.survey;
+}
+
+async function answerSurvey(answers, key) {
+  const result = await api(ticketPath("/survey"), { method: "POST", body: { answers }, key });
+  if (result.ok || (result.status === 409 && result.data && result.data.code === "survey.already_answered")) {
+    state.surveyDone = result.ok ? "感谢您参与满意度调查！" : result.data.detail;
+    render();
+    return null;
+  }
+  if (result.status === 0) return "网络连接失败，请稍后重试";
+  return (result.data && result.data.detail) || "暂时无法提交，请稍后重试";
 }
 
 function hintOf(status) {
