@@ -7,19 +7,26 @@ import asyncio
 import logging
 import shutil
 import sys
+from pathlib import Path
 
 from display_client.connection import ScreenRefused, follow
 from display_client.render import CLEAR, render_hall, render_window
 from display_client.speech import Speaker
 from display_client.state import Announce, Board
+from queue_server.protocol import pairing
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="queue-display",
                                      description="Show a hall's queue in a terminal.")
     parser.add_argument("--server", required=True, help="e.g. http://127.0.0.1:8080")
-    parser.add_argument("--hall", required=True, help="hall id, e.g. gongshu")
-    parser.add_argument("--token", required=True, help="the hall's display token")
+    parser.add_argument("--hall", help="hall id, e.g. gongshu (with --pair: the hall it is paired to)")
+    parser.add_argument("--token", help="the hall's display token")
+    parser.add_argument("--token-file", type=Path,
+                        help="read the token from this file (written by --pair, readable by its owner only)")
+    parser.add_argument("--pair", action="store_true",
+                        help="pair this screen: print a 6-digit code, wait until a manager enters it on "
+                        "/manage/devices, save the token to --token-file, then run")
     parser.add_argument("--window", type=int, help="show one window instead of the hall")
     parser.add_argument("--area", help="show only this area's services and windows")
     parser.add_argument("--speak", action="store_true",
@@ -59,6 +66,27 @@ async def run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.pair:
+        if args.token_file is None:
+            print("queue-display: --pair needs --token-file (where the token it receives is kept)", file=sys.stderr)
+            return 2
+        try:
+            paired = pairing.pair(args.server, "display_client")
+        except pairing.PairingFailed as exc:
+            print(f"queue-display: {exc}", file=sys.stderr)
+            return 1
+        pairing.save_token(args.token_file, paired["token"])
+        device = paired["device"]
+        print(f"paired as screen {device['name']} in hall {device['hall']}; token saved to {args.token_file}",
+              flush=True)
+        args.token, args.hall = paired["token"], device["hall"]
+        if args.window is None and device.get("window") is not None:
+            args.window = device["window"]
+    elif not args.token and args.token_file is not None:
+        args.token = pairing.read_token(args.token_file)
+    if not args.token or not args.hall:
+        print("queue-display: --hall and a token are required: --pair, --token-file or --token", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(message)s")
     try:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from queue_server import logsafe
+from queue_server.protocol import pairing
 from ticket_layout.layout import PrinterProfile
 
 from .connection import PrinterClient, PrinterRefused, ProfileChoice, printer_socket_url
@@ -40,6 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--token", default=os.environ.get("QUEUE_PRINTER_TOKEN"),
         help="this printer device's token (default: $QUEUE_PRINTER_TOKEN, which, unlike an "
         "argument, other users cannot see in the process list)",
+    )
+    parser.add_argument(
+        "--token-file", type=Path,
+        help="read the token from this file (written by --pair, readable by its owner only)",
+    )
+    parser.add_argument(
+        "--pair", action="store_true",
+        help="pair this printer: print a 6-digit code, wait until a manager enters it on "
+        "/manage/devices (with the kiosk it serves), save the token to --token-file, then run",
     )
     parser.add_argument("--printer", required=True, help=f"where the printer is: {URL_FORMS}")
     parser.add_argument(
@@ -100,8 +110,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                        qr=args.qr or "native", font_path=args.font)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.pair:
+        if args.token_file is None:
+            parser.error("--pair needs --token-file (where the token it receives is kept)")
+        try:
+            paired = pairing.pair(args.server, "printer")
+        except pairing.PairingFailed as exc:
+            print(f"queue-printer: {exc}", file=sys.stderr)
+            return 1
+        pairing.save_token(args.token_file, paired["token"])
+        device = paired["device"]
+        print(f"paired as printer {device['name']} of kiosk {device['kiosk']} in hall {device['hall']}; "
+              f"token saved to {args.token_file}", flush=True)
+        args.token = paired["token"]
+    elif not args.token and args.token_file is not None:
+        args.token = pairing.read_token(args.token_file)
     if not args.token:
-        parser.error("the printer's token is required: --token, or QUEUE_PRINTER_TOKEN")
+        parser.error("the printer's token is required: --pair, --token-file, --token, or QUEUE_PRINTER_TOKEN")
     if args.timeout <= 0 or args.status_interval <= 0:
         parser.error("--timeout and --status-interval must be positive")
     # force: python-escpos calls logging.basicConfig() when it is imported.

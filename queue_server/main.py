@@ -320,13 +320,11 @@ def serve(config: Config, *, host: str | None, port: int | None, ignore_hours: b
 
         app = create_app(config, dsn=dsn, ignore_hours=ignore_hours, on_first_admin=first_admin,
                          anchorer=signer, alert_sweep_seconds=config.alerts.sweep_seconds)
-        pages = "\n".join(
-            f"  {h.name}: {base}/display/hall/{h.id}?token=…  (queue: {base}/api/v1/halls/{h.id}/queue)"
-            for h in config.halls.values()
-        )
+        from .web.pages import banner
+
         print(
             f"hall-queue serving on {base}  ({'embedded PostgreSQL in ' + str(config.pgdata) if embedded else 'PostgreSQL'})\n"
-            f"{pages}\n  API: {base}/api/v1/openapi.json",
+            f"  start page: {base}/\n{banner(config, base)}\n  API: {base}/api/v1/openapi.json",
             flush=True,
         )
         # The access log costs a tenth of the CPU under load; QUEUE_ACCESS_LOG=1 turns it on.

@@ -60,6 +60,7 @@ CONSOLE_PAGES: dict[str, str] = {
     "/manage/complaints": "complaints.html",  # 投诉管理 (hall, state in the query)
     "/manage/notices": "notices.html",  # 公告 (hall in the query)
     "/manage/surveys": "surveys.html",  # 满意度调查 (hall, campaign in the query)
+    "/manage/devices": "devices.html",  # 设备管理: pair by code, rename, move, revoke (hall in the query)
 }
 
 

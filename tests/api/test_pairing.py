@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import stat
 import time
 
 import aiohttp
 import pytest
 
-from queue_server.protocol import CLOSE_REVOKED
+from queue_server.protocol import CLOSE_REVOKED, pairing
 from tests.api.checks import fetch
 from tests.support.hall import start_hall
 
@@ -248,3 +250,28 @@ async def test_waiting_with_an_unknown_or_malformed_secret_is_refused(hall):
     assert resp.status == 400
     resp = await hall.client.post("/api/v1/pairing", json={"kind": "toaster"})
     assert resp.status == 400 and (await resp.json())["code"] == "input.bad_choice"
+
+
+async def test_a_command_line_screen_pairs_with_the_printed_code_and_keeps_its_token_private(hall, tmp_path):
+    """queue-display --pair / queue-printer --pair: the code is printed, a manager enters it,
+    the token lands in a file only its owner may read."""
+    shown: list[str] = []
+    base = str(hall.client.make_url("/"))
+    waiting = asyncio.get_running_loop().run_in_executor(
+        None, lambda: pairing.pair(base, "display_client", show=shown.append, wait_seconds=5))
+    for _ in range(200):
+        if shown:
+            break
+        await asyncio.sleep(0.05)
+    code = re.search(r"\b(\d{6})\b", shown[0]).group(1)
+    assert "/manage/devices" in shown[0]
+    resp = await _pair(hall, code, name="终端屏", window=3)
+    assert resp.status == 201, await resp.text()
+    answer = await waiting
+    assert answer["device"]["role"] == "display" and answer["device"]["window"] == 3
+    path = tmp_path / "state" / "display.token"
+    pairing.save_token(path, answer["token"])
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert pairing.read_token(path) == answer["token"]
+    me = await hall.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {answer['token']}"})
+    assert me.status == 200 and (await me.json())["role"] == "display"

@@ -214,16 +214,6 @@ async def test_a_ticket_from_a_kiosk_without_a_printer_is_shown_with_its_qr_code
         assert await page.text_content("#ticket-number") == "E001"
 
 
-async def test_a_kiosk_without_a_token_says_how_to_set_it_up(fresh_db, browser):
-    async with kiosk_hall(fresh_db, printer=False) as hall:
-        context = await browser.new_context(viewport=PORTRAIT)
-        page = await context.new_page()
-        await page.goto(f"{server_url(hall)}kiosk/gongshu")
-        await page.wait_for_selector("#setup-screen:not([hidden])")
-        assert await page.text_content("#setup-title") == "本机未配置设备令牌"
-        await context.close()
-
-
 async def test_a_ticket_whose_print_job_expires_tells_the_citizen_to_ask_the_guide_desk(fresh_db, open_kiosk):
     from queue_server.web.keys import PRINTS
 

@@ -2,6 +2,7 @@
 // reconnection and resync, the board kept by the pure reducer, the offline mark and the clock.
 
 import { SUBPROTOCOL, applyMessage, decode, emptyBoard } from "./reducer.js";
+import { CLOSE_REVOKED, deviceToken, pageKind, pairAgain } from "/display/static/device.js";
 
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
@@ -20,11 +21,18 @@ export function pageParams() {
   return {
     hall,
     window: Number.isInteger(windowNumber) ? windowNumber : null,
-    token: query.get("token") || "",
+    token: pairedToken(),
     area: query.get("area") || null,
     silent: query.get("silent") === "1",
     serverVoice: query.get("voice") === "server",
   };
+}
+
+// ?token=, else the token this screen was paired with; without either, the pairing screen.
+function pairedToken() {
+  const token = deviceToken();
+  if (!token) pairAgain(pageKind());
+  return token;
 }
 
 // Keeps one websocket open, feeds the reducer, performs its actions.
@@ -92,6 +100,10 @@ export class Screen {
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      if (event.code === CLOSE_REVOKED) {
+        pairAgain(pageKind()); // the device was revoked: back to the pairing screen
+        return;
+      }
       this.setStatus("offline", event.code);
       this.scheduleReconnect();
     };

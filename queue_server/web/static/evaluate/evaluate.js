@@ -8,6 +8,7 @@ import { Screen, fill, h, safeImageUrl, showConnection, startClock } from "/disp
 import { ratingForm, ratingProblem } from "./rating.js";
 import { surveyForm } from "./survey.js";
 import { requestJson } from "/display/static/http.js";
+import { deviceToken, pairAgain, tokenIsStored } from "/display/static/device.js";
 
 const THANKS_MS = 6000;
 const RETRY_MS = 5000;
@@ -19,7 +20,7 @@ const parts = location.pathname.split("/").filter(Boolean).map(decodeURIComponen
 const params = {
   hall: parts[1] || "",
   window: Number.parseInt(parts[2], 10),
-  token: query.get("token") || "",
+  token: deviceToken(), // ?token=, else the token this tablet was paired with
 };
 
 const state = {
@@ -93,6 +94,8 @@ async function loadPrompt() {
   clearTimeout(retryTimer);
   if (result.ok) {
     showPrompt(result.data);
+  } else if ((result.status === 401 || result.status === 403) && tokenIsStored()) {
+    pairAgain("tablet");
   } else if (result.status === 401 || result.status === 403) {
     setup("本评价器未授权", "评价器令牌无效，或不属于本窗口。请联系大厅管理人员。");
   } else if (result.status === 404) {
@@ -240,7 +243,7 @@ function renderIdle(board) {
 
 startClock($("date"), $("time"));
 if (!params.token) {
-  setup("本评价器未授权", "地址中缺少评价器令牌（?token=…）。请联系大厅管理人员。");
+  pairAgain("tablet"); // not paired yet: show a pairing code
 } else if (!Number.isInteger(params.window)) {
   setup("地址有误", "地址中缺少窗口号。");
 } else {

@@ -4,6 +4,8 @@
 // The kiosk endpoint is the source of truth; the hall's queue.v1 socket keeps the counts and
 // the printer live.
 
+import { CLOSE_REVOKED, deviceToken, pairAgain, tokenIsStored } from "/display/static/device.js";
+
 const SUBPROTOCOL = "queue.v1";
 // The hall's time zone ([time] timezone) and the server's clock: set by /display/time-zone.js,
 // which the page loads first.
@@ -34,7 +36,7 @@ const PRINTER_PROBLEMS = {
 const query = new URLSearchParams(location.search);
 const state = {
   hall: decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] || ""),
-  token: query.get("token") || "",
+  token: deviceToken(), // ?token=, else the token this kiosk was paired with
   view: null, // GET /api/v1/halls/{hall}/kiosk
   seq: null,
   screen: "areas", // areas | services
@@ -115,6 +117,9 @@ async function refresh() {
       state.seq = result.data.seq;
       state.setup = null;
       if (state.area && !state.view.areas.some((a) => a.code === state.area)) state.area = null;
+    } else if ((result.status === 401 || result.status === 403) && tokenIsStored()) {
+      pairAgain("kiosk"); // revoked since it was paired: show a new pairing code
+      return;
     } else if (result.status === 401 || result.status === 403) {
       state.setup = { title: "本机未授权", detail: "设备令牌无效或已停用，请联系大厅管理人员。" };
     } else if (result.status === 404) {
@@ -162,9 +167,13 @@ class Live {
       }
       receive(message);
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      if (event.code === CLOSE_REVOKED) {
+        pairAgain("kiosk");
+        return;
+      }
       setLive("offline");
       this.retry();
     };
@@ -730,8 +739,8 @@ function start() {
   tick();
   setInterval(tick, 1000);
   if (!state.token) {
-    state.setup = { title: "本机未配置设备令牌", detail: "请在地址后加上 ?token=取号机令牌（queue-server device add --role kiosk）。" };
-    render();
+    // Not paired yet: the pairing screen shows a code for a manager to enter, then comes back.
+    pairAgain("kiosk");
     return;
   }
   refresh().then(() => new Live().connect());

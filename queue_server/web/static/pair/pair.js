@@ -3,7 +3,7 @@
 // token it receives (localStorage) and opens its page. An expired code is replaced by a new
 // one by itself; a lost connection is retried.
 
-import { DEVICE_KEY } from "./device.js";
+import { DEVICE_KEY } from "/display/static/device.js";
 
 const KINDS = {
   kiosk: "取号机",

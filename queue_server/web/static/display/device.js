@@ -37,3 +37,17 @@ export function requireToken(kind) {
   if (!token) pairAgain(kind);
   return token;
 }
+
+// Whether the page's token is the one this browser was paired with (not one in its address).
+export function tokenIsStored() {
+  return !new URLSearchParams(location.search).get("token") && storedDevice() !== null;
+}
+
+// The kind of device this page is, from its address.
+export function pageKind() {
+  const path = location.pathname;
+  if (path.startsWith("/kiosk/")) return "kiosk";
+  if (path.startsWith("/display/window/")) return "window_screen";
+  if (path.startsWith("/evaluate/")) return "tablet";
+  return "hall_screen";
+}
