@@ -1,21 +1,26 @@
-"""The satisfaction survey (满意度调查) on the citizen's phone page (/t/{secret}) in Chromium: a
-sampled visit is asked after the rating; required questions are named before sending; a double
-press answers once; the answer is stored without the visit. Screenshots /tmp/people-phone-survey-*.png."""
+"""The satisfaction survey (满意度调查) in Chromium, on the citizen's phone page (/t/{secret}) and on
+the counter tablet (/evaluate/{hall}/{window}): a sampled visit is asked after the rating; required
+questions are named before sending; a double press answers once; the answer is stored without the
+visit. Screenshots /tmp/people-phone-survey-*.png and /tmp/people-tablet-survey.png."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.api.checks import fetch
-from tests.people.conftest import PHONE, base_url
+from tests.people.conftest import PHONE, TABLET, base_url
 
 pytestmark = pytest.mark.browser
 
 
-async def test_a_sampled_visit_answers_the_survey_after_rating_once_and_anonymously(hall, new_page):
+async def _campaign_for_everyone(hall):
     start = await hall.client.post("/api/v1/halls/gongshu/survey-campaigns", headers=hall.auth("9001"), json={
         "questionnaire": "hall-service", "starts": "2026-11-30", "ends": "2026-12-06", "every": 1})
     assert start.status == 201, await start.text()
+
+
+async def test_a_sampled_visit_answers_the_survey_after_rating_once_and_anonymously(hall, new_page):
+    await _campaign_for_everyone(hall)
     mine = await hall.issue("A")
     for action in ("open", "call-next", "start", "finish"):
         await hall.act(1, action)
@@ -51,3 +56,28 @@ async def test_a_sampled_visit_answers_the_survey_after_rating_once_and_anonymou
     await page.reload()  # answered: not asked again
     await page.wait_for_selector("#rated:not([hidden])")
     assert await page.is_hidden("#survey")
+
+
+async def test_the_counter_tablet_asks_a_sampled_visit_the_survey_after_its_rating(hall, new_page):
+    await _campaign_for_everyone(hall)
+    await hall.act(1, "open")
+    page = await new_page(TABLET)
+    await page.goto(f"{base_url(hall)}/evaluate/gongshu/1?token={hall.tokens['E01']}")
+    await page.wait_for_selector("#idle:not([hidden])")
+    mine = await hall.issue("A")
+    for action in ("call-next", "start", "finish"):
+        await hall.act(1, action)
+    await page.wait_for_selector("#prompt:not([hidden]) .rate-level")
+    await page.click(".rate-level[data-level='very_satisfied']")
+    await page.click(".rate-submit")
+    await page.wait_for_selector("#survey:not([hidden]) .sv-option")
+    assert await page.text_content("#survey-title") == "政务服务满意度调查"
+    await page.click(".sv-option[data-question='overall'][data-value='4']")
+    await page.click(".sv-option[data-question='guidance'][data-value='5']")
+    await page.click(".sv-option[data-question='visits'][data-value='2 次']")
+    await page.screenshot(path="/tmp/people-tablet-survey.png")
+    await page.click(".sv-submit")
+    await page.wait_for_selector("#thanks:not([hidden])")
+    assert await page.text_content("#thanks-text") == "感谢您参与满意度调查！"
+    rows = await fetch(hall, "SELECT channel, answers FROM survey_answers")
+    assert [r["channel"] for r in rows] == ["tablet"] and mine["id"] not in str(rows[0])
