@@ -103,6 +103,14 @@ async def touch_devices(conn: asyncpg.Connection, token_hashes: list[bytes], now
     )
 
 
+async def revoked_among(conn: asyncpg.Connection, token_hashes: list[bytes]) -> list[bytes]:
+    rows = await conn.fetch(
+        "SELECT token_hash FROM devices WHERE token_hash = ANY($1::bytea[]) AND revoked_at IS NOT NULL",
+        token_hashes,
+    )
+    return [bytes(r["token_hash"]) for r in rows]
+
+
 class PostgresPairingStore:
     """The service's PairingStore port (service/ports.py) on PostgreSQL: this module's queries."""
 
@@ -117,3 +125,4 @@ class PostgresPairingStore:
     count_failures = staticmethod(count_failures)
     add_failure = staticmethod(add_failure)
     touch_devices = staticmethod(touch_devices)
+    revoked_among = staticmethod(revoked_among)

@@ -267,6 +267,16 @@ class PairingService:
         async with self.pool.acquire() as conn:
             await self.store.touch_devices(conn, token_hashes, self.clock(), SEEN_EVERY)
 
+    async def revoked_among(self, token_hashes: list[bytes]) -> list[bytes]:
+        """Those of `token_hashes` whose device was revoked (by any server process)."""
+        if not token_hashes:
+            return []
+        async with self.pool.acquire() as conn:
+            found = await self.store.revoked_among(conn, token_hashes)
+        for h in found:
+            self.auth.forget(h)
+        return found
+
     # ---- views ------------------------------------------------------------------------
 
     def _check_name(self, name: str) -> None:

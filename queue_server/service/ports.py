@@ -237,6 +237,7 @@ class PairingStore(Protocol):
     async def touch_devices(
         self, conn: Connection, token_hashes: list[bytes], now: datetime, every: timedelta,
     ) -> None: ...
+    async def revoked_among(self, conn: Connection, token_hashes: list[bytes]) -> list[bytes]: ...
 
 
 class AlertStore(Protocol):

@@ -40,6 +40,9 @@ STATIC = Path(__file__).parent / "static"
 
 routes = web.RouteTableDef()
 
+#: How often each process looks for devices revoked by another process among its open sockets.
+REVOKED_CHECK_SECONDS = 2.0
+
 
 class DeviceSockets:
     """The open websockets of devices, by their token's hash: a revoked device's sockets are
@@ -81,13 +84,21 @@ class DeviceSockets:
     def hashes(self) -> list[bytes]:
         return list(self._open)
 
-    async def mark_seen_forever(self, pairing: PairingService, every: float) -> None:
+    async def watch_forever(self, pairing: PairingService, *, check_every: float, seen_every: float) -> None:
+        """Close the sockets of devices revoked by another server process (this process's own
+        revocations close at once), and mark the connected devices seen once a minute."""
+        since_seen = 0.0
         while True:
-            await asyncio.sleep(every)
+            await asyncio.sleep(check_every)
+            since_seen += check_every
             try:
-                await pairing.seen(self.hashes())
+                for h in await pairing.revoked_among(self.hashes()):
+                    self.revoked(h)
+                if since_seen >= seen_every:
+                    since_seen = 0.0
+                    await pairing.seen(self.hashes())
             except Exception:  # the database is away: the next round tries again
-                log.warning("cannot mark connected devices as seen", exc_info=True)
+                log.warning("cannot check the connected devices", exc_info=True)
 
 
 DEVICE_SOCKETS = web.AppKey("device-sockets", DeviceSockets)
@@ -182,8 +193,9 @@ def add_pairing_routes(app: web.Application) -> None:
     async def seen(app: web.Application) -> AsyncIterator[None]:
         pairing = app[PAIRING]
         pairing.on_revoked.append(sockets.revoked)
-        task = asyncio.create_task(sockets.mark_seen_forever(pairing, SEEN_EVERY.total_seconds()),
-                                   name="devices seen")
+        task = asyncio.create_task(
+            sockets.watch_forever(pairing, check_every=REVOKED_CHECK_SECONDS, seen_every=SEEN_EVERY.total_seconds()),
+            name="connected devices")
         yield
         await cancel_and_wait(task)
 

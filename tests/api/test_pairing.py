@@ -12,10 +12,13 @@ import time
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
+from queue_server.main import create_app
 from queue_server.protocol import CLOSE_REVOKED, pairing
+from queue_server.web.pairing import REVOKED_CHECK_SECONDS
 from tests.api.checks import fetch
-from tests.support.hall import start_hall
+from tests.support.hall import FAST_HASHER, start_hall
 
 DEVICES = "/api/v1/halls/gongshu/devices"
 
@@ -275,3 +278,26 @@ async def test_a_command_line_screen_pairs_with_the_printed_code_and_keeps_its_t
     assert pairing.read_token(path) == answer["token"]
     me = await hall.client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {answer['token']}"})
     assert me.status == 200 and (await me.json())["role"] == "display"
+
+
+async def test_a_device_revoked_through_another_server_process_is_closed_within_seconds(hall):
+    started = await _code(hall, "hall_screen")
+    created = await (await _pair(hall, started["code"], name="D10")).json()
+    _, paired = await _wait(hall, started["secret"])
+    other = TestClient(TestServer(create_app(hall.config, dsn=hall.dsn, clock=hall.clock, redis_url="",
+                                             password_hasher=FAST_HASHER)))
+    await other.start_server()
+    try:
+        ws = await other.ws_connect(f"/ws/v1/halls/gongshu?token={paired['token']}", protocols=("queue.v1",))
+        await ws.receive(timeout=3)  # the snapshot
+        began = time.monotonic()
+        resp = await hall.client.post(f"{DEVICES}/{created['id']}/revoke", headers=hall.auth("9001"))
+        assert resp.status == 200
+        while True:
+            msg = await ws.receive(timeout=REVOKED_CHECK_SECONDS + 3)
+            if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
+                break
+        assert time.monotonic() - began < REVOKED_CHECK_SECONDS + 1.5
+        assert ws.close_code == CLOSE_REVOKED
+    finally:
+        await other.close()
