@@ -8,7 +8,14 @@ from datetime import date
 import pytest
 
 from queue_server.domain.errors import InvalidInput
-from queue_server.domain.surveys import Question, campaign_status, check_answers, mean_score, sampled, tally
+from queue_server.domain.surveys import (
+    Question,
+    campaign_status,
+    check_answers,
+    mean_score,
+    sampled,
+    tally,
+)
 
 QUESTIONS = (
     Question("overall", "scale", "总体满意度"),
