@@ -15,8 +15,9 @@ from collections.abc import Iterable
 
 MASK = "***"
 _PATTERNS = (
-    # ?token=… / &access_token=… in a URL or request line
-    re.compile(r"(?i)([?&;](?:access_)?token=)[^&\s\"'#]+"),
+    # ?token=… / &access_token=… in a URL or request line; a pairing device's ?secret=…
+    # (GET /api/v1/pairing/wait), from which its token is made
+    re.compile(r"(?i)([?&;](?:(?:access_)?token|secret)=)[^&\s\"'#]+"),
     # Authorization: Bearer … (a header, a repr of headers, an error message)
     re.compile(r"(?i)(\bbearer\s+)[^\s\"',)\]}]+"),
     # a ticket holder's secret: the phone page /t/…, the citizen's API /api/v1/tickets/…,

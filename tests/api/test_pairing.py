@@ -14,11 +14,13 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from queue_server import logsafe
 from queue_server.main import create_app
 from queue_server.protocol import CLOSE_REVOKED, pairing
+from queue_server.web.pages import banner
 from queue_server.web.pairing import REVOKED_CHECK_SECONDS
 from tests.api.checks import fetch
-from tests.support.hall import FAST_HASHER, start_hall
+from tests.support.hall import FAST_HASHER, sample_config, start_hall
 
 DEVICES = "/api/v1/halls/gongshu/devices"
 
@@ -301,3 +303,16 @@ async def test_a_device_revoked_through_another_server_process_is_closed_within_
         assert ws.close_code == CLOSE_REVOKED
     finally:
         await other.close()
+
+
+def test_the_startup_banner_and_logs_show_every_page_and_never_a_pairing_secret():
+    config = sample_config()
+    text = banner(config, "http://10.0.0.5:8080")
+    for hall in config.halls.values():
+        assert f"http://10.0.0.5:8080/display/hall/{hall.id}" in text
+        assert f"http://10.0.0.5:8080/display/window/{hall.id}/" in text
+        assert f"http://10.0.0.5:8080/evaluate/{hall.id}/" in text
+    assert "http://10.0.0.5:8080/manage/devices" in text and "6-digit code" in text and "--pair" in text
+    assert "?token=" not in text  # nobody is told to type a token any more
+    line = 'GET /api/v1/pairing/wait?secret=AbCdEf0123456789AbCdEf0123456789AbCdEf01234&timeout=25 HTTP/1.1'
+    assert "AbCdEf0123" not in logsafe.redact(line) and "timeout=25" in logsafe.redact(line)
