@@ -24,7 +24,7 @@ async def test_a_phone_complaint_is_taken_accepted_assigned_resolved_and_answere
     await manager.fill("#f-content", "来电反映：上午在 2 号窗口办理社保转移，来回跑了三趟。")
     await manager.fill("#f-phone", "13912345678")
     await manager.click("#new-submit")
-    assert "同意" in await manager.locator("#new-error").inner_text()  # the server's Chinese answer
+    await manager.locator("#new-error", has_text="同意").wait_for()  # the server's Chinese answer
     await manager.check("#f-consent")
     await manager.dblclick("#new-submit")  # pressed twice: one complaint
     row = manager.locator("#rows tr", has_text="来回跑了三趟")

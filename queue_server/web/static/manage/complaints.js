@@ -278,6 +278,7 @@ async function submitNew(event) {
   }
   const button = $("new-submit");
   if (button.disabled) return;
+  $("new-error").textContent = "";
   button.disabled = true;
   const result = await api(`/api/v1/halls/${encodeURIComponent(state.hall)}/complaints`,
     { method: "POST", body, key: state.newKey });
