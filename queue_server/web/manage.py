@@ -57,6 +57,7 @@ CONSOLE_PAGES: dict[str, str] = {
     "/manage/mine": "mine.html",  # 我的绩效, a clerk's own figures
     "/manage/monitor": "monitor.html",  # 大厅监控 (hall in the query), pushed over /ws/v1/monitor
     "/manage/improvements": "improvements.html",  # 整改 (hall, state, source_kind, source_id in the query)
+    "/manage/people": "people.html",  # 人员管理: staff accounts in the manager's scope
     "/manage/complaints": "complaints.html",  # 投诉管理 (hall, state in the query)
     "/manage/notices": "notices.html",  # 公告 (hall in the query)
     "/manage/surveys": "surveys.html",  # 满意度调查 (hall, campaign in the query)

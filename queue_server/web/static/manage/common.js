@@ -2,6 +2,7 @@
 // console), the server, the error banner, dates of the quick periods, and how figures read.
 
 import { requestJson } from "/display/static/http.js";
+import { askNewPassword } from "./set-password.js";
 
 export const SESSION_KEY = "hall-queue.manage";
 export const $ = (id) => document.getElementById(id);
@@ -18,6 +19,7 @@ export const CONSOLE_PAGES = [
   { path: "/manage/surveys", title: "满意度调查", roles: ["admin", "manager"] },
   { path: "/manage/improvements", title: "整改", roles: ["admin", "manager", "staff"] },
   { path: "/manage/notices", title: "公告", roles: ["admin", "manager"] },
+  { path: "/manage/people", title: "人员管理", roles: ["admin", "manager"] },
   { path: "/manage/devices", title: "设备管理", roles: ["admin", "manager"] },
 ];
 
@@ -76,8 +78,9 @@ export async function api(path, { method = "GET", body, key } = {}) {
   if (session.token) headers.Authorization = `Bearer ${session.token}`;
   if (key) headers["Idempotency-Key"] = key;
   const result = await requestJson(path, { method, body, headers });
-  if (result.status === 401 && session.token && !path.endsWith("/auth/login")) {
-    session.clear();
+  const pending = result.status === 403 && result.data && result.data.code === "auth.password_change_required";
+  if ((result.status === 401 || pending) && session.token && !path.endsWith("/auth/login")) {
+    session.clear(); // a one-time password's session: sign in again and set a password first
     onExpired();
   }
   return result;
@@ -112,6 +115,15 @@ export async function signIn(staffId, password) {
   });
   if (!result.ok) {
     return result.status === 401 || result.status === 404 ? "工号或密码错误" : explain(result);
+  }
+  const staff = result.data.staff || {};
+  if (staff.must_change_password) {
+    // A one-time password: nothing else is allowed until the person has set their own.
+    const changed = await askNewPassword($("login-form"), {
+      staffId, token: result.data.token, oldPassword: password,
+    });
+    if (!changed) return "请设置新密码后再使用";
+    result.data = changed;
   }
   session.token = result.data.token;
   session.staffId = staffId;

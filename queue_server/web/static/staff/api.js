@@ -17,7 +17,8 @@ export async function api(path, { method = "GET", body, key } = {}) {
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   if (key) headers["Idempotency-Key"] = key;
   const result = await requestJson(path, { method, body, headers });
-  if (result.status === 401 && state.token && !path.endsWith("/auth/login")) {
+  const pending = result.status === 403 && result.data && result.data.code === "auth.password_change_required";
+  if ((result.status === 401 || pending) && state.token && !path.endsWith("/auth/login")) {
     sessionExpired();
   }
   return result;

@@ -6,6 +6,7 @@ import { api, hallPath, newKey, noteServerTime } from "./api.js";
 import { explain } from "./messages.js";
 import { bubble, confirmClosed, refreshQueueSoon, render, show, showConsole } from "./render.js";
 import { $, SESSION_KEY, state } from "./state.js";
+import { askNewPassword } from "/manage/static/set-password.js";
 
 let screen = null;
 
@@ -100,6 +101,18 @@ export async function login(event) {
     return;
   }
   $("password").value = "";
+  if (result.data.staff && result.data.staff.must_change_password) {
+    // A one-time password (new account or reset): set one's own before anything else.
+    state.busy = "password";
+    const changed = await askNewPassword($("login-form"), { staffId, token: result.data.token, oldPassword: password });
+    state.busy = null;
+    if (!changed) {
+      error.textContent = "请设置新密码后再使用";
+      return;
+    }
+    result.data.token = changed.token;
+    result.data.staff = { ...result.data.staff, ...changed.staff };
+  }
   state.token = result.data.token;
   state.staff = result.data.staff;
   state.hall = result.data.staff.hall;
