@@ -399,6 +399,8 @@ $("edit-cancel").addEventListener("click", () => $("edit-dialog").close());
 $("f-photo").addEventListener("change", previewPhoto);
 $("confirm-form").addEventListener("submit", submitConfirm);
 $("confirm-cancel").addEventListener("click", () => $("confirm-dialog").close());
+// Shown once: gone from the page as soon as the dialog closes (the button, or Esc).
+$("otp-close").addEventListener("click", () => { $("otp").textContent = ""; });
 $("otp-dialog").addEventListener("close", () => { $("otp").textContent = ""; });
 $("logout").addEventListener("click", async () => {
   await signOut();
