@@ -126,7 +126,9 @@ class PairingService:
                 except TimeoutError:
                     pass
         finally:
-            if self._paired.get(h) is event and not event.is_set():
+            # Forgotten once answered (a waiter that came meanwhile falls back to checking
+            # the store every WAIT_CHECK_SECONDS): the map holds only pairings being waited for.
+            if self._paired.get(h) is event:
                 self._paired.pop(h, None)
 
     async def _state(self, secret: str, h: bytes) -> dict[str, Any]:

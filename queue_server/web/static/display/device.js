@@ -51,3 +51,14 @@ export function pageKind() {
   if (path.startsWith("/evaluate/")) return "tablet";
   return "hall_screen";
 }
+
+// The server refused this page's stored token: 401 (revoked or unknown) pairs again; 403 (a
+// page of another hall or window than the device's) goes back to the device's own page.
+export function refused(status, kind) {
+  const device = storedDevice();
+  if (status === 403 && device && device.page && device.page !== location.pathname) {
+    location.replace(device.page);
+    return;
+  }
+  pairAgain(kind);
+}

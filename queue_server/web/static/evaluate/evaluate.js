@@ -8,7 +8,7 @@ import { Screen, fill, h, safeImageUrl, showConnection, startClock } from "/disp
 import { ratingForm, ratingProblem } from "./rating.js";
 import { surveyForm } from "./survey.js";
 import { requestJson } from "/display/static/http.js";
-import { deviceToken, pairAgain, tokenIsStored } from "/display/static/device.js";
+import { deviceToken, pairAgain, refused, tokenIsStored } from "/display/static/device.js";
 
 const THANKS_MS = 6000;
 const RETRY_MS = 5000;
@@ -95,7 +95,7 @@ async function loadPrompt() {
   if (result.ok) {
     showPrompt(result.data);
   } else if ((result.status === 401 || result.status === 403) && tokenIsStored()) {
-    pairAgain("tablet");
+    refused(result.status, "tablet");
   } else if (result.status === 401 || result.status === 403) {
     setup("本评价器未授权", "评价器令牌无效，或不属于本窗口。请联系大厅管理人员。");
   } else if (result.status === 404) {

@@ -4,7 +4,7 @@
 // The kiosk endpoint is the source of truth; the hall's queue.v1 socket keeps the counts and
 // the printer live.
 
-import { CLOSE_REVOKED, deviceToken, pairAgain, tokenIsStored } from "/display/static/device.js";
+import { CLOSE_REVOKED, deviceToken, pairAgain, refused, tokenIsStored } from "/display/static/device.js";
 
 const SUBPROTOCOL = "queue.v1";
 // The hall's time zone ([time] timezone) and the server's clock: set by /display/time-zone.js,
@@ -118,7 +118,7 @@ async function refresh() {
       state.setup = null;
       if (state.area && !state.view.areas.some((a) => a.code === state.area)) state.area = null;
     } else if ((result.status === 401 || result.status === 403) && tokenIsStored()) {
-      pairAgain("kiosk"); // revoked since it was paired: show a new pairing code
+      refused(result.status, "kiosk"); // revoked since it was paired: show a new pairing code
       return;
     } else if (result.status === 401 || result.status === 403) {
       state.setup = { title: "本机未授权", detail: "设备令牌无效或已停用，请联系大厅管理人员。" };
