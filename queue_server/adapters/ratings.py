@@ -78,6 +78,12 @@ async def rate_follow_up(
     )
 
 
+async def claim_follow_up_step(conn: asyncpg.Connection, follow_up_id: str, was: str, becomes: str) -> bool:
+    row = await conn.fetchval(
+        "UPDATE follow_ups SET status = $3 WHERE id = $1 AND status = $2 RETURNING id", follow_up_id, was, becomes)
+    return row is not None
+
+
 class PostgresRatingStore:
     """The service's RatingStore port (service/ports.py) on PostgreSQL: this module's queries."""
 
@@ -87,4 +93,5 @@ class PostgresRatingStore:
     follow_up = staticmethod(follow_up)
     follow_up_of_ticket = staticmethod(follow_up_of_ticket)
     follow_ups = staticmethod(follow_ups)
+    claim_follow_up_step = staticmethod(claim_follow_up_step)
     rate_follow_up = staticmethod(rate_follow_up)

@@ -35,6 +35,7 @@ TEXT_RULES: dict[str, TextRule] = {
     "cause": TextRule(500, lines=True),
     "measure": TextRule(1000, lines=True),
     "evidence": TextRule(1000, lines=True),
+    "method": TextRule(32),
     "content": TextRule(1000, lines=True),  # a complaint (投诉) as the complainant wrote it
     "findings": TextRule(1000, lines=True),
     "measures": TextRule(1000, lines=True),

@@ -255,11 +255,15 @@ class RateComplaint:
 
 @dataclass(frozen=True)
 class UpdateFollowUp:
-    """A manager's step on a bad rating's follow-up: call_back → rectify → close."""
+    """A manager's step on a bad rating's follow-up: call_back (how the citizen was reached and
+    what came of it, both required) → rectify (the measures taken, required) → close."""
 
     follow_up: str
     action: str
     note: str | None
+    method: str | None = None  # call_back: a code of CALL_METHODS (service/ratings.py)
+    result: str | None = None  # call_back
+    measures: str | None = None  # rectify
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,11 @@ class RatingStore(Protocol):
     async def follow_up_of_ticket(self, conn: Connection, ticket_id: str) -> dict[str, Any] | None: ...
     async def follow_ups(self, conn: Connection, hall: str, status: str | None) -> list[dict[str, Any]]: ...
 
+    async def claim_follow_up_step(self, conn: Connection, follow_up_id: str, was: str, becomes: str) -> bool:
+        """Move the follow-up from status `was` to `becomes` in this transaction; False if it
+        is no longer `was` (another step of the same batch came first)."""
+        ...
+
     async def rate_follow_up(
         self, conn: Connection, ticket_id: str, level: int, now: datetime,
     ) -> dict[str, Any] | None:

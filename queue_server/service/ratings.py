@@ -40,6 +40,9 @@ DIMENSIONS = {
 }
 BAD = 2  # 不满意 and below open a follow-up
 FOLLOW_UP_ACTIONS = {"call_back": "called_back", "rectify": "rectified", "close": "closed"}
+FOLLOW_UP_STATES = {"open": "待回访", "called_back": "待整改", "rectified": "已整改", "closed": "已办结"}
+#: How a citizen was called back (回访方式).
+CALL_METHODS = {"phone": "电话", "sms": "短信", "visit": "上门", "on_site": "现场"}
 
 
 def form(config: Config) -> dict[str, Any]:
@@ -197,7 +200,12 @@ class RatingService:
             "callback_due": views.iso(f["callback_due"], tz), "rectify_due": views.iso(f["rectify_due"], tz),
             "called_back_at": views.iso(f["called_back_at"], tz), "rectified_at": views.iso(f["rectified_at"], tz),
             "closed_at": views.iso(f["closed_at"], tz), "notes": f["notes"],
+            "status_zh": FOLLOW_UP_STATES[f["status"]],
+            "call": _step(f["notes"], "call_back", ("method", "method_zh", "result")),
+            "rectification": _step(f["notes"], "rectify", ("measures",)),
             "citizen_level": LEVEL_CODES.get(f["citizen_level"]) if f["citizen_level"] else None,
+            "citizen_level_zh": LEVELS[LEVEL_CODES[f["citizen_level"]]][1] if f["citizen_level"] else None,
+            "level_zh": LEVELS[LEVEL_CODES[f["level"]]][1],
             "overdue": callback_overdue or rectify_overdue,
             "callback_overdue": callback_overdue, "rectify_overdue": rectify_overdue,
         }
@@ -213,8 +221,11 @@ class RatingService:
         views_ = [self._view(f, now) for f in rows]
         return [v for v in views_ if v["overdue"]] if overdue_only else views_
 
-    async def update_follow_up(self, hall_id: str, manager: Principal, cmd: UpdateFollowUp) -> dict[str, Any]:
-        """call_back → rectify → close, each timed, noted and logged in the ledger."""
+    async def update_follow_up(
+        self, hall_id: str, manager: Principal, cmd: UpdateFollowUp, key: str | None = None,
+    ) -> dict[str, Any]:
+        """call_back → rectify → close, each timed, recorded (how the citizen was reached and
+        what came of it; the measures taken) and logged in the ledger with who did it."""
         follow_up_id, action, note = cmd.follow_up, cmd.action, cmd.note
         new_status = FOLLOW_UP_ACTIONS[action]
         order = ["open", "called_back", "rectified", "closed"]
@@ -225,18 +236,62 @@ class RatingService:
             if f is None or f["hall"] != hall_id:
                 raise NotFound("follow_up.unknown", hall=hall_id, follow_up=follow_up_id)
             if order.index(new_status) <= order.index(f["status"]):
-                raise Refused("follow_up.already", follow_up=follow_up_id, state=f["status"])
+                raise Refused("follow_up.already", follow_up=follow_up_id, state=f["status"],
+                              state_zh=FOLLOW_UP_STATES[f["status"]])
+            if order.index(new_status) > order.index(f["status"]) + 1:
+                # Every step is recorded: no rectification before the call, no closing before both.
+                raise Refused("follow_up.step_skipped", follow_up=follow_up_id, state=f["status"],
+                              state_zh=FOLLOW_UP_STATES[f["status"]], action=_ACTION_ZH[action])
+            # Claimed here, in the batch's transaction: a second press (or another manager) in
+            # the same batch then reads the new status and is refused instead of recorded twice.
+            if not await self.ratings.claim_follow_up_step(conn, follow_up_id, f["status"], new_status):
+                raise Refused("follow_up.already", follow_up=follow_up_id, state=new_status,
+                              state_zh=FOLLOW_UP_STATES[new_status])
             found["f"] = f
 
         def apply(state: HallState, now: datetime) -> Outcome:
             f = found["f"]
             column = {"called_back": "called_back_at", "rectified": "rectified_at", "closed": "closed_at"}[new_status]
-            notes = list(f["notes"]) + ([{"at": now.isoformat(), "by": manager.id, "action": action, "note": note}]
-                                        if note else [])
+            record: dict[str, Any] = {"at": now.isoformat(), "by": manager.id, "by_name": manager.name,
+                                      "action": action, "note": _summary(cmd)}
+            if cmd.method is not None:
+                record.update(method=cmd.method, method_zh=CALL_METHODS[cmd.method], result=cmd.result)
+            if cmd.measures is not None:
+                record["measures"] = cmd.measures
+            if note and (cmd.method is not None or cmd.measures is not None):
+                record["remark"] = note
+            notes = [*f["notes"], record] if record["note"] else list(f["notes"])
             f.update({"status": new_status, column: now, "notes": notes})
-            event = Event("follow_up_updated", f["ticket_id"], f["window_no"],
-                          {"follow_up": follow_up_id, "action": action, "note": note})
+            payload = {"follow_up": follow_up_id, "action": action, "note": note,
+                       **{k: v for k, v in (("method", cmd.method), ("result", cmd.result),
+                                            ("measures", cmd.measures)) if v is not None}}
+            event = Event("follow_up_updated", f["ticket_id"], f["window_no"], payload)
             return Outcome(self._view(f, now), [(event, None)],
                            writes=[FollowUpUpdate(follow_up_id, new_status, now, notes)])
 
-        return (await self.queue.execute(hall_id, apply, manager.actor, prepare=prepare)).body
+        fingerprint = f"follow_up|{manager.id}|{cmd!r}"
+        return (await self.queue.execute(hall_id, apply, manager.actor, key=key, fingerprint=fingerprint,
+                                         prepare=prepare)).body
+
+
+_ACTION_ZH = {"call_back": "记录回访", "rectify": "记录整改", "close": "办结"}
+
+
+def _summary(cmd: UpdateFollowUp) -> str | None:
+    """The step in one line, as the monthly report lists a follow-up's notes."""
+    if cmd.method is not None:
+        text = f"{CALL_METHODS[cmd.method]}回访：{cmd.result}"
+    elif cmd.measures is not None:
+        text = f"整改措施：{cmd.measures}"
+    else:
+        return cmd.note
+    return f"{text}（{cmd.note}）" if cmd.note else text
+
+
+def _step(notes: list[dict[str, Any]], action: str, fields: tuple[str, ...]) -> dict[str, Any] | None:
+    """The recorded call or rectification (the latest, with who and when), or None."""
+    for n in reversed(notes or []):
+        if isinstance(n, dict) and n.get("action") == action and any(n.get(k) for k in fields):
+            return {**{k: n.get(k) for k in fields}, "at": n.get("at"), "by": n.get("by"),
+                    "by_name": n.get("by_name"), "remark": n.get("remark")}
+    return None

@@ -44,7 +44,7 @@ from ..service.commands import (
     UpdateFollowUp,
     WindowCommand,
 )
-from ..service.ratings import BAD, DIMENSIONS, FOLLOW_UP_ACTIONS, LEVELS
+from ..service.ratings import BAD, CALL_METHODS, DIMENSIONS, FOLLOW_UP_ACTIONS, LEVELS
 
 
 def optional_text(body: dict[str, Any], name: str) -> str | None:
@@ -237,11 +237,22 @@ def complaint_rating_command(body: dict[str, Any]) -> RateComplaint:
 
 
 def follow_up_command(follow_up: str, body: dict[str, Any]) -> UpdateFollowUp:
+    """call_back needs `method` and `result`, rectify needs `measures`; `note` is optional."""
     action = clean_text(body.get("action"), "action")
     note = clean_text(body.get("note"), "note")
     if action not in FOLLOW_UP_ACTIONS:
         raise InvalidInput("input.bad_choice", field="action", known=", ".join(FOLLOW_UP_ACTIONS),
                            got=str(action)[:40])
+    if action == "call_back":
+        method = clean_text(body.get("method"), "method", required=True)
+        if method not in CALL_METHODS:
+            known = "、".join(f"{code}（{name}）" for code, name in CALL_METHODS.items())
+            raise InvalidInput("input.bad_choice", field="method", known=known, got=str(method)[:40])
+        result = clean_text(body.get("result"), "result", required=True)
+        return UpdateFollowUp(follow_up, action, note, method=method, result=result)
+    if action == "rectify":
+        measures = clean_text(body.get("measures"), "measures", required=True)
+        return UpdateFollowUp(follow_up, action, note, measures=measures)
     return UpdateFollowUp(follow_up, action, note)
 
 

@@ -12,6 +12,7 @@ from ..service.ratings import form
 from .api import (
     answer,
     bearer,
+    idempotency_key,
     json_response,
     principal_of,
     read_json,
@@ -72,7 +73,7 @@ async def list_follow_ups(request: web.Request) -> web.Response:
 async def update_follow_up(request: web.Request) -> web.Response:
     hall, principal = await staff_of_hall(request, "manager", "admin")
     cmd = follow_up_command(request.match_info["id"], await read_json(request))
-    return json_response(await request.app[RATINGS].update_follow_up(hall, principal, cmd))
+    return json_response(await request.app[RATINGS].update_follow_up(hall, principal, cmd, idempotency_key(request)))
 
 
 @routes.get("/api/v1/halls/{hall}/windows/{window}/queue")

@@ -178,7 +178,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "/api/v1/halls/{hall}/appointments": {"service": "A", "slot_start": "2026-12-31T10:00:00+08:00",
                                           "slot_end": "2026-12-31T10:30:00+08:00"},
     "/api/v1/halls/{hall}/windows/{window}/rating": {"number": "A001", "level": "satisfied"},
-    "/api/v1/halls/{hall}/follow-ups/{id}": {"action": "call_back"},
+    "/api/v1/halls/{hall}/follow-ups/{id}": {"action": "call_back", "method": "phone", "result": "已回访"},
     "/api/v1/halls/{hall}/tickets/{number}/reprint": {"kiosk": "K01"},
     "/api/v1/halls/{hall}/improvements": {"problem": "等候区座位不足", "measure": "增加座椅", "owner": "9001",
                                           "due": "2026-12-31"},

@@ -109,13 +109,16 @@ async def test_an_overdue_follow_up_is_flagged_and_managers_move_it_on(hall):
     overdue = await (await hall.client.get("/api/v1/halls/gongshu/follow-ups?overdue=1", headers=hall.auth("9001"))).json()
     [follow] = overdue["follow_ups"]
     assert follow["callback_overdue"]
-    for action, status in (("call_back", "called_back"), ("rectify", "rectified"), ("close", "closed")):
+    steps = (("call_back", "called_back", {"method": "phone", "result": "已致歉，群众表示理解"}),
+             ("rectify", "rectified", {"measures": "窗口人员服务礼仪再培训"}), ("close", "closed", {}))
+    for action, status, fields in steps:
         resp = await hall.client.post(f"/api/v1/halls/gongshu/follow-ups/{follow['id']}",
-                                      json={"action": action, "note": "已处理"}, headers=hall.auth("9001"))
+                                      json={"action": action, "note": "已处理", **fields}, headers=hall.auth("9001"))
         assert resp.status == 200, await resp.text()
         assert (await resp.json())["status"] == status
     again = await hall.client.post(f"/api/v1/halls/gongshu/follow-ups/{follow['id']}",
-                                   json={"action": "call_back"}, headers=hall.auth("9001"))
+                                   json={"action": "call_back", "method": "phone", "result": "再次回访"},
+                                   headers=hall.auth("9001"))
     assert again.status == 409
     kinds = [e["kind"] for e in (await (await hall.client.get(
         "/api/v1/halls/gongshu/events?limit=1000", headers=hall.auth("9001"))).json())["events"]]
@@ -128,7 +131,8 @@ async def test_the_citizen_adds_one_follow_up_rating(hall):
     follow_id = (await rated.json())["follow_up"]["id"]
     early = await hall.client.post(f"/api/v1/tickets/{t['holder_secret']}/follow-up-rating", json={"level": "satisfied"})
     assert early.status == 409, "the follow-up rating opens after the call-back"
-    await hall.client.post(f"/api/v1/halls/gongshu/follow-ups/{follow_id}", json={"action": "call_back"},
+    await hall.client.post(f"/api/v1/halls/gongshu/follow-ups/{follow_id}",
+                           json={"action": "call_back", "method": "phone", "result": "已回访"},
                            headers=hall.auth("9001"))
     first = await hall.client.post(f"/api/v1/tickets/{t['holder_secret']}/follow-up-rating", json={"level": "satisfied"})
     assert first.status == 201

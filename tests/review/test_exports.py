@@ -64,7 +64,7 @@ async def hall(fresh_db: str, tmp_path: Path) -> AsyncIterator[Hall]:
                 h.bad_number = numbers[-1]  # type: ignore[attr-defined]  # the scenario's own mark
                 clock.advance(3600)
                 resp = await client.post(f"/api/v1/halls/gongshu/follow-ups/{bad['follow_up']['id']}",
-                                         json={"action": "call_back", "note": "电话回访，已致歉"},
+                                         json={"action": "call_back", "method": "phone", "result": "已致歉"},
                                          headers=h.auth("9001"))
                 assert resp.status == 200, await resp.text()
         await h.issue("A")  # still waiting: issued, never served
@@ -242,7 +242,7 @@ async def test_the_monthly_report_to_sign(hall, tmp_path):
     assert any("WenQuanYi" in line or "WQY" in line for line in fonts), fonts
     text = _pdf_text(pdf)
     for wanted in ("拱墅区行政服务中心", "2026年11月", "服务绩效月报", "1 号窗口", "2 号窗口", "张三（1001）",
-                   hall.bad_number, "不满意", "等候时间过长", "电话回访，已致歉", "已回访",
+                   hall.bad_number, "不满意", "等候时间过长", "电话回访：已致歉", "已回访",
                    "填表人", "审核人", "负责人", "签字", "日期", "abababababababab", "是（验证通过）"):
         assert wanted in text, wanted
     assert "cdcdcdcdcdcdcdcd" not in text and "efefefefefefefef" not in text

@@ -94,7 +94,7 @@ async def live_day(h) -> None:
     (fu,) = fus["follow_ups"]
     h.clock.advance(3600)
     resp = await h.client.post(f"/api/v1/halls/gongshu/follow-ups/{fu['id']}", headers=h.auth("9001"),
-                               json={"action": "call_back", "note": "已电话回访"})
+                               json={"action": "call_back", "method": "phone", "result": "已电话回访"})
     assert resp.status == 200, await resp.text()
 
 
