@@ -145,12 +145,12 @@ def may_see(viewer: Viewer, state: str, named_staff: str | None, assignee: str |
 
 
 def contact_for(viewer: Viewer | None, owner: str | None, contact: str | None) -> str | None:
-    """The contact as `viewer` may see it: whole for the complaint's owner, masked for other
-    managers and the complainant (viewer None), never for other staff."""
+    """The contact as `viewer` may see it: whole for the complaint's owner (while a manager),
+    masked for other managers and the complainant (viewer None), never for other staff."""
     if contact is None:
         return None
     if viewer is None:
         return mask_phone(contact)
-    if owner is not None and viewer.id == owner:
+    if owner is not None and viewer.id == owner and viewer.manager:  # an owner no longer a manager: masked
         return contact
     return mask_phone(contact) if viewer.manager else None
