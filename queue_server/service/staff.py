@@ -23,11 +23,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..config import Config
-from ..domain.errors import Forbidden, InvalidInput, NotFound, Refused
+from ..domain.errors import Forbidden, InvalidInput, NotFound, Refused, Unauthenticated
 from ..domain.ledger import canonical_json
 from ..domain.staff import ROLE_RANK, ROLE_ZH, check_new_password, one_time_password
 from ..domain.staff_ledger import StaffLedgerRow, first_break
-from .auth import Auth
+from .auth import LOCK_AFTER_FAILURES, LOCK_MINUTES, Auth
 from .ports import AlreadyExists, Connection, Database, StaffRecord, StaffStore
 from .principal import STAFF_ROLES, Principal
 from .results import Result, from_stored, stored_kind
@@ -311,12 +311,18 @@ class StaffService:
         Every session of theirs ends; the answer carries a new one."""
         if who.kind != "staff":
             raise Forbidden("auth.device_not_staff", who=who.id, role=who.role)
+        # Each try of the old password counts like a sign-in (a borrowed session cannot guess
+        # it): five wrong ones lock the account, as at the sign-in form.
+        now = self.clock()
         async with self.pool.acquire() as conn:
-            rec = await self.store.staff(conn, who.id)
-        if rec is None or not rec.active:
-            raise NotFound("staff.unknown", staff=who.id)
+            rec = await self.auth.accounts.reserve_login_attempt(
+                conn, who.id, now=now, lock_after=LOCK_AFTER_FAILURES, lock_until=now + timedelta(minutes=LOCK_MINUTES))
+        if rec is None:  # locked (or disabled) meanwhile
+            raise Unauthenticated("auth.wrong_credentials", failures=LOCK_AFTER_FAILURES, minutes=LOCK_MINUTES)
         if not await self.auth.verify(rec.password_hash, old):
             raise InvalidInput("input.old_password_wrong", field="old_password")
+        async with self.pool.acquire() as conn:  # the right one: the count starts again
+            await self.auth.accounts.record_login_success(conn, who.id)
         check_new_password(new, staff_id=who.id, old=old)
         digest = await self.auth.hash(new)
         token, token_hash, _, expires = self.auth.new_session()

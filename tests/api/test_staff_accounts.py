@@ -90,6 +90,20 @@ async def test_a_new_clerk_must_set_their_own_password_before_anything_else(hall
     ]
 
 
+async def test_guessing_the_old_password_locks_the_account_like_the_sign_in_form(hall):
+    async def change(old):
+        return await _post(hall, "/api/v1/auth/password", "1002", {"old_password": old, "new_password": "good-pass-2026"})
+
+    for _ in range(6):  # the right old password with a weak new one does not count as a guess
+        await expect_problem(await _post(hall, "/api/v1/auth/password", "1002", {
+            "old_password": "secret-pass-1", "new_password": "weakweak"}), 400, code="input.password_weak")
+    for _ in range(5):
+        await expect_problem(await change("guess-pass-0"), 400, code="input.old_password_wrong")
+    await expect_problem(await change("secret-pass-1"), 401, code="auth.wrong_credentials")
+    await expect_problem(await _login(hall, "1002", "secret-pass-1"), 401)
+    assert await _ledger(hall) == []
+
+
 async def test_the_first_admins_printed_password_also_forces_a_change(hall):
     rows = await fetch(hall, "SELECT must_change_password FROM staff WHERE id = 'admin'")
     assert [r["must_change_password"] for r in rows] == [True]
