@@ -325,6 +325,15 @@ async def _verify(args: argparse.Namespace, config: Config, pool: GuardedPool) -
         result = await verify_hall(pool, hall, anchors.get(hall))
         print(result.line)
         bad += not result.ok
+    if not args.hall:  # the staff ledger (migration 0015) belongs to no hall: checked with all of them
+        from .adapters import staff_admin
+        from .domain.staff_ledger import first_break
+
+        async with pool.acquire() as conn:
+            rows = await staff_admin.ledger(conn)
+        problem = first_break(rows)
+        print(f"OK staff ledger: {len(rows)} rows, chain intact" if problem is None else f"FAIL {problem}")
+        bad += problem is not None
     return 1 if bad else 0
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 
+import asyncpg
 import pytest
 
 from queue_server.domain.staff_ledger import StaffLedgerRow, first_break
+from queue_server.web.keys import STAFF as STAFF_SERVICE
 from tests.api.checks import expect_problem, fetch, ok
 from tests.support.hall import start_hall
 
@@ -102,6 +104,21 @@ async def test_guessing_the_old_password_locks_the_account_like_the_sign_in_form
     await expect_problem(await change("secret-pass-1"), 401, code="auth.wrong_credentials")
     await expect_problem(await _login(hall, "1002", "secret-pass-1"), 401)
     assert await _ledger(hall) == []
+
+
+async def test_an_altered_staff_ledger_row_breaks_the_chain(hall):
+    await ok(await _post(hall, f"{STAFF}/1002/disable", "9001"))
+    await ok(await _post(hall, f"{STAFF}/1002/enable", "9001"))
+    service = hall.client.app[STAFF_SERVICE]
+    assert await service.verify_ledger() is None
+    conn = await asyncpg.connect(hall.dsn)
+    try:
+        async with conn.transaction():
+            await conn.execute("SET LOCAL session_replication_role = replica")  # past the append-only trigger
+            await conn.execute("""UPDATE staff_ledger SET actor = '{"kind":"staff","id":"1001"}' WHERE seq = 1""")
+    finally:
+        await conn.close()
+    assert "staff ledger row 1: hash does not match" in (await service.verify_ledger() or "")
 
 
 async def test_the_first_admins_printed_password_also_forces_a_change(hall):

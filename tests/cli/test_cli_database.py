@@ -237,7 +237,7 @@ def test_verify_ledger_passes_an_intact_ledger(ledger_db):
     assert done.returncode == 0, done.stdout + done.stderr
     lines = output_lines(done.stdout)
     assert lines[0].startswith("OK hall gongshu: ") and "chain intact" in lines[0]
-    assert len(lines) == 3
+    assert len(lines) == 4 and lines[3].startswith("OK staff ledger: ")
 
 
 def test_verify_ledger_names_the_first_altered_row(ledger_db):

@@ -55,7 +55,7 @@ def test_the_demo_history_verifies_and_holds_every_kind_of_event(history):
     done = run(*with_config("verify-ledger"), db=db)
     assert done.returncode == 0, done.stdout + done.stderr
     assert [line.split(":")[0] for line in output_lines(done.stdout)] == [
-        "OK hall gongshu", "OK hall hushu", "OK hall xiangfu"]
+        "OK hall gongshu", "OK hall hushu", "OK hall xiangfu", "OK staff ledger"]
     kinds = {r["kind"] for r in fetch(db, "SELECT DISTINCT kind FROM ledger")}
     assert EVERY_KIND <= kinds, EVERY_KIND - kinds
     for hall in ("gongshu", "hushu", "xiangfu"):
