@@ -19,6 +19,7 @@ from .domain.errors import QueueError
 
 if TYPE_CHECKING:
     from .adapters.store import GuardedPool
+    from .service.staff import StaffService
 
 DEFAULT_CONFIG = "config.toml"
 
@@ -270,12 +271,26 @@ async def _staff(args: argparse.Namespace, config: Config, auth: object) -> int:
         password = sys.stdin.readline().rstrip("\r\n")
         await auth.add_staff(staff_id=args.id, hall=args.hall, name=args.name, role=args.role,
                              password=password, photo_url=args.photo_url)
+        await _staff_service(config, auth).record("staff_added", "cli", args.id, {
+            "name": args.name, "role": args.role, "hall": args.hall, "region": None})
         print(f"added {args.role} {args.id} {args.name}" + (f" in hall {args.hall}" if args.hall else " (every hall)"))
         return 0
     async with auth.pool.acquire() as conn:
         for s in await accounts.list_staff(conn, args.hall):
             print(f"{s.id}\t{s.name}\t{s.role}\t{s.hall or '*'}\t{'active' if s.active else 'inactive'}")
     return 0
+
+
+def _staff_service(config: Config, auth: object) -> StaffService:
+    """The staff service on the CLI's pool, for ledgering what the CLI changes."""
+    from datetime import UTC, datetime
+
+    from .adapters.staff_admin import PostgresStaffStore
+    from .service.auth import Auth
+    from .service.staff import StaffService
+
+    assert isinstance(auth, Auth)
+    return StaffService(config, auth.pool, auth, PostgresStaffStore(), lambda: datetime.now(UTC))
 
 
 async def _device(args: argparse.Namespace, config: Config, auth: object) -> int:

@@ -208,6 +208,9 @@ def create_app(
                                           password_hasher=password_hasher)
                 try:
                     first = await services.auth.ensure_first_admin()
+                    if first:
+                        await services.staff.record("staff_added", "system", first[0], {
+                            "name": "系统管理员", "role": "admin", "hall": None, "region": None})
                     if first and on_first_admin:
                         on_first_admin(*first)
                     services.run(services.prints.run_expiry(), "expire stale print jobs")

@@ -211,6 +211,17 @@ class StaffService:
         actor = {"kind": who.kind, "id": who.id, "name": who.name, "role": who.role}
         await self.store.append(conn, StaffLedgerRow(seq + 1, now, kind, actor, staff_id, payload, prev).sealed())
 
+    async def record(self, kind: str, actor: str, staff_id: str, payload: dict[str, Any]) -> None:
+        """Ledger a change made outside this service: `queue-server staff add` on the server
+        ("cli") or the first start's admin ("system")."""
+        who = Principal("system", actor, {"cli": "服务器命令行", "system": "系统"}.get(actor, actor), actor, None)
+
+        async def work(conn: Connection, now: datetime) -> tuple[Result, dict[str, Any]]:
+            await self._ledger(conn, now, kind, who, staff_id, payload)
+            return Result(False, {}), {}
+
+        await self._run(who, None, kind, payload, work)
+
     async def add(self, who: Principal, new: NewStaff, key: str | None) -> Result:
         self.require_manager(who)
         if not STAFF_ID.fullmatch(new.staff_id):

@@ -101,6 +101,9 @@ def test_staff_add_reads_the_password_from_stdin_and_stores_only_its_hash(migrat
     )
     assert PASSWORD not in row["password_hash"]
     assert PasswordHasher().verify(row["password_hash"], PASSWORD)
+    # In the staff ledger, by the server's command line.
+    ledgered = fetch(migrated_db, "SELECT kind, actor->>'kind' AS by, staff_id FROM staff_ledger")
+    assert [(r["kind"], r["by"], r["staff_id"]) for r in ledgered] == [("staff_added", "system", "1001")]
 
 
 def test_staff_add_twice_is_refused_without_a_traceback(migrated_db):

@@ -103,8 +103,10 @@ def test_serve_starts_on_a_migrated_database_and_prints_the_first_admin_once(mig
         first.stop()
     assert "Traceback" not in first.stderr()
     assert passwords[0] not in first.stderr()
-    admins = fetch(migrated_db, "SELECT id, password_hash FROM staff")
-    assert [r["id"] for r in admins] == ["admin"]
+    admins = fetch(migrated_db, "SELECT id, password_hash, must_change_password FROM staff")
+    assert [(r["id"], r["must_change_password"]) for r in admins] == [("admin", True)]
+    ledgered = fetch(migrated_db, "SELECT kind, actor->>'id' AS by, staff_id FROM staff_ledger")
+    assert [(r["kind"], r["by"], r["staff_id"]) for r in ledgered] == [("staff_added", "system", "admin")]
     assert passwords[0] not in admins[0]["password_hash"]
 
     second = Served(migrated_db, tmp_path, "second")
