@@ -120,8 +120,11 @@ class PrintService:
             "reprint_of": row["reprint_of"],
         }
 
-    async def reprint(self, hall: str, number: str, kiosk: str, principal: Principal) -> dict[str, Any]:
-        """Staff print a ticket again (e.g. the paper jammed) on a kiosk's printer."""
+    async def reprint(
+        self, hall: str, number: str, kiosk: str, principal: Principal, key: str | None = None,
+    ) -> dict[str, Any]:
+        """Staff print a ticket again (e.g. the paper jammed) on a kiosk's printer; with an
+        Idempotency-Key a second press (or a retry) answers the first job, printing once."""
         self.queue.hall(hall)
         parsed = TicketNumber.parse(number)
         if await self.printer_for_kiosk(hall, kiosk) is None:
@@ -135,14 +138,16 @@ class PrintService:
             # A job prints only while its ticket waits (the printer is never sent another).
             raise Refused("ticket.not_waiting_to_print", ticket=str(parsed), state=status["status"],
                           state_zh=STATUS_ZH[TicketStatus(status["status"])])
-        job_id = new_job_id()
-        now = self.clock()
-        async with self.pool.acquire() as conn:
-            await self.queue.store.apply_writes(
-                conn, [PrintJobInsert(job_id, hall, kiosk, ticket.id, views.print_content(status), now)])
-        await self.queue.record(hall, principal.actor, "ticket_reprinted",
-                                {"number": str(parsed), "kiosk": kiosk, "job": job_id})
-        return {"id": job_id, "status": "pending", "kiosk": kiosk, "number": str(parsed)}
+
+        def apply(state: HallState, now: datetime) -> Outcome:
+            job_id = new_job_id()
+            event = Event("ticket_reprinted", None, None, {"number": str(parsed), "kiosk": kiosk, "job": job_id})
+            return Outcome({"id": job_id, "status": "pending", "kiosk": kiosk, "number": str(parsed)},
+                           [(event, None)], created=True,
+                           writes=[PrintJobInsert(job_id, hall, kiosk, ticket.id, views.print_content(status), now)])
+
+        fingerprint = f"reprint|{principal.id}|{parsed}|{kiosk}"
+        return (await self.queue.execute(hall, apply, principal.actor, key=key, fingerprint=fingerprint)).body
 
     async def expire_stale(self) -> int:
         """Pending jobs older than the TTL expire: each becomes one ledger event of its hall,

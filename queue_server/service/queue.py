@@ -534,6 +534,30 @@ class QueueService:
             t = await self.store.ticket_by_id(conn, ticket_id)
         return await self._status(t, holder=holder)
 
+    async def desk_ticket(self, hall_id: str, number: str) -> dict[str, Any]:
+        """One of today's tickets by its number, as the guide desk (导服台) sees it: its status,
+        priority and reason, and which desk actions its state allows. Never the holder's secret."""
+        self.hall(hall_id)
+        parsed = TicketNumber.parse(number)
+        async with self.pool.acquire() as conn:
+            t = await self.store.ticket_by_number(conn, hall_id, self.today(), parsed)
+        if t is None:
+            raise NotFound("ticket.unknown", hall=hall_id, number=str(parsed))
+        view = await self._status(t, holder=False)
+        view.pop("id", None)
+        view.pop("status_url", None)
+        status = t.status
+        view.update({
+            "status_zh": STATUS_ZH[status], "priority_reason": t.priority_reason, "channel": t.channel,
+            "misses": t.misses, "note": t.note, "last_window": t.window,
+            "may": {
+                "restore": status in (TicketStatus.MISSED, TicketStatus.SUSPENDED),
+                "cancel": status in (TicketStatus.WAITING, TicketStatus.SUSPENDED, TicketStatus.MISSED),
+                "reprint": status is TicketStatus.WAITING,
+            },
+        })
+        return view
+
     async def holder_ticket(self, secret: str) -> Ticket:
         """The ticket whose holder has `secret`: the only key for acting as the citizen."""
         async with self.pool.acquire() as conn:

@@ -279,6 +279,14 @@ async def window_action(request: web.Request) -> web.Response:
     return answer(await svc.run(hall_id, cmd, principal, key=idempotency_key(request)))
 
 
+@routes.get("/api/v1/halls/{hall}/tickets/{number}")
+async def desk_ticket(request: web.Request) -> web.Response:
+    """导服台: one of today's tickets by number (A023), with the actions its state allows."""
+    hall_id, _principal = await staff_of_hall(request)
+    number = commands.ticket_number(request.match_info["number"])
+    return json_response(await request.app[QUEUE].desk_ticket(hall_id, number))
+
+
 @routes.post("/api/v1/halls/{hall}/tickets/{number}/{action:restore|cancel}")
 async def ticket_action(request: web.Request) -> web.Response:
     svc = request.app[QUEUE]

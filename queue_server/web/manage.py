@@ -63,6 +63,7 @@ CONSOLE_PAGES: dict[str, str] = {
     "/manage/surveys": "surveys.html",  # 满意度调查 (hall, campaign in the query)
     "/manage/devices": "devices.html",  # 设备管理: pair by code, rename, move, revoke (hall in the query)
     "/manage/follow-ups": "follow-ups.html",  # 差评回访 (hall, state in the query)
+    "/manage/desk": "desk.html",  # 导服台: issue for someone, look up, restore, cancel, reprint (hall in the query)
 }
 
 

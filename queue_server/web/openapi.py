@@ -101,6 +101,8 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
          "channel": {"type": "string", "enum": ["kiosk", "staff", "phone", "guide", "online"]}}}, 201),
     ("get", "/api/v1/tickets/{id}", "Public status of one ticket", _HOLDER, None, 200),
     ("post", "/api/v1/tickets/{id}/cancel", "The citizen cancels their waiting ticket", _HOLDER, None, 200),
+    ("get", "/api/v1/halls/{hall}/tickets/{number}", "One of today's tickets by number, with the desk actions its state allows",
+     "staff of the hall", None, 200),
     ("post", "/api/v1/halls/{hall}/tickets/{number}/restore", "Restore a missed or suspended ticket", "staff of the hall",
      {"type": "object", "properties": {"reason": {"type": "string"}}}, 200),
     ("post", "/api/v1/halls/{hall}/tickets/{number}/cancel", "Cancel a ticket", "staff of the hall",

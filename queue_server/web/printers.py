@@ -16,7 +16,7 @@ from ..protocol import CLOSE_GOING_AWAY, SUBPROTOCOL, Ping, ProtocolError
 from ..protocol.printing import JobResult, PrinterState, PrintJob, decode_printer, encode_printer
 from ..service.principal import Principal
 from ..service.printing import require_printer
-from .api import bearer, json_response, principal_of, read_json, staff_of_hall
+from .api import bearer, idempotency_key, json_response, principal_of, read_json, staff_of_hall
 from .hub import Hub, SubscriptionClosed
 from .keys import AUTH, PRINTS
 from .pairing import DEVICE_SOCKETS
@@ -176,7 +176,8 @@ async def reprint(request: web.Request) -> web.Response:
     kiosk = body.get("kiosk")
     if not isinstance(kiosk, str) or not kiosk.strip():
         raise InvalidInput("input.missing_field", field="kiosk")
-    job = await request.app[PRINTS].reprint(hall, request.match_info["number"], kiosk.strip(), principal)
+    job = await request.app[PRINTS].reprint(hall, request.match_info["number"], kiosk.strip(), principal,
+                                            idempotency_key(request))
     return json_response(job, 201)
 
 

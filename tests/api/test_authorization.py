@@ -70,6 +70,7 @@ TABLE: dict[tuple[str, str], tuple[Any, ...]] = {
     ("POST", "/api/v1/tickets/{id}/follow-up-rating"): HOLDER_RATES,
     ("GET", "/api/v1/tickets/{id}/qr.svg"): HOLDER,
     ("GET", "/api/v1/tickets/{id}/preview.png"): HOLDER,
+    ("GET", "/api/v1/halls/{hall}/tickets/{number}"): STAFF,
     ("POST", "/api/v1/halls/{hall}/tickets/{number}/restore"): STAFF,
     ("POST", "/api/v1/halls/{hall}/tickets/{number}/cancel"): STAFF,
     ("POST", "/api/v1/halls/{hall}/tickets/{number}/reprint"): STAFF,

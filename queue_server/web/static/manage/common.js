@@ -18,6 +18,7 @@ export const CONSOLE_PAGES = [
   { path: "/manage/complaints", title: "投诉管理", roles: ["admin", "manager", "staff"] },
   { path: "/manage/surveys", title: "满意度调查", roles: ["admin", "manager"] },
   { path: "/manage/improvements", title: "整改", roles: ["admin", "manager", "staff"] },
+  { path: "/manage/desk", title: "导服台", roles: ["admin", "manager", "staff"] },
   { path: "/manage/follow-ups", title: "差评回访", roles: ["admin", "manager"] },
   { path: "/manage/notices", title: "公告", roles: ["admin", "manager"] },
   { path: "/manage/people", title: "人员管理", roles: ["admin", "manager"] },
