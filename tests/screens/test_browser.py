@@ -100,7 +100,8 @@ async def test_without_a_chinese_voice_the_page_plays_the_servers_wav(page, serv
 
 async def test_calls_are_recorded_but_not_spoken_until_sound_is_enabled(page, server, fake, hub):
     await _open(page, server, "/display/hall/gongshu")
-    assert await page.is_visible("#sound")
+    # shown once the page has found that sound cannot start by itself (~0.3 s)
+    await page.wait_for_selector("#sound", state="visible")
     hub.publish("gongshu", [fake.call("A023", 1)])
     await page.wait_for_function("window.hallQueue.announcements.length === 1")
     assert [e["state"] for e in await _announcements(page)] == ["muted"]
