@@ -31,6 +31,24 @@ export function newKey(prefix = "ui") {
   return `${prefix}-${Date.now().toString(36)}-${random[0].toString(36)}${random[1].toString(36)}`;
 }
 
+// The state filter buttons of a worklist page (<div id="filters"> of <button data-filter>):
+// `setFilter(f)` marks f pressed and records it in state.filter; a click sets it and refreshes.
+export function filterButtons(state, refresh) {
+  const setFilter = (filter) => {
+    state.filter = filter;
+    for (const b of $("filters").querySelectorAll("button")) {
+      b.setAttribute("aria-pressed", String(b.dataset.filter === filter));
+    }
+  };
+  $("filters").addEventListener("click", (event) => {
+    const button = event.target.closest("button");
+    if (!button) return;
+    setFilter(button.dataset.filter);
+    refresh();
+  });
+  return setFilter;
+}
+
 export function renderNav(current, role = null) {
   const nav = $("console-nav");
   if (!nav) return;

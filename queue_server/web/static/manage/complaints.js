@@ -4,7 +4,7 @@
 // accepted. The contact phone comes whole only for the complaint's owner (the server decides).
 
 import {
-  $, api, clearBanner, explain, loginForm, newKey, renderNav, session, showBanner, signOut, whenExpired,
+  $, api, clearBanner, explain, filterButtons, loginForm, newKey, renderNav, session, showBanner, signOut, whenExpired,
 } from "./common.js";
 
 const state = {
@@ -17,6 +17,7 @@ const state = {
   newKey: null,
 };
 window.complaints = state;
+const setFilter = filterButtons(state, () => refresh());
 
 const MANAGERS = ["manager", "admin"];
 const REPLY_HOW = [["phone", "电话"], ["sms", "短信"], ["in_person", "当面"], ["letter", "书面"]];
@@ -293,19 +294,6 @@ async function submitNew(event) {
   await refresh();
 }
 
-function setFilter(filter) {
-  state.filter = filter;
-  for (const b of $("filters").querySelectorAll("button")) {
-    b.setAttribute("aria-pressed", String(b.dataset.filter === filter));
-  }
-}
-
-$("filters").addEventListener("click", (event) => {
-  const button = event.target.closest("button");
-  if (!button) return;
-  setFilter(button.dataset.filter);
-  refresh();
-});
 $("hall").addEventListener("change", () => {
   state.hall = $("hall").value;
   $("scope-title").textContent = $("hall").selectedOptions[0].textContent;

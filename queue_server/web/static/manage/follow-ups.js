@@ -2,10 +2,11 @@
 // rectify within 15), overdue ones marked; a manager records the call (method and result), then
 // the rectification (measures), then closes it; 发起整改 opens an improvement action from it.
 
-import { $, api, explain, newKey, showBanner } from "./common.js";
+import { $, api, explain, filterButtons, newKey, showBanner } from "./common.js";
 import { boot, cell, hallPath, shortTime } from "./page.js";
 
 const state = { filter: "", items: [], step: null };
+const setFilter = filterButtons(state, () => refresh());
 window.followUps = state;
 
 const STEP = {
@@ -144,18 +145,5 @@ async function submitStep(event) {
   await refresh();
 }
 
-function setFilter(filter) {
-  state.filter = filter;
-  for (const b of $("filters").querySelectorAll("button")) {
-    b.setAttribute("aria-pressed", String(b.dataset.filter === filter));
-  }
-}
-
-$("filters").addEventListener("click", (event) => {
-  const button = event.target.closest("button");
-  if (!button) return;
-  setFilter(button.dataset.filter);
-  refresh();
-});
 $("step-form").addEventListener("submit", submitStep);
 $("step-cancel").addEventListener("click", () => $("step-dialog").close());

@@ -3,7 +3,7 @@
 // verifies or sends back what its owner reported done; a clerk sees and reports their own.
 
 import {
-  $, api, clearBanner, explain, loginForm, newKey, renderNav, session, showBanner, signOut, whenExpired,
+  $, api, clearBanner, explain, filterButtons, loginForm, newKey, renderNav, session, showBanner, signOut, whenExpired,
 } from "./common.js";
 
 const state = {
@@ -14,6 +14,7 @@ const state = {
   step: null, // {item, action, key}
   newKey: null,
 };
+const setFilter = filterButtons(state, () => refresh());
 window.improvements = state;
 
 const MANAGERS = ["manager", "admin"];
@@ -218,19 +219,6 @@ async function submitNew(event) {
   await refresh();
 }
 
-function setFilter(filter) {
-  state.filter = filter;
-  for (const b of $("filters").querySelectorAll("button")) {
-    b.setAttribute("aria-pressed", String(b.dataset.filter === filter));
-  }
-}
-
-$("filters").addEventListener("click", (event) => {
-  const button = event.target.closest("button");
-  if (!button) return;
-  setFilter(button.dataset.filter);
-  refresh();
-});
 $("hall").addEventListener("change", () => {
   state.hall = $("hall").value;
   $("scope-title").textContent = $("hall").selectedOptions[0].textContent;
