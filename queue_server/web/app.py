@@ -46,6 +46,7 @@ from .keys import (
 from .kiosk import add_kiosk_routes
 from .limits import RATE_LIMITS, RateLimits, limits_middleware
 from .manage import add_manage_pages
+from .missing import known_halls
 from .monitor import FEEDS, ScreenPresence, add_monitor_routes
 from .observe import add_observability, observe_middleware
 from .pairing import DEVICE_SOCKETS, add_pairing_routes
@@ -212,7 +213,7 @@ def create_app(
         events_after=events_after,
         authenticate_display=authenticate_display,
         latest_seq=latest_seq,
-        hall_exists=lambda hall: hall in config.halls,
+        halls=lambda: known_halls(config),
         speech=speech,
         clock=lambda: clock().astimezone(config.timezone),
         time_zone=config.timezone.key,

@@ -8,9 +8,8 @@ import qrcode
 import qrcode.constants
 from aiohttp import web
 
-from ..domain.errors import NotFound
 from .keys import CONFIG, QUEUE
-from .problem import from_error
+from .missing import hall_missing, known_halls
 
 STATIC_DIR = Path(__file__).parent / "static" / "kiosk"
 
@@ -26,8 +25,9 @@ _PAGE_HEADERS = {
 
 async def kiosk_page(request: web.Request) -> web.StreamResponse:
     hall = request.match_info["hall"]
-    if hall not in request.app[CONFIG].halls:
-        return from_error(NotFound("hall.unknown", hall=hall))
+    config = request.app[CONFIG]
+    if hall not in config.halls:
+        return hall_missing(request, hall, known_halls(config), "/kiosk/{hall}", "取号机")
     # The page reads ?token= itself and sends it as a bearer token with every call.
     return web.FileResponse(STATIC_DIR / "kiosk.html", headers=_PAGE_HEADERS)
 

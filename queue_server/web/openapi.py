@@ -224,6 +224,10 @@ _OPERATIONS: list[tuple[str, str, str, str, dict[str, Any] | None, int]] = [
     ("get", "/api/v1/halls/{hall}/announcements/{seq}.wav",
      "A call announcement rendered offline (espeak-ng, Mandarin) for screens without a voice",
      "display, kiosk, evaluator or staff token of the hall (?token= or bearer)", None, 200),
+    ("get", "/api/v1/halls/{hall}/device-check",
+     "Whether a device page may connect (?window=N): 200, or 404 no such hall/window, 401 pair again, "
+     "403 another hall's token, 503 cannot check — what a screen asks when its websocket will not open",
+     "display, kiosk, evaluator or staff token of the hall (?token= or bearer)", None, 200),
     ("get", "/api/v1/stats", "Performance figures (服务绩效) of a scope and period, cut by hall, area, service, window, "
      "staff, day or hour, with a total row", "staff: managers their hall or region, a clerk only their own figures",
      None, 200),

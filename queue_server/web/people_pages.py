@@ -13,10 +13,11 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from ..domain.errors import NotFound, QueueError
+from ..domain.errors import QueueError
 from .api import public_ticket_status
 from .hub import Hub, Subscription, SubscriptionClosed
 from .keys import CONFIG
+from .missing import hall_missing, known_halls, window_missing
 from .problem import from_error
 
 log = logging.getLogger(__name__)
@@ -62,15 +63,14 @@ async def staff_page(request: web.Request) -> web.StreamResponse:
 
 
 async def evaluate_page(request: web.Request) -> web.StreamResponse:
-    halls = request.app[CONFIG].halls
+    config = request.app[CONFIG]
     hall_id = request.match_info["hall"]
-    hall = halls.get(hall_id)
-    if hall is None:
-        return from_error(NotFound("hall.unknown", hall=hall_id))
+    known = next((h for h in known_halls(config) if h.id == hall_id), None)
+    if known is None:
+        return hall_missing(request, hall_id, known_halls(config), "/evaluate/{hall}/1", "评价器")
     window = int(request.match_info["window"])
-    if window not in hall.windows:
-        return from_error(NotFound("window.unknown", hall=hall_id, window=window,
-                                   known=", ".join(str(n) for n in hall.windows)))
+    if window not in known.windows:
+        return window_missing(request, known, window, "/evaluate/{hall}/{window}", "评价器")
     # The page reads ?token= (the evaluator device's token) itself.
     return _page("evaluate/evaluate.html")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +50,7 @@ from queue_server.protocol import (
 )
 from queue_server.service.lifetimes import cancel_and_wait
 from queue_server.web.hub import Heartbeats, Hub, Subscription, SubscriptionClosed
+from queue_server.web.missing import KnownHall, hall_missing, window_missing
 from queue_server.web.pairing import DeviceSockets
 from queue_server.web.problem import from_error
 
@@ -93,7 +94,7 @@ def add_screen_routes(
     events_after: EventsAfter,
     authenticate_display: AuthenticateDisplay,
     latest_seq: LatestSeq,
-    hall_exists: Callable[[str], bool],
+    halls: Callable[[], Sequence[KnownHall]],
     allowed_origins: Callable[[], set[str]] | None = None,
     speech: SpeechRenderer | None = None,
     clock: Callable[[], datetime] | None = None,
@@ -107,13 +108,14 @@ def add_screen_routes(
     screens = _Screens(
         hub=hub, snapshot=snapshot, events_after=events_after,
         authenticate_display=authenticate_display, latest_seq=latest_seq,
-        hall_exists=hall_exists, allowed_origins=allowed_origins or (lambda: set()),
+        halls=halls, allowed_origins=allowed_origins or (lambda: set()),
         speech=speech, clock=clock or _utc_now, present=present or _absent,
         devices=devices or DeviceSockets())
     heartbeats = Heartbeats(hub, latest_seq, screens.clock, interval=heartbeat_interval)
     app.router.add_get("/ws/v1/halls/{hall}", screens.websocket)
     app.router.add_get("/display/hall/{hall}", screens.hall_page)
     app.router.add_get(r"/display/window/{hall}/{window:[0-9]{1,4}}", screens.window_page)
+    app.router.add_get("/api/v1/halls/{hall}/device-check", screens.device_check)
     app.router.add_static("/display/static/", STATIC_DIR)
     app.router.add_get(TIME_ZONE_SCRIPT, _time_zone_script(screens.clock, time_zone))
     if speech is not None:
@@ -173,7 +175,7 @@ class _Screens:
     events_after: EventsAfter
     authenticate_display: AuthenticateDisplay
     latest_seq: LatestSeq
-    hall_exists: Callable[[str], bool]
+    halls: Callable[[], Sequence[KnownHall]]
     allowed_origins: Callable[[], set[str]]
     speech: SpeechRenderer | None
     clock: Callable[[], datetime]
@@ -288,17 +290,49 @@ class _Screens:
 
     # -- pages -----------------------------------------------------------------------------
 
+    def hall_exists(self, hall: str) -> bool:
+        return self.known(hall) is not None
+
+    def known(self, hall: str) -> KnownHall | None:
+        return next((h for h in self.halls() if h.id == hall), None)
+
     async def hall_page(self, request: web.Request) -> web.StreamResponse:
         hall = request.match_info["hall"]
         if not self.hall_exists(hall):
-            return problem(NotFound("hall.unknown", hall=hall))
+            return hall_missing(request, hall, self.halls(), "/display/hall/{hall}", "大厅屏")
         return _page(STATIC_DIR / "hall.html")
 
     async def window_page(self, request: web.Request) -> web.StreamResponse:
         hall = request.match_info["hall"]
-        if not self.hall_exists(hall):
-            return problem(NotFound("hall.unknown", hall=hall))
+        known = self.known(hall)
+        if known is None:
+            return hall_missing(request, hall, self.halls(), "/display/window/{hall}/1", "窗口屏")
+        window = int(request.match_info["window"])
+        if window not in known.windows:
+            return window_missing(request, known, window, "/display/window/{hall}/{window}", "窗口屏")
         return _page(STATIC_DIR / "window.html")
+
+    async def device_check(self, request: web.Request) -> web.Response:
+        """What a device page asks when its socket will not open, to tell the cases apart: 200
+        (the page may connect: the fault was the network's), 404 (no such hall or window: the
+        page reloads into the Chinese not-found page), 401 (no valid token: it pairs again),
+        403 (a token of another hall: it goes to its own page), 503 (the server cannot check)."""
+        hall = request.match_info["hall"]
+        known = self.known(hall)
+        if known is None:
+            return problem(NotFound("hall.unknown", hall=hall))
+        try:
+            window = _optional_int(request.query, "window", minimum=1)
+        except ValueError as exc:
+            return problem(InvalidInput("input.bad_query", field="window", reason=str(exc)))
+        if window is not None and window not in known.windows:
+            shown = ", ".join(str(n) for n in known.windows)
+            return problem(NotFound("window.unknown", hall=hall, window=window, known=shown))
+        refusal = await self._unauthenticated(request, hall)
+        if refusal is not None:
+            return refusal
+        return web.Response(body=b'{"access":"allowed"}', content_type="application/json",
+                            headers={"Cache-Control": "no-store"})
 
     async def announcement(self, request: web.Request) -> web.StreamResponse:
         assert self.speech is not None

@@ -121,6 +121,7 @@ TABLE: dict[tuple[str, str], tuple[Any, ...]] = {
     ("GET", "/api/v1/print-jobs/{id}"): (U, _, F, _, F, _, _, NOT_FOUND, _, _, U, U),
     # Screens, kiosks, tablets and staff of the hall may fetch a call's sound.
     ("GET", "/api/v1/halls/{hall}/announcements/{seq}.wav"): (U, _, _, F, _, _, _, F, _, _, U, U),
+    ("GET", "/api/v1/halls/{hall}/device-check"): (U, _, _, F, _, _, _, F, _, _, U, U),
     # Performance review of gongshu: its staff (a clerk sees only their own figures), managers,
     # admins; never a device; another hall's clerk is refused the scope.
     ("GET", "/api/v1/stats"): STAFF,

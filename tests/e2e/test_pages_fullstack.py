@@ -212,7 +212,7 @@ async def test_the_hall_page_marks_a_server_restart_and_catches_up(
 
     await asyncio.to_thread(b.stop)
     await page.wait_for_selector("#offline", state="visible", timeout=3000)
-    assert await page.text_content("#offline") == "连接中断，正在重连…"
+    assert (await page.text_content("#offline")).startswith("与服务器的连接中断，正在重连… 最后联系 ")
     await api.act(1, "start", clerk)
     await api.act(1, "finish", clerk)
     answer = await api.act(1, "call-next", clerk)  # while the page cannot hear

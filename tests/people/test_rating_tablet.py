@@ -96,10 +96,14 @@ async def test_a_ticket_rated_on_the_phone_first_is_not_asked_again_on_the_table
     assert [e["ticket"] for e in await ledger(hall) if e["kind"] == "ticket_rated"] == [ticket["number"]]
 
 
-async def test_a_tablet_without_a_valid_token_says_it_is_not_authorised(hall, new_page):
+async def test_a_tablet_without_a_valid_token_or_of_another_window_shows_the_pairing_screen(hall, new_page):
     page = await new_page(TABLET)
     await open_tablet(page, hall, token="not-a-token")
-    await page.wait_for_function("document.getElementById('setup-title').textContent === '本评价器未授权'")
+    await page.wait_for_url("**/pair?kind=tablet")
+    await page.wait_for_function(SHOWS_A_PAIRING_CODE)
     await open_tablet(page, hall, window=2)  # E01 belongs to window 1
-    await page.wait_for_function("document.getElementById('setup-title').textContent === '本评价器未授权'")
-    assert "不属于本窗口" in await page.text_content("#setup-detail")
+    await page.wait_for_url("**/pair?kind=tablet")
+    await page.wait_for_function(SHOWS_A_PAIRING_CODE)
+
+
+SHOWS_A_PAIRING_CODE = r"/^\d{3} ?\d{3}$/.test(document.getElementById('code').textContent.trim())"

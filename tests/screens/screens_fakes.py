@@ -16,6 +16,7 @@ from aiohttp import web
 
 from display_client.state import apply_event
 from queue_server.web.hub import Hub
+from queue_server.web.missing import KnownHall
 from queue_server.web.screens import add_screen_routes
 
 TOKEN = "display-secret"
@@ -194,15 +195,16 @@ class FakeHall:
     async def authenticate(self, hall: str, token: str) -> str:
         return "allowed" if token == TOKEN else "unknown"
 
-    def hall_exists(self, hall: str) -> bool:
-        return hall == self.hall
+    def halls(self) -> list[KnownHall]:
+        windows = tuple(sorted(w["number"] for w in self.snapshot["windows"]))
+        return [KnownHall(self.hall, self.snapshot["name"], windows)]
 
 
 def screen_app(fake: FakeHall, hub: Hub, **options: Any) -> web.Application:
     app = web.Application()
     add_screen_routes(app, hub=hub, snapshot=fake.get_snapshot, events_after=fake.events_after,
                       authenticate_display=fake.authenticate, latest_seq=fake.latest_seq,
-                      hall_exists=fake.hall_exists, clock=fake.clock, **options)
+                      halls=fake.halls, clock=fake.clock, **options)
     return app
 
 

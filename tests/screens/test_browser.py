@@ -153,7 +153,11 @@ async def test_the_offline_mark_shows_while_the_server_is_down_and_the_page_reco
     assert await page.is_hidden("#offline")
     await server.stop()
     await page.wait_for_selector("#offline", state="visible", timeout=3000)
-    assert await page.text_content("#offline") == "连接中断，正在重连…"
+    # It says since when it has not heard from the server, and counts on.
+    assert (await page.text_content("#offline")).startswith("与服务器的连接中断，正在重连… 最后联系 ")
+    await page.wait_for_function(
+        r"/最后联系 \d\d:\d\d:\d\d（[2-9] 秒前）/.test(document.getElementById('offline').textContent)",
+        timeout=6000)
     fake.call("B011", 2)  # committed while the screen could not hear
     await page.screenshot(path="/tmp/screens_hall_offline.png")
     await server.start()

@@ -2,7 +2,9 @@
 // reconnection and resync, the board kept by the pure reducer, the offline mark and the clock.
 
 import { SUBPROTOCOL, applyMessage, decode, emptyBoard } from "./reducer.js";
-import { CLOSE_REVOKED, deviceToken, pageKind, pairAgain } from "/display/static/device.js";
+import {
+  CLOSE_REVOKED, deviceToken, diagnose, offlineText, pageKind, pairAgain,
+} from "/display/static/device.js";
 
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
@@ -37,8 +39,11 @@ function pairedToken() {
 
 // Keeps one websocket open, feeds the reducer, performs its actions.
 export class Screen {
+  // `device`: the kind of device page this is ("hall_screen", "window_screen", "tablet"), whose
+  // refused handshakes are diagnosed (device.js); null for a person's page (the staff console).
   constructor({ hall, token, area = null, window: windowNumber = null, onChange, onAnnounce,
-    onStatus }) {
+    onStatus, device = null }) {
+    this.device = device;
     this.hall = hall;
     this.token = token;
     this.area = area;
@@ -51,12 +56,21 @@ export class Screen {
     this.attempt = 0;
     this.socket = null;
     this.lastHeard = Date.now();
+    this.lastContact = null; // when a frame last came (ms), for "最后联系 …"
+    this.openedAt = Date.now();
+    this.cause = "unreachable"; // or "unavailable": the server answers but cannot serve
     this.renderPending = false;
   }
 
   start() {
     this.connect();
     setInterval(() => this.watch(), 5000);
+    this.tickTimer = setInterval(() => this.tick(), 1000);
+  }
+
+  // The reconnecting mark counts the time since the last contact.
+  tick() {
+    if (this.status !== "online") this.setStatus(this.status);
   }
 
   url() {
@@ -80,11 +94,15 @@ export class Screen {
       return;
     }
     this.socket = socket;
+    let opened = false;
     socket.onopen = () => {
+      opened = true;
       this.lastHeard = Date.now();
     };
     socket.onmessage = (frame) => {
       this.lastHeard = Date.now();
+      this.lastContact = this.lastHeard;
+      this.cause = "unreachable";
       const message = decode(frame.data);
       if (message === null) {
         console.warn("ignoring an invalid frame", String(frame.data).slice(0, 80));
@@ -104,8 +122,20 @@ export class Screen {
         pairAgain(pageKind()); // the device was revoked: back to the pairing screen
         return;
       }
-      this.setStatus("offline", event.code);
-      this.scheduleReconnect();
+      if (opened || !this.device) {
+        this.setStatus("offline", event.code);
+        this.scheduleReconnect();
+        return;
+      }
+      // Refused before it opened: a network fault, or a token, hall or window the server
+      // refuses — the handshake cannot say which, so ask.
+      diagnose(this.device, { hall: this.hall, window: this.windowNumber, token: this.token })
+        .then((found) => {
+          if (found === "moved") return; // pairing, its own page, or the not-found page
+          if (found !== "reachable") this.cause = found;
+          this.setStatus("offline", event.code);
+          this.scheduleReconnect();
+        });
     };
   }
 
@@ -159,10 +189,13 @@ export class Screen {
   }
 }
 
-// The 连接中断 mark: shown whenever the screen is not receiving.
-export function showConnection(element, status) {
+// The 连接中断 mark: shown whenever the screen is not receiving, with the time since it last
+// heard from the server (`screen`: a Screen, or anything with lastContact, openedAt, cause).
+export function showConnection(element, status, screen = null) {
   element.hidden = status === "online";
-  element.textContent = status === "connecting" ? "正在连接…" : "连接中断，正在重连…";
+  if (status === "online") return;
+  element.textContent = offlineText(status, screen ? screen.lastContact : null,
+    screen ? screen.openedAt : Date.now(), screen ? screen.cause : "unreachable");
 }
 
 export function startClock(dateElement, timeElement) {

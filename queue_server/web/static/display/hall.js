@@ -30,7 +30,8 @@ const screen = new Screen({
     announcer.setSilent(isSilent(board.snapshot));
     announcer.enqueue(action.seq, action.text, action.number);
   },
-  onStatus: (status) => showConnection($("offline"), status),
+  onStatus: (status) => showConnection($("offline"), status, screen),
+  device: "hall_screen",
 });
 
 // For tests and the curious: the board and the announcement queue.

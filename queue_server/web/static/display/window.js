@@ -18,7 +18,8 @@ const screen = new Screen({
   token: params.token,
   window: params.window,
   onChange: render,
-  onStatus: (status) => showConnection($("offline"), status),
+  onStatus: (status) => showConnection($("offline"), status, screen),
+  device: "window_screen",
 });
 
 window.hallQueue = {

@@ -8,7 +8,7 @@ import { Screen, fill, h, safeImageUrl, showConnection, startClock } from "/disp
 import { ratingForm, ratingProblem } from "./rating.js";
 import { surveyForm } from "./survey.js";
 import { requestJson } from "/display/static/http.js";
-import { deviceToken, pairAgain, refused, tokenIsStored } from "/display/static/device.js";
+import { deviceToken, pairAgain, refused } from "/display/static/device.js";
 
 const THANKS_MS = 6000;
 const RETRY_MS = 5000;
@@ -55,7 +55,8 @@ const screen = new TabletScreen({
   token: params.token,
   window: params.window,
   onChange: renderIdle,
-  onStatus: (status) => showConnection($("offline"), status),
+  onStatus: (status) => showConnection($("offline"), status, screen),
+  device: "tablet",
 });
 
 window.hallQueue = {
@@ -94,12 +95,14 @@ async function loadPrompt() {
   clearTimeout(retryTimer);
   if (result.ok) {
     showPrompt(result.data);
-  } else if ((result.status === 401 || result.status === 403) && tokenIsStored()) {
-    refused(result.status, "tablet");
   } else if (result.status === 401 || result.status === 403) {
-    setup("本评价器未授权", "评价器令牌无效，或不属于本窗口。请联系大厅管理人员。");
+    // Never paired, revoked, or a tablet of another window: the pairing screen (or its own
+    // window's page) says what to do; this page does not linger saying 未授权.
+    refused(result.status, "tablet");
+    return;
   } else if (result.status === 404) {
-    setup("窗口不存在", `本大厅没有 ${params.window} 号窗口，请检查评价器地址。`);
+    location.reload(); // the window is gone: the server's page says so, and retries
+    return;
   } else {
     retryTimer = setTimeout(loadPrompt, RETRY_MS);
   }

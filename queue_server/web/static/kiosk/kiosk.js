@@ -4,7 +4,7 @@
 // The kiosk endpoint is the source of truth; the hall's queue.v1 socket keeps the counts and
 // the printer live.
 
-import { CLOSE_REVOKED, deviceToken, pairAgain, refused, tokenIsStored } from "/display/static/device.js";
+import { CLOSE_REVOKED, deviceToken, offlineText, pairAgain, refused } from "/display/static/device.js";
 
 const SUBPROTOCOL = "queue.v1";
 // The hall's time zone ([time] timezone) and the server's clock: set by /display/time-zone.js,
@@ -46,6 +46,8 @@ const state = {
   ticket: null,
   print: null, // {state: printing|printed|problem|late|expired|none, error}
   live: "connecting",
+  lastContact: null, // when the socket last brought a frame (ms)
+  openedAt: Date.now(),
   setup: { title: "正在连接服务器…", detail: "" },
   notice: null,
   lastTouch: Date.now(),
@@ -117,13 +119,14 @@ async function refresh() {
       state.seq = result.data.seq;
       state.setup = null;
       if (state.area && !state.view.areas.some((a) => a.code === state.area)) state.area = null;
-    } else if ((result.status === 401 || result.status === 403) && tokenIsStored()) {
-      refused(result.status, "kiosk"); // revoked since it was paired: show a new pairing code
-      return;
     } else if (result.status === 401 || result.status === 403) {
-      state.setup = { title: "本机未授权", detail: "设备令牌无效或已停用，请联系大厅管理人员。" };
+      // Never paired, revoked, or a kiosk of another hall: the pairing screen (or its own
+      // hall's page) says what to do.
+      refused(result.status, "kiosk");
+      return;
     } else if (result.status === 404) {
-      state.setup = { title: "大厅不存在", detail: `未找到大厅 “${state.hall}”，请检查取号机地址。` };
+      location.reload(); // the hall is gone: the server's page says so, and retries
+      return;
     } else if (!state.view) {
       state.setup = { title: "正在连接服务器…", detail: `服务器暂时无法响应（${result.status}）` };
     }
@@ -161,6 +164,7 @@ class Live {
       } catch {
         return;
       }
+      state.lastContact = Date.now();
       if (state.live !== "online") {
         this.attempt = 0;
         setLive("online");
@@ -492,7 +496,7 @@ function render() {
   $("hall-name").textContent = view.name;
   document.title = `${view.name} 自助取号`;
   renderBanner();
-  $("connection").hidden = state.live !== "offline";
+  renderConnection();
 
   $("closed-screen").hidden = view.open;
   if (!view.open && state.appointment && !state.appointment.busy) state.appointment = null;
@@ -686,7 +690,16 @@ function touch() {
 
 // ---- clock, idle, start -----------------------------------------------------------------
 
+// The reconnecting mark, with the time since the kiosk last heard from the server.
+function renderConnection() {
+  $("connection").hidden = state.live !== "offline";
+  if (state.live === "offline") {
+    $("connection").textContent = offlineText("offline", state.lastContact, state.openedAt);
+  }
+}
+
 function tick() {
+  renderConnection();
   const now = serverNow();
   $("date").textContent = new Intl.DateTimeFormat("zh-CN", {
     timeZone: TIME_ZONE, month: "long", day: "numeric", weekday: "long",

@@ -171,7 +171,7 @@ export function startScreen() {
     token: state.token,
     onChange: render,
     onStatus: (status) => {
-      showConnection($("connection"), status);
+      showConnection($("connection"), status, screen);
       if (status === "online") refreshQueueSoon(0);
     },
   });
@@ -183,11 +183,13 @@ export class ConsoleScreen extends Screen {
     this.stopped = false;
     this.connect();
     this.watchTimer = setInterval(() => this.watch(), 5000);
+    this.tickTimer = setInterval(() => this.tick(), 1000);
   }
 
   stop() {
     this.stopped = true;
     clearInterval(this.watchTimer);
+    clearInterval(this.tickTimer);
     const socket = this.socket;
     this.socket = null;
     if (socket) socket.close(1000, "signed out");
