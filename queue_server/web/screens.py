@@ -566,7 +566,7 @@ def _optional_int(query: Any, name: str, *, minimum: int) -> int | None:
         return None
     # ASCII digits only: int() would take "١" (Arabic-Indic one) and "1_000".
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or not minimum <= int(raw) <= MAX_SEQ:
-        raise ValueError(f"{name} must be a whole number from {minimum} to {MAX_SEQ}, got {raw[:40]!r}")
+        raise ValueError(f"{name} 须为 {minimum} 到 {MAX_SEQ} 的整数，收到的是 {raw[:40]!r}")
     return int(raw)
 
 
