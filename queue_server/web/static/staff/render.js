@@ -192,7 +192,9 @@ export function renderActions() {
 
 export function renderQueue(w) {
   const q = state.queue;
-  $("queue-services").textContent = (w.services || []).map(serviceName).join("、");
+  const services = (w.services || []).map(serviceName).join("、");
+  $("queue-services").textContent = services;
+  $("queue-services").title = services; // the whole list where the line ends in …
   const tbody = $("waiting");
   if (!q) {
     fill(tbody);
