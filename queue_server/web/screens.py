@@ -225,8 +225,15 @@ class _Screens:
 
     async def _refusal(self, request: web.Request, hall: str) -> web.Response | None:
         """The HTTP answer refusing this handshake, or None to accept it."""
-        if not self.hall_exists(hall):
+        known = self.known(hall)
+        if known is None:
             return problem(NotFound("hall.unknown", hall=hall))
+        window = request.query.get("window", "")
+        if window.isascii() and window.isdigit() and int(window) not in known.windows:
+            # a window screen or tablet of a window that is gone: its page shows the Chinese
+            # not-found page (the bad-number case is the handler's, with its 400)
+            shown = ", ".join(str(n) for n in known.windows)
+            return problem(NotFound("window.unknown", hall=hall, window=int(window), known=shown))
         offered = _offered_subprotocols(request)
         if SUBPROTOCOL not in offered:
             shown = ", ".join(offered) if offered else "none"

@@ -5,6 +5,7 @@ last contact (tests/screens/test_device_recovery.py). Programs still get problem
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 
 from tests.people.conftest import TABLET, base_url
@@ -36,6 +37,15 @@ async def test_the_device_check_tells_a_page_which_case_it_is_in(hall: Hall) -> 
     assert (status, body["code"]) == (403, "auth.not_this_screen")
     status, body = await _check(hall, f"{check}?window=x\x00", hall.tokens["D01"])
     assert (status, body["field"]) == (400, "window")
+
+
+async def test_a_screen_socket_for_a_window_the_hall_does_not_have_is_refused_as_unknown(hall: Hall) -> None:
+    base = f"/ws/v1/halls/gongshu?token={hall.tokens['D01']}"
+    async with hall.client.ws_connect(f"{base}&window=2", protocols=["queue.v1"]) as ws:
+        assert (await ws.receive_json())["type"] == "snapshot"
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await hall.client.ws_connect(f"{base}&window=99", protocols=["queue.v1"])
+    assert refused.value.status == 404
 
 
 @pytest.mark.parametrize(("path", "title", "offers"), [
