@@ -15,6 +15,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,10 @@ if _ROOT not in sys.path:
 from tests.support import services  # noqa: E402
 from tests.support.browser import chromium  # noqa: E402
 
-_CHOSEN = pytest.StashKey[dict[str, services.Service]]()
+# The summary's lines ("postgresql: local server (postgresql://…)"), each once. Under xdist each
+# worker acquires its own services: the workers send their lines to the controller, which prints.
+_CHOSEN = pytest.StashKey[dict[str, None]]()
+_WORKER_OUTPUT_KEY = "hall_queue_services"
 
 
 def _acquire(config: pytest.Config, kind: str, service: services.Service) -> None:
@@ -34,7 +38,7 @@ def _acquire(config: pytest.Config, kind: str, service: services.Service) -> Non
         warnings.warn(
             f"{note}; using {service.origin}", services.ServiceFallbackWarning, stacklevel=2
         )
-    config.stash.setdefault(_CHOSEN, {})[kind] = service
+    config.stash.setdefault(_CHOSEN, {})[f"{kind}: {service.origin} ({service.url})"] = None
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +92,20 @@ def restartable_redis() -> Iterator[services.RedisServer]:
         server.close()
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: tell the controller what it used
+        workeroutput[_WORKER_OUTPUT_KEY] = list(session.config.stash.get(_CHOSEN, {}))
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: called on the controller as a worker ends
+def pytest_testnodedown(node: Any, error: object) -> None:
+    lines = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT_KEY, [])
+    chosen = node.config.stash.setdefault(_CHOSEN, {})
+    for line in lines:
+        chosen[line] = None
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    chosen = terminalreporter.config.stash.get(_CHOSEN, {})
-    for kind, service in chosen.items():
-        terminalreporter.write_line(f"{kind}: {service.origin} ({service.url})")
+    for line in terminalreporter.config.stash.get(_CHOSEN, {}):
+        terminalreporter.write_line(line)
