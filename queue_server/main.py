@@ -327,7 +327,7 @@ def serve(config: Config, *, host: str | None, port: int | None, ignore_hours: b
 
         print(
             f"hall-queue serving on {base}  ({'embedded PostgreSQL in ' + str(config.pgdata) if embedded else 'PostgreSQL'})\n"
-            f"  start page: {base}/\n{banner(config, base)}\n  API: {base}/api/v1/openapi.json",
+            f"  start page: {base}/\n{banner(config, base, training=ignore_hours)}\n  API: {base}/api/v1/openapi.json",
             flush=True,
         )
         # The access log costs a tenth of the CPU under load; QUEUE_ACCESS_LOG=1 turns it on.

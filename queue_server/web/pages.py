@@ -10,7 +10,7 @@ from aiohttp import web
 
 from ..config import Config
 from ..domain.layout import Hall
-from .keys import CONFIG
+from .keys import CONFIG, QUEUE
 
 #: The pages for people, the same for every hall: (title, path, what it is for).
 PEOPLE_PAGES: tuple[tuple[str, str, str], ...] = (
@@ -32,9 +32,16 @@ def hall_pages(hall: Hall) -> list[tuple[str, list[str]]]:
     return pages
 
 
-def banner(config: Config, base: str) -> str:
-    """The pages of the startup banner, with their addresses, and how devices are paired."""
-    lines = ["  人员 / staff:"]
+#: Said first, by the banner and the start page, when the server runs with --ignore-hours.
+TRAINING_NOTICE = ("培训模式 TRAINING MODE (--ignore-hours): 营业时间外也可取号，所有屏幕显示「培训模式」；"
+                   "正式营业请不带 --ignore-hours 启动")
+
+
+def banner(config: Config, base: str, *, training: bool = False) -> str:
+    """The pages of the startup banner, with their addresses, and how devices are paired;
+    with `training`, a line saying so above everything else."""
+    lines = [f"  !!! {TRAINING_NOTICE} !!!"] if training else []
+    lines.append("  人员 / staff:")
     lines += [f"    {title}: {base}{path}  ({note})" for title, path, note in PEOPLE_PAGES]
     for hall in config.halls.values():
         lines.append(f"  {hall.name} ({hall.id}):")
@@ -50,6 +57,7 @@ def banner(config: Config, base: str) -> str:
 
 async def index(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
+    training = request.app[QUEUE].ignore_hours
     base = f"{request.scheme}://{request.host}"
     esc = html.escape
     people = "".join(
@@ -88,9 +96,12 @@ async def index(request: web.Request) -> web.Response:
         "table{border-collapse:collapse}th{text-align:left;padding:2px 12px 2px 0;white-space:nowrap;"
         "font-weight:normal;color:#5a6b80}td{padding:2px 0}td a{margin-right:6px}"
         ".pair{font-size:18px}.pair a{font-weight:bold}"
+        ".training{margin:0;padding:10px 28px;background:#f2c14e;color:#5a2a00;font-weight:bold;font-size:18px}"
         ".halls{display:grid;grid-template-columns:repeat(auto-fill,minmax(400px,1fr));gap:4px 24px}"
         "</style></head><body>"
-        "<header><h1>政务服务大厅排队叫号系统</h1></header><main>"
+        "<header><h1>政务服务大厅排队叫号系统</h1></header>"
+        + (f"<p id='training' class='training'>{esc(TRAINING_NOTICE)}</p>" if training else "")
+        + "<main>"
         "<section class='card'><h2>工作人员与管理人员</h2><ul>" + people + "</ul></section>"
         "<section class='card pair'><h2>设备配对</h2>"
         "<p>在取号机、大厅屏、窗口屏或评价器上打开 <a href='/pair'>" + esc(base) + "/pair</a>"

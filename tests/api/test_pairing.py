@@ -314,5 +314,7 @@ def test_the_startup_banner_and_logs_show_every_page_and_never_a_pairing_secret(
         assert f"http://10.0.0.5:8080/evaluate/{hall.id}/" in text
     assert "http://10.0.0.5:8080/manage/devices" in text and "6-digit code" in text and "--pair" in text
     assert "?token=" not in text  # nobody is told to type a token any more
+    assert "培训模式" not in text
+    assert banner(config, "http://10.0.0.5:8080", training=True).startswith("  !!! 培训模式 TRAINING MODE")
     line = 'GET /api/v1/pairing/wait?secret=AbCdEf0123456789AbCdEf0123456789AbCdEf01234&timeout=25 HTTP/1.1'
     assert "AbCdEf0123" not in logsafe.redact(line) and "timeout=25" in logsafe.redact(line)

@@ -148,6 +148,11 @@ def test_a_kiosk_registered_with_the_cli_issues_tickets_from_a_served_hall(migra
         assert ticket["number"] == "A001"
         status, problem = post_json(url, {"service": "A"}, token + "x")
         assert status == 401, problem
+        # The banner says first and plainly that this is training mode, and so does the start page.
+        banner = served.out.read_text()
+        assert "!!! 培训模式 TRAINING MODE (--ignore-hours)" in banner.split("人员 / staff")[0]
+        with urllib.request.urlopen(f"{served.base}/", timeout=5) as resp:
+            assert "<p id='training' class='training'>培训模式 TRAINING MODE" in resp.read().decode()
     finally:
         served.stop()
     assert [r["status"] for r in fetch(migrated_db, "SELECT status FROM tickets")] == ["waiting"]

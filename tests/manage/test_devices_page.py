@@ -93,6 +93,7 @@ async def test_a_kiosk_opened_without_a_token_is_paired_by_code_takes_a_ticket_a
         await start.goto(base_url(hall) + "/")
         text = await start.locator("body").inner_text()
         assert "拱墅区行政服务中心" in text and "设备配对" in text and "窗口工作台" in text
+        assert "培训模式" not in text  # served without --ignore-hours
         assert await start.locator("a[href='/pair']").count() >= 1
         assert await start.locator("a[href='/kiosk/gongshu']").count() == 1
         assert await start.evaluate("document.documentElement.scrollWidth") <= 1366
