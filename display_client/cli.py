@@ -7,10 +7,11 @@ import asyncio
 import logging
 import shutil
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from display_client.connection import ScreenRefused, follow
-from display_client.render import CLEAR, render_hall, render_window
+from display_client.render import CLEAR, render_hall, render_window, since_text
 from display_client.speech import Speaker
 from display_client.state import Announce, Board
 from queue_server.protocol import pairing
@@ -42,13 +43,20 @@ async def run(args: argparse.Namespace) -> None:
         print("espeak-ng is not installed: calls will not be spoken", file=sys.stderr)
     colour = not args.no_colour and sys.stdout.isatty()
 
+    started = datetime.now()
+    last_contact: list[datetime] = []  # when a frame last came
+
     def show(board: Board, online: bool) -> None:
         columns = min(shutil.get_terminal_size((80, 24)).columns, 120)
+        now = datetime.now()
+        if online:
+            last_contact[:] = [now]
+        since = "" if online else since_text(last_contact[0] if last_contact else None, started, now)
         if args.window is not None:
             text = render_window(board, args.window, columns=columns, colour=colour,
-                                 online=online)
+                                 online=online, since=since)
         else:
-            text = render_hall(board, columns=columns, colour=colour, online=online)
+            text = render_hall(board, columns=columns, colour=colour, online=online, since=since)
         sys.stdout.write((CLEAR if colour else "\n") + text + "\n")
         sys.stdout.flush()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from wcwidth import wcwidth
@@ -53,12 +54,29 @@ def _recall(call: Mapping[str, Any]) -> str:
     return f"（第 {call['calls']} 次呼叫）" if call.get("calls", 1) > 1 else ""
 
 
-def _connection_lines(paint: _Paint, columns: int, *, online: bool, connected: bool) -> list[str]:
-    """The lines every board starts with: a banner while offline, a notice until the first
-    snapshot arrives."""
+def since_text(last_contact: datetime | None, started: datetime, now: datetime) -> str:
+    """"最后联系 14:02:11（3 分钟前）", or "已尝试 40 秒" before any contact (local time)."""
+    def ago(seconds: float) -> str:
+        s = max(0, round(seconds))
+        if s < 60:
+            return f"{s} 秒"
+        m = s // 60
+        return f"{m} 分钟" if m < 60 else f"{m // 60} 小时 {m % 60} 分钟"
+
+    if last_contact is None:
+        return f"已尝试 {ago((now - started).total_seconds())}"
+    return f"最后联系 {last_contact:%H:%M:%S}（{ago((now - last_contact).total_seconds())}前）"
+
+
+def _connection_lines(paint: _Paint, columns: int, *, online: bool, connected: bool,
+                      since: str = "") -> list[str]:
+    """The lines every board starts with: a banner while offline (with `since`, e.g. "最后联系
+    14:02:11（3 分钟前）"), a notice until the first snapshot arrives."""
     lines = []
     if not online:
         lines.append(paint(fit("连接中断，正在重连…", columns, "^"), RED, BOLD))
+        if since:
+            lines.append(paint(fit(since, columns, "^"), RED))
     if not connected:
         lines.append(fit("正在连接…", columns, "^"))
     return lines
@@ -73,10 +91,11 @@ class _Paint:
 
 
 def render_hall(board: Board, *, columns: int = 80, colour: bool = False,
-                online: bool = True) -> str:
+                online: bool = True, since: str = "") -> str:
     """The hall board: latest call, recent calls, waiting per service, notices."""
     paint = _Paint(colour)
-    lines = _connection_lines(paint, columns, online=online, connected=board.snapshot is not None)
+    lines = _connection_lines(paint, columns, online=online, connected=board.snapshot is not None,
+                              since=since)
     snapshot = board.snapshot
     if snapshot is None:
         return "\n".join(lines)
@@ -126,10 +145,11 @@ def _still_called(snapshot: Mapping[str, Any], call: Mapping[str, Any]) -> bool:
 
 
 def render_window(board: Board, number: int, *, columns: int = 80, colour: bool = False,
-                  online: bool = True) -> str:
+                  online: bool = True, since: str = "") -> str:
     """A window's board: its staff on duty, the number at the window, a civility phrase."""
     paint = _Paint(colour)
-    lines = _connection_lines(paint, columns, online=online, connected=board.snapshot is not None)
+    lines = _connection_lines(paint, columns, online=online, connected=board.snapshot is not None,
+                              since=since)
     snapshot = board.snapshot
     if snapshot is None:
         return "\n".join(lines)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import datetime, timedelta
 
 import pytest
 from screens_fakes import TOKEN, FakeHall, ScreenServer
 
 from display_client.connection import ScreenRefused, backoff_delay, follow, screen_url
-from display_client.render import fit, render_hall, render_window, width
+from display_client.render import fit, render_hall, render_window, since_text, width
 from display_client.state import Announce, Board, apply
 from queue_server.protocol import Snapshot, announcement
 from queue_server.web.hub import Hub
@@ -98,10 +99,28 @@ async def test_a_wrong_token_stops_the_terminal_screen(fake: FakeHall, hub: Hub)
     server = ScreenServer(fake, hub)
     await server.start()
     try:
-        with pytest.raises(ScreenRefused, match="401"):
+        with pytest.raises(ScreenRefused) as refused:
             await asyncio.wait_for(follow(server.url, "gongshu", "wrong"), 5)
+        # In Chinese, with the server's own detail and what to do about it.
+        assert "（HTTP 401）" in str(refused.value) and "queue-display --pair" in str(refused.value)
+        with pytest.raises(ScreenRefused) as refused:
+            await asyncio.wait_for(follow(server.url, "nowhere", TOKEN), 5)
+        assert str(refused.value).startswith("没有大厅 'nowhere'（HTTP 404）。请检查 --hall")
     finally:
         await server.stop()
+
+
+def test_the_offline_banner_says_since_when_the_screen_has_not_heard_from_the_server(fake: FakeHall) -> None:
+    board, _ = apply(Board(hall="gongshu"), Snapshot(fake.snapshot["seq"], fake.snapshot))
+    start = datetime(2026, 12, 1, 9, 0, 0)
+    heard = datetime(2026, 12, 1, 14, 2, 11)
+    since = since_text(heard, start, heard + timedelta(minutes=3, seconds=5))
+    assert since == "最后联系 14:02:11（3 分钟前）"
+    assert since_text(None, start, start + timedelta(seconds=40)) == "已尝试 40 秒"
+    assert since_text(heard, start, heard + timedelta(hours=2, minutes=7)) == "最后联系 14:02:11（2 小时 7 分钟前）"
+    text = render_hall(board, columns=80, online=False, since=since)
+    assert text.splitlines()[:2] == [fit("连接中断，正在重连…", 80, "^"), fit(since, 80, "^")]
+    assert since not in render_hall(board, columns=80, online=True, since=since)
 
 
 def test_width_counts_chinese_characters_as_two_columns() -> None:
