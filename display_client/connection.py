@@ -4,7 +4,6 @@ the board with the pure reducer, send the resyncs it asks for, reconnect with ba
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from collections.abc import Callable
@@ -15,7 +14,8 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.typing import Subprotocol
 
 from display_client.state import Announce, Board, SendResync, apply
-from queue_server.protocol import SUBPROTOCOL, ProtocolError, Resync, decode, encode
+from queue_server.protocol import CLOSE_REVOKED, SUBPROTOCOL, ProtocolError, Resync, decode, encode
+from queue_server.protocol.pairing import REVOKED_TEXT, refusal_text
 
 log = logging.getLogger(__name__)
 
@@ -43,28 +43,6 @@ def backoff_delay(attempt: int, *, first: float = 0.5, maximum: float = 15.0) ->
     return min(maximum, first * 2 ** attempt) * random.uniform(0.8, 1.2)
 
 
-#: What the screen's keeper should do about each refusal, after the server's own detail.
-_REFUSAL_HINTS = {
-    400: "请检查 --window / --area 参数",
-    401: "本屏幕未配对或已被停用：请运行 queue-display --pair --token-file 文件 重新配对",
-    403: "这个令牌不属于该大厅的屏幕：请检查 --hall，或重新配对",
-    404: "请检查 --hall / --window（服务器上没有这个大厅或窗口）",
-}
-
-
-def refusal_text(status: int, body: bytes | None) -> str:
-    """The server's Chinese `detail` of a refused handshake and what to do, for the terminal:
-    "没有大厅 'nowhere'（HTTP 404）。请检查 --hall / --window（…）"."""
-    detail = ""
-    try:
-        detail = str(json.loads(body or b"{}").get("detail") or "")
-    except (ValueError, AttributeError):
-        detail = ""
-    detail = "".join(ch for ch in detail[:200] if ch.isprintable())  # nothing to steer the terminal
-    head = f"{detail}（HTTP {status}）" if detail else f"服务器拒绝了本屏幕（HTTP {status}）"
-    return f"{head}。{_REFUSAL_HINTS[status]}"
-
-
 async def follow(server: str, hall: str, token: str, *, window: int | None = None,
                  area: str | None = None,
                  on_board: Callable[[Board, bool], None] = lambda board, online: None,
@@ -85,12 +63,16 @@ async def follow(server: str, hall: str, token: str, *, window: int | None = Non
                                compression=None) as ws:
                 async for latest in _receive(ws, board, on_board, on_announce, silence_limit):
                     board, attempt = latest, 0
+            if ws.close_code == CLOSE_REVOKED:
+                raise ScreenRefused(REVOKED_TEXT)
         except InvalidStatus as exc:
             status = exc.response.status_code
             if status in (400, 401, 403, 404):
                 raise ScreenRefused(refusal_text(status, exc.response.body)) from None
             log.warning("screen: %s", exc)
         except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
+            if isinstance(exc, ConnectionClosed) and exc.rcvd is not None and exc.rcvd.code == CLOSE_REVOKED:
+                raise ScreenRefused(REVOKED_TEXT) from None
             log.warning("screen: connection to %s lost: %s", server, exc or type(exc).__name__)
         on_board(board, False)
         await asyncio.sleep(backoff_delay(attempt))

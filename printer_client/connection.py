@@ -22,7 +22,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.typing import Subprotocol
 
-from queue_server.protocol import SUBPROTOCOL, Ping, ProtocolError
+from queue_server.protocol import CLOSE_REVOKED, SUBPROTOCOL, Ping, ProtocolError
+from queue_server.protocol.pairing import REVOKED_TEXT, refusal_text
 from queue_server.protocol.printing import (
     JobResult,
     PrinterState,
@@ -214,17 +215,19 @@ class PrinterClient:
                     attempt = 0
                     log.info("connected to %s", self.url)
                     await self._session(ws)
+                    if ws.close_code == CLOSE_REVOKED:
+                        raise PrinterRefused(REVOKED_TEXT)
                     log.warning("the server closed the connection (%s); reconnecting",
                                 ws.close_reason or ws.close_code)
             except InvalidStatus as exc:
                 status = exc.response.status_code
-                body = exc.response.body.decode(errors="replace") if exc.response.body else ""
                 if status in (400, 401, 403, 404):
-                    raise PrinterRefused(
-                        f"{self.url} refused this printer with HTTP {status}: {body[:300]}"
-                    ) from None
+                    raise PrinterRefused(refusal_text(status, exc.response.body)) from None
+                body = exc.response.body.decode(errors="replace") if exc.response.body else ""
                 log.warning("cannot connect to %s: HTTP %s %s", self.url, status, body[:200])
             except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
+                if isinstance(exc, ConnectionClosed) and exc.rcvd is not None and exc.rcvd.code == CLOSE_REVOKED:
+                    raise PrinterRefused(REVOKED_TEXT) from None
                 log.warning("no connection to %s: %s", self.url, exc or type(exc).__name__)
             delay = backoff_delay(attempt, first=self.backoff_first, maximum=self.backoff_max)
             attempt += 1

@@ -22,6 +22,30 @@ WAIT_PATH = "/api/v1/pairing/wait"
 WAIT_SECONDS = 25
 
 
+#: What a device's keeper should do about a refused connection, after the server's own detail.
+REFUSAL_HINTS = {
+    400: "请检查命令行参数（--hall / --window / --area）",
+    401: "本设备未配对或已被停用：请加 --pair --token-file 文件 重新配对",
+    403: "这个令牌不属于该大厅的设备：请检查 --hall，或重新配对",
+    404: "请检查 --hall / --window（服务器上没有这个大厅或窗口）",
+}
+#: Said when the server closes a device's socket with CLOSE_REVOKED (4003).
+REVOKED_TEXT = "本设备已在「设备管理」中被停用（关闭码 4003）：请加 --pair --token-file 文件 重新配对"
+
+
+def refusal_text(status: int, body: bytes | None) -> str:
+    """The server's Chinese `detail` of a refused connection and what to do, for a terminal:
+    "没有大厅 'nowhere'（HTTP 404）。请检查 --hall / --window（…）"."""
+    try:
+        detail = str(json.loads(body or b"{}").get("detail") or "")
+    except (ValueError, AttributeError):
+        detail = ""
+    detail = "".join(ch for ch in detail[:200] if ch.isprintable())  # nothing to steer the terminal
+    head = f"{detail}（HTTP {status}）" if detail else f"服务器拒绝了本设备（HTTP {status}）"
+    hint = REFUSAL_HINTS.get(status)
+    return f"{head}。{hint}" if hint else head
+
+
 class PairingFailed(Exception):
     """The server refused to pair (the message says why, in the server's words)."""
 

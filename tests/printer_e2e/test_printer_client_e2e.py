@@ -89,7 +89,7 @@ async def test_queue_printer_with_a_wrong_token_stops_and_says_why(hall, fake, t
     async with asyncio.timeout(15):
         _, stderr = await proc.communicate()
     assert proc.returncode == 1
-    assert "refused this printer with HTTP 401" in stderr.decode()
+    assert "（HTTP 401）。本设备未配对或已被停用" in stderr.decode()
 
 
 async def test_a_job_is_printed_once_when_its_result_is_lost_with_the_connection(
@@ -219,3 +219,29 @@ async def _async(value):
 async def _when(answer, accept):
     value = await answer
     return value if value and accept(value) else None
+
+
+async def test_a_printer_revoked_in_device_management_stops_at_once_and_says_to_pair_again(
+        hall, fake, tmp_path):
+    from printer_client.connection import PrinterClient, PrinterRefused
+    from printer_client.transport import open_printer
+
+    await hall.add_staff("9001", role="manager", name="王经理")
+    client = PrinterClient(server_url(hall), hall.tokens["P01"], open_printer(fake.url, timeout=1.0),
+                           PrintedJobs(tmp_path / "printed.txt"), status_interval=0.3,
+                           backoff_first=0.05, backoff_max=0.3)
+    task = asyncio.create_task(client.run())
+    try:
+        async with asyncio.timeout(5):
+            await client.connected.wait()
+        devices = await hall.client.get("/api/v1/halls/gongshu/devices", headers=hall.auth("9001"))
+        [p01] = [d for d in (await devices.json())["devices"] if d["name"] == "P01"]
+        revoked = await hall.client.post(f"/api/v1/halls/gongshu/devices/{p01['id']}/revoke",
+                                         headers=hall.auth("9001"))
+        assert revoked.status == 200, await revoked.text()
+        with pytest.raises(PrinterRefused) as refused:
+            async with asyncio.timeout(5):
+                await task
+        assert "被停用（关闭码 4003）" in str(refused.value) and "--pair" in str(refused.value)
+    finally:
+        task.cancel()

@@ -13,7 +13,9 @@ from display_client.connection import ScreenRefused, backoff_delay, follow, scre
 from display_client.render import fit, render_hall, render_window, since_text, width
 from display_client.state import Announce, Board, apply
 from queue_server.protocol import Snapshot, announcement
+from queue_server.service.pairing import token_hash
 from queue_server.web.hub import Hub
+from queue_server.web.pairing import DeviceSockets
 
 
 def test_screen_url_turns_http_into_ws_and_carries_the_filters() -> None:
@@ -102,10 +104,28 @@ async def test_a_wrong_token_stops_the_terminal_screen(fake: FakeHall, hub: Hub)
         with pytest.raises(ScreenRefused) as refused:
             await asyncio.wait_for(follow(server.url, "gongshu", "wrong"), 5)
         # In Chinese, with the server's own detail and what to do about it.
-        assert "（HTTP 401）" in str(refused.value) and "queue-display --pair" in str(refused.value)
+        assert "（HTTP 401）" in str(refused.value) and "--pair --token-file" in str(refused.value)
         with pytest.raises(ScreenRefused) as refused:
             await asyncio.wait_for(follow(server.url, "nowhere", TOKEN), 5)
         assert str(refused.value).startswith("没有大厅 'nowhere'（HTTP 404）。请检查 --hall")
+    finally:
+        await server.stop()
+
+
+async def test_a_terminal_screen_revoked_while_it_runs_stops_and_says_to_pair_again(
+        fake: FakeHall, hub: Hub) -> None:
+    devices = DeviceSockets()
+    server = ScreenServer(fake, hub, devices=devices)
+    await server.start()
+    try:
+        connected = asyncio.Event()
+        follower = asyncio.create_task(follow(server.url, "gongshu", TOKEN,
+                                              on_board=lambda board, online: connected.set()))
+        await asyncio.wait_for(connected.wait(), 5)
+        devices.revoked(token_hash(TOKEN))  # what 设备管理's revoke does in every process
+        with pytest.raises(ScreenRefused) as refused:
+            await asyncio.wait_for(follower, 5)
+        assert "被停用（关闭码 4003）" in str(refused.value)
     finally:
         await server.stop()
 
