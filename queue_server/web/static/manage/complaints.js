@@ -3,9 +3,8 @@
 // investigator records findings and measures; the staff member a complaint names sees it once
 // accepted. The contact phone comes whole only for the complaint's owner (the server decides).
 
-import {
-  $, api, clearBanner, explain, filterButtons, loginForm, newKey, renderNav, session, showBanner, signOut, whenExpired,
-} from "./common.js";
+import { $, api, explain, filterButtons, newKey, showBanner } from "./common.js";
+import { boot, watchedHalls } from "./page.js";
 
 const state = {
   me: null, // {id, name, role, hall}
@@ -46,59 +45,33 @@ const timeFormat = new Intl.DateTimeFormat("zh-CN", {
 });
 const when = (iso) => (iso ? timeFormat.format(new Date(iso)) : "");
 
-function showScreen(name) {
-  $("login-screen").hidden = name !== "login";
-  $("work-screen").hidden = name !== "work";
-  for (const id of ["who", "logout"]) $(id).hidden = name !== "work";
-}
-
-function toLogin(message) {
-  showScreen("login");
-  if (message) $("login-error").textContent = message;
-  $("staff-id").focus();
-}
-
-whenExpired(() => toLogin("登录已过期，请重新登录"));
-
 const isManager = () => MANAGERS.includes(state.me.role) && !state.readOnly;
 
-async function enter() {
-  clearBanner();
-  const me = await api("/api/v1/auth/me");
-  if (!me.ok) {
-    if (me.status !== 401) showBanner(explain(me));
-    toLogin();
-    return;
-  }
-  state.me = me.data;
-  renderNav("/manage/complaints", state.me.role);
-  $("who").textContent = state.me.name || state.me.id;
-  showScreen("work");
-  const query = new URLSearchParams(window.location.search);
-  let halls = state.me.hall ? [{ id: state.me.hall, name: state.me.hall }] : [];
-  if (isManager()) {
-    const listed = await api("/api/v1/monitor/halls");
-    if (listed.ok) halls = listed.data.halls;
-  } else if (halls.length) {
-    const listed = await api("/api/v1/halls");
-    const own = listed.ok && (listed.data.halls || []).find((h) => h.id === state.me.hall);
-    if (own) halls = [{ id: own.id, name: own.name }];
-  }
-  if (!halls.length) {
-    showBanner("没有可查看的大厅。", "info");
-    return;
-  }
-  const select = $("hall");
-  select.replaceChildren(...halls.map((h) => new Option(h.name, h.id)));
-  const wanted = query.get("hall");
-  state.hall = halls.some((h) => h.id === wanted) ? wanted : halls[0].id;
-  select.value = state.hall;
-  $("hall-pick").hidden = halls.length < 2;
-  $("scope-title").textContent = halls.find((h) => h.id === state.hall).name;
-  $("new").hidden = !isManager();
-  if (query.get("state")) setFilter(query.get("state"));
-  await refresh();
+// Managers: every hall they watch (a street or district office reads its halls' complaints);
+// a clerk: their own hall, the complaints that name them.
+async function complaintHalls(me) {
+  if (MANAGERS.includes(me.role)) return watchedHalls(me);
+  if (!me.hall) return [];
+  const listed = await api("/api/v1/halls");
+  const own = listed.ok && (listed.data.halls || []).find((h) => h.id === me.hall);
+  return [own ? { id: own.id, name: own.name } : { id: me.hall, name: me.hall }];
 }
+
+boot("/manage/complaints", {
+  listHalls: complaintHalls,
+  noHalls: "没有可查看的大厅。",
+  entered: async ({ me, hall }) => {
+    Object.assign(state, { me, hall });
+    const query = new URLSearchParams(window.location.search);
+    $("new").hidden = !isManager();
+    if (query.get("state")) setFilter(query.get("state"));
+    await refresh();
+  },
+  changed: ({ hall }) => {
+    state.hall = hall;
+    refresh();
+  },
+});
 
 async function refresh() {
   const params = new URLSearchParams();
@@ -294,21 +267,8 @@ async function submitNew(event) {
   await refresh();
 }
 
-$("hall").addEventListener("change", () => {
-  state.hall = $("hall").value;
-  $("scope-title").textContent = $("hall").selectedOptions[0].textContent;
-  refresh();
-});
 $("new").addEventListener("click", openNewForm);
 $("new-cancel").addEventListener("click", () => { $("new-form").hidden = true; });
 $("new-form").addEventListener("submit", submitNew);
 $("step-form").addEventListener("submit", submitStep);
 $("step-cancel").addEventListener("click", () => $("step-dialog").close());
-$("logout").addEventListener("click", async () => {
-  await signOut();
-  toLogin();
-});
-
-loginForm(enter);
-if (session.load()) enter();
-else toLogin();

@@ -2,9 +2,8 @@
 // kiosk), and sees the hall's devices: when each was registered and last seen; renames,
 // moves (another window or kiosk) and revokes them. Every change is ledgered by the server.
 
-import {
-  $, api, clearBanner, explain, loginForm, newKey, renderNav, session, showBanner, signOut, whenExpired,
-} from "./common.js";
+import { $, api, explain, newKey, showBanner } from "./common.js";
+import { boot } from "./page.js";
 
 const state = {
   me: null,
@@ -17,20 +16,6 @@ const state = {
 window.devicesPage = state;
 
 const TIME_ZONE = window.HALL_TIME_ZONE;
-
-function showScreen(name) {
-  $("login-screen").hidden = name !== "login";
-  $("work-screen").hidden = name !== "work";
-  for (const id of ["who", "logout"]) $(id).hidden = name !== "work";
-}
-
-function toLogin(message) {
-  showScreen("login");
-  if (message) $("login-error").textContent = message;
-  $("staff-id").focus();
-}
-
-whenExpired(() => toLogin("登录已过期，请重新登录"));
 
 function when(iso) {
   if (!iso) return "—";
@@ -58,41 +43,28 @@ function fillPickers() {
   fillSelect($("f-kiosk"), kiosks().map((k) => [k, k]), "不绑定");
 }
 
-async function enter() {
-  clearBanner();
-  const me = await api("/api/v1/auth/me");
-  if (!me.ok) {
-    if (me.status !== 401) showBanner(explain(me));
-    toLogin();
-    return;
-  }
-  state.me = me.data;
-  renderNav("/manage/devices", state.me.role);
-  $("who").textContent = state.me.name || state.me.id;
-  showScreen("work");
-  $("pair-url").textContent = `${location.origin}/pair`;
-  if (!["manager", "admin"].includes(state.me.role)) {
-    showBanner("设备管理仅限大厅管理人员。", "info");
-    $("pair-form").hidden = true;
-    return;
-  }
+// The halls whose devices one may see, and every hall's windows (for binding a device to one).
+async function deviceHalls() {
   const [listed, halls] = await Promise.all([api("/api/v1/monitor/halls"), api("/api/v1/halls")]);
   state.halls = halls.ok ? halls.data.halls : [];
-  const mine = listed.ok ? listed.data.halls : [];
-  if (!mine.length) {
-    showBanner("设备按大厅登记；区、街道管理人员请由各大厅管理人员配对设备。", "info");
-    $("pair-form").hidden = true;
-    return;
-  }
-  const select = $("hall");
-  select.replaceChildren(...mine.map((h) => new Option(h.name, h.id)));
-  const wanted = new URLSearchParams(location.search).get("hall");
-  state.hall = mine.some((h) => h.id === wanted) ? wanted : mine[0].id;
-  select.value = state.hall;
-  $("hall-pick").hidden = mine.length < 2;
-  $("scope-title").textContent = mine.find((h) => h.id === state.hall).name;
-  await refresh();
+  return listed.ok ? listed.data.halls : [];
 }
+
+$("pair-url").textContent = `${location.origin}/pair`;
+boot("/manage/devices", {
+  roles: ["manager", "admin"],
+  notAllowed: "设备管理仅限大厅管理人员。",
+  listHalls: deviceHalls,
+  noHalls: "设备按大厅登记；区、街道管理人员请由各大厅管理人员配对设备。",
+  entered: async ({ me, hall }) => {
+    Object.assign(state, { me, hall });
+    await refresh();
+  },
+  changed: ({ hall }) => {
+    state.hall = hall;
+    refresh();
+  },
+});
 
 async function refresh() {
   const result = await api(`/api/v1/halls/${encodeURIComponent(state.hall)}/devices`);
@@ -221,17 +193,6 @@ async function submitEdit(event) {
   await refresh();
 }
 
-$("hall").addEventListener("change", () => {
-  state.hall = $("hall").value;
-  refresh();
-});
 $("pair-form").addEventListener("submit", submitPair);
 $("edit-form").addEventListener("submit", submitEdit);
 $("edit-cancel").addEventListener("click", () => $("edit-dialog").close());
-$("logout").addEventListener("click", async () => {
-  await signOut();
-  toLogin();
-});
-loginForm(enter);
-if (session.load()) enter();
-else toLogin();

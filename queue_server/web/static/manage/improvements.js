@@ -2,9 +2,8 @@
 // follow-up, a complaint or a survey: /manage/improvements?source_kind=follow_up&source_id=…),
 // verifies or sends back what its owner reported done; a clerk sees and reports their own.
 
-import {
-  $, api, clearBanner, explain, filterButtons, loginForm, newKey, renderNav, session, showBanner, signOut, whenExpired,
-} from "./common.js";
+import { $, api, explain, filterButtons, newKey, showBanner } from "./common.js";
+import { boot, watchedHalls } from "./page.js";
 
 const state = {
   me: null, // {id, name, role, hall}
@@ -24,57 +23,24 @@ const STEP = {
   reopen: { title: "退回重改", label: "退回原因（必填）", field: "reason", required: true },
 };
 
-function showScreen(name) {
-  $("login-screen").hidden = name !== "login";
-  $("work-screen").hidden = name !== "work";
-  for (const id of ["who", "logout"]) $(id).hidden = name !== "work";
-}
-
-function toLogin(message) {
-  showScreen("login");
-  if (message) $("login-error").textContent = message;
-  $("staff-id").focus();
-}
-
-whenExpired(() => toLogin("登录已过期，请重新登录"));
-
-async function enter() {
-  clearBanner();
-  const me = await api("/api/v1/auth/me");
-  if (!me.ok) {
-    if (me.status !== 401) showBanner(explain(me));
-    toLogin();
-    return;
-  }
-  state.me = me.data;
-  renderNav("/manage/improvements", state.me.role);
-  $("who").textContent = state.me.name || state.me.id;
-  showScreen("work");
-  const query = new URLSearchParams(window.location.search);
-  let halls = state.me.hall ? [{ id: state.me.hall, name: state.me.hall }] : [];
-  if (MANAGERS.includes(state.me.role)) {
-    const listed = await api("/api/v1/monitor/halls");
-    if (listed.ok) halls = listed.data.halls;
-  }
-  if (!halls.length) {
-    showBanner("整改事项按大厅办理；区、街道管理人员请在「绩效报表」查看各大厅的整改汇总。", "info");
-    return;
-  }
-  const select = $("hall");
-  select.replaceChildren(...halls.map((h) => new Option(h.name, h.id)));
-  const wanted = query.get("hall");
-  state.hall = halls.some((h) => h.id === wanted) ? wanted : halls[0].id;
-  select.value = state.hall;
-  $("hall-pick").hidden = halls.length < 2;
-  $("scope-title").textContent = halls.find((h) => h.id === state.hall).name;
-  $("new").hidden = !MANAGERS.includes(state.me.role);
-  if (query.get("state")) setFilter(query.get("state"));
-  if (query.get("source_kind") && MANAGERS.includes(state.me.role)) {
-    openNewForm(query.get("source_kind"), query.get("source_id") || "");
-  }
-  await refresh();
-}
-
+boot("/manage/improvements", {
+  listHalls: watchedHalls,
+  noHalls: "整改事项按大厅办理；区、街道管理人员请在「绩效报表」查看各大厅的整改汇总。",
+  entered: async ({ me, hall }) => {
+    Object.assign(state, { me, hall });
+    const query = new URLSearchParams(window.location.search);
+    $("new").hidden = !MANAGERS.includes(me.role);
+    if (query.get("state")) setFilter(query.get("state"));
+    if (query.get("source_kind") && MANAGERS.includes(me.role)) {
+      openNewForm(query.get("source_kind"), query.get("source_id") || "");
+    }
+    await refresh();
+  },
+  changed: ({ hall }) => {
+    state.hall = hall;
+    refresh();
+  },
+});
 async function refresh() {
   const params = new URLSearchParams();
   if (state.filter === "overdue") params.set("overdue", "1");
@@ -219,22 +185,9 @@ async function submitNew(event) {
   await refresh();
 }
 
-$("hall").addEventListener("change", () => {
-  state.hall = $("hall").value;
-  $("scope-title").textContent = $("hall").selectedOptions[0].textContent;
-  refresh();
-});
 $("new").addEventListener("click", () => openNewForm());
 $("new-cancel").addEventListener("click", () => { $("new-form").hidden = true; });
 $("f-source-kind").addEventListener("change", sourceChanged);
 $("new-form").addEventListener("submit", submitNew);
 $("step-form").addEventListener("submit", submitStep);
 $("step-cancel").addEventListener("click", () => $("step-dialog").close());
-$("logout").addEventListener("click", async () => {
-  await signOut();
-  toLogin();
-});
-
-loginForm(enter);
-if (session.load()) enter();
-else toLogin();

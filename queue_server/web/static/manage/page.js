@@ -1,6 +1,10 @@
 // What a hall's worklist page of the console shares: sign-in screen, who is signed in, the
-// navigation, and the hall picker (?hall= in the query). `boot(path, { roles, changed })`
-// resolves once signed in with { me, hall } and calls `changed(hall)` when the hall is changed.
+// navigation, and the hall picker (?hall= in the query).
+//
+// boot(path, { roles, notAllowed, listHalls, noHalls, entered, changed }) signs in, then calls
+// `entered(page)` with page = { me, hall } and `changed(page)` when the hall is changed.
+// roles: who may use the page (null: anyone signed in; others see `notAllowed`); listHalls(me):
+// the halls to pick from (default: the halls one may act in); noHalls: said when there are none.
 
 import {
   $, api, clearBanner, explain, loginForm, renderNav, session, showBanner, signOut, whenExpired,
@@ -18,7 +22,32 @@ function toLogin(message) {
   $("staff-id").focus();
 }
 
-export function boot(path, { roles, entered, changed }) {
+// The halls a manager or admin may act in (a district manager watches more than they may change);
+// a clerk's own hall.
+export async function actingHalls(me) {
+  let halls = me.hall ? [{ id: me.hall, name: me.hall }] : [];
+  if (["manager", "admin"].includes(me.role)) {
+    const listed = await api("/api/v1/monitor/halls");
+    if (listed.ok) halls = listed.data.halls.filter((h) => listed.data.may_acknowledge.includes(h.id));
+  }
+  return halls;
+}
+
+// Every hall a manager or admin watches (a street or district manager: their region's), a
+// clerk's own hall: for pages where the server itself says what each may do there.
+export async function watchedHalls(me) {
+  let halls = me.hall ? [{ id: me.hall, name: me.hall }] : [];
+  if (["manager", "admin"].includes(me.role)) {
+    const listed = await api("/api/v1/monitor/halls");
+    if (listed.ok) halls = listed.data.halls;
+  }
+  return halls;
+}
+
+export function boot(path, {
+  roles = null, notAllowed = "此页面仅供大厅管理人员使用", listHalls = actingHalls,
+  noHalls = "此页面按大厅办理；区、街道管理人员请选择所辖大厅后使用。", entered, changed,
+}) {
   const page = { me: null, hall: null };
 
   async function enter() {
@@ -33,19 +62,14 @@ export function boot(path, { roles, entered, changed }) {
     renderNav(path, page.me.role);
     $("who").textContent = page.me.name || page.me.id;
     showScreen("work");
-    if (!roles.includes(page.me.role)) {
-      showBanner("此页面仅供大厅管理人员使用", "info");
+    if (roles && !roles.includes(page.me.role)) {
+      showBanner(notAllowed, "info");
       $("work-screen").hidden = true;
       return;
     }
-    let halls = page.me.hall ? [{ id: page.me.hall, name: page.me.hall }] : [];
-    if (["manager", "admin"].includes(page.me.role)) {
-      const listed = await api("/api/v1/monitor/halls");
-      // Only the halls one may act in (a district manager watches more than they may change).
-      if (listed.ok) halls = listed.data.halls.filter((h) => listed.data.may_acknowledge.includes(h.id));
-    }
+    const halls = await listHalls(page.me);
     if (!halls.length) {
-      showBanner("此页面按大厅办理；区、街道管理人员请选择所辖大厅后使用。", "info");
+      showBanner(noHalls, "info");
       return;
     }
     const select = $("hall");

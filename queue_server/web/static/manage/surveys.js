@@ -2,9 +2,8 @@
 // one per question, service and day, drawn with the vendored ECharts (window.echarts); exports
 // as CSV and Excel; 发起整改 opens an improvement action with the campaign as its source.
 
-import {
-  $, api, clearBanner, download, explain, loginForm, newKey, renderNav, session, showBanner, signOut, whenExpired,
-} from "./common.js";
+import { $, api, clearBanner, download, explain, newKey, showBanner } from "./common.js";
+import { boot, watchedHalls } from "./page.js";
 
 const state = {
   me: null,
@@ -20,53 +19,24 @@ const MANAGERS = ["manager", "admin"];
 const FONT = "WenQuanYi Micro Hei, Noto Sans CJK SC, Microsoft YaHei, sans-serif";
 const SCALE_COLOURS = ["#c62828", "#ff9800", "#bdbdbd", "#4caf50", "#1b7f3b"]; // 1 … 5
 
-function showScreen(name) {
-  $("login-screen").hidden = name !== "login";
-  $("work-screen").hidden = name !== "work";
-  for (const id of ["who", "logout"]) $(id).hidden = name !== "work";
-}
-
-function toLogin(message) {
-  showScreen("login");
-  if (message) $("login-error").textContent = message;
-  $("staff-id").focus();
-}
-
-whenExpired(() => toLogin("登录已过期，请重新登录"));
-
 const hallPath = () => `/api/v1/halls/${encodeURIComponent(state.hall)}`;
 
-async function enter() {
-  clearBanner();
-  const me = await api("/api/v1/auth/me");
-  if (!me.ok) {
-    if (me.status !== 401) showBanner(explain(me));
-    toLogin();
-    return;
-  }
-  state.me = me.data;
-  renderNav("/manage/surveys", state.me.role);
-  $("who").textContent = state.me.name || state.me.id;
-  showScreen("work");
-  if (!MANAGERS.includes(state.me.role)) {
-    showBanner("满意度调查由大厅管理人员发起和查看。", "info");
-    $("work-screen").hidden = true;
-    return;
-  }
-  const listed = await api("/api/v1/monitor/halls");
-  const halls = listed.ok ? listed.data.halls : (state.me.hall ? [{ id: state.me.hall, name: state.me.hall }] : []);
-  if (!halls.length) {
-    showBanner("满意度调查按大厅进行；请选择一个大厅的管理账号登录。", "info");
-    return;
-  }
-  const query = new URLSearchParams(window.location.search);
-  $("hall").replaceChildren(...halls.map((h) => new Option(h.name, h.id)));
-  state.hall = halls.some((h) => h.id === query.get("hall")) ? query.get("hall") : halls[0].id;
-  $("hall").value = state.hall;
-  $("hall-pick").hidden = halls.length < 2;
-  $("scope-title").textContent = halls.find((h) => h.id === state.hall).name;
-  await loadCampaigns(query.get("campaign"));
-}
+boot("/manage/surveys", {
+  roles: MANAGERS,
+  notAllowed: "满意度调查由大厅管理人员发起和查看。",
+  listHalls: watchedHalls,
+  noHalls: "满意度调查按大厅进行；请选择一个大厅的管理账号登录。",
+  entered: async ({ me, hall }) => {
+    Object.assign(state, { me, hall });
+    await loadCampaigns(new URLSearchParams(window.location.search).get("campaign"));
+  },
+  changed: ({ hall }) => {
+    state.hall = hall;
+    state.campaign = null;
+    $("service").replaceChildren(new Option("全部事项", ""));
+    loadCampaigns();
+  },
+});
 
 async function loadCampaigns(wanted = null) {
   const result = await api(`${hallPath()}/survey-campaigns`);
@@ -331,24 +301,9 @@ async function exportAs(ext) {
 
 $("campaign").addEventListener("change", () => choose($("campaign").value));
 for (const id of ["service", "from", "to"]) $(id).addEventListener("change", loadResults);
-$("hall").addEventListener("change", () => {
-  state.hall = $("hall").value;
-  state.campaign = null;
-  $("service").replaceChildren(new Option("全部事项", ""));
-  $("scope-title").textContent = $("hall").selectedOptions[0].textContent;
-  loadCampaigns();
-});
 $("f-rule").addEventListener("change", () => { $("f-every").hidden = $("f-rule").value === "all"; });
 $("new").addEventListener("click", openNewForm);
 $("new-cancel").addEventListener("click", () => { $("new-form").hidden = true; });
 $("new-form").addEventListener("submit", submitNew);
 $("export-csv").addEventListener("click", () => exportAs("csv"));
 $("export-xlsx").addEventListener("click", () => exportAs("xlsx"));
-$("logout").addEventListener("click", async () => {
-  await signOut();
-  toLogin();
-});
-
-loginForm(enter);
-if (session.load()) enter();
-else toLogin();
