@@ -437,7 +437,8 @@ async def logout(request: web.Request) -> web.Response:
 async def whoami(request: web.Request) -> web.Response:
     p = await principal_of(request, password_pending=True)
     return json_response({"kind": p.kind, "id": p.id, "name": p.name, "role": p.role, "hall": p.hall,
-                          "window": p.window, "kiosk": p.kiosk, "must_change_password": p.must_change_password})
+                          "region": p.region, "window": p.window, "kiosk": p.kiosk,
+                          "must_change_password": p.must_change_password})
 
 
 def _query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:

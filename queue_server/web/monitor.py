@@ -230,6 +230,7 @@ async def watchable_halls(request: web.Request) -> web.Response:
     config = monitor.queue.config
     return json_response({
         "staff_id": principal.id, "name": principal.name, "role": principal.role,
+        "hall": principal.hall, "region": principal.region,
         "may_acknowledge": [h for h in halls if principal.may_enter(h)],
         "halls": [{"id": h, "name": config.halls[h].name} for h in halls],
     })

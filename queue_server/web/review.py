@@ -71,4 +71,5 @@ async def scopes(request: web.Request) -> web.Response:
                    for s in review.scopes_of(principal)],
         "today": review.today().isoformat(),
         "role": principal.role, "staff_id": principal.id, "name": principal.name,
+        "hall": principal.hall, "region": principal.region,
     })

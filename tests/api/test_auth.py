@@ -30,7 +30,7 @@ async def test_login_answers_a_token_and_its_expiry(hall):
 async def test_the_token_identifies_the_staff_member(hall):
     token = (await ok(await login(hall)))["token"]
     me = await ok(await hall.client.get("/api/v1/auth/me", headers=bearer(token)))
-    assert me["kind"] == "staff" and me["id"] == "1001" and me["hall"] == "gongshu"
+    assert me["kind"] == "staff" and me["id"] == "1001" and me["hall"] == "gongshu" and me["region"] is None
 
 
 async def test_sign_in_is_in_the_ledger_with_the_staff_number(hall):

@@ -15,6 +15,7 @@ async def test_a_phone_complaint_is_taken_accepted_assigned_resolved_and_answere
     await manager.goto(f"{base_url(hall)}/manage/complaints")
     await manager.locator("#new:not([hidden])").wait_for()
     assert await manager.locator("#console-nav a[aria-current='page']").inner_text() == "投诉管理"
+    assert "我的绩效" in await manager.locator("#console-nav a").all_inner_texts()  # a hall's manager
     await manager.click("#new")
     await manager.click("#new-submit")
     assert await manager.locator("#new-error").inner_text() == "请填写投诉内容"

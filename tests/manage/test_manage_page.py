@@ -90,6 +90,9 @@ async def test_drill_down_from_the_district_to_a_window_and_back(hall, new_page)
     await page.goto(f"{base_url(hall)}/manage")
     await ready(page)
     assert await page.locator("#scope").input_value() == "district:gongshu"
+    # A district office serves at no window: no 我的绩效 in its navigation.
+    nav = await page.locator("#console-nav a").all_inner_texts()
+    assert "绩效报表" in nav and "我的绩效" not in nav
     assert await page.locator("#cuts button.active").inner_text() == "按大厅"
     district = await stats(hall, "d01", scope="district:gongshu", by="hall", **PERIOD)
     assert await _cell(page, "gongshu", "served") == str(

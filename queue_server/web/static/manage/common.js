@@ -9,12 +9,13 @@ export const $ = (id) => document.getElementById(id);
 
 // ---- the console's navigation ------------------------------------------------------------
 // Every manager's page shows these links in <nav id="console-nav"> (renderNav); a clerk sees
-// only 我的绩效. `roles`: who the link is shown to (the server decides what each may do).
+// only 我的绩效. `roles`: who the link is shown to (the server decides what each may do);
+// `atWindow`: only for someone who serves at a window (not a street or district office).
 
 export const CONSOLE_PAGES = [
   { path: "/manage/monitor", title: "大厅监控", roles: ["admin", "manager"] },
   { path: "/manage", title: "绩效报表", roles: ["admin", "manager"] },
-  { path: "/manage/mine", title: "我的绩效", roles: ["manager", "staff"] },
+  { path: "/manage/mine", title: "我的绩效", roles: ["manager", "staff"], atWindow: true },
   { path: "/manage/complaints", title: "投诉管理", roles: ["admin", "manager", "staff"] },
   { path: "/manage/surveys", title: "满意度调查", roles: ["admin", "manager"] },
   { path: "/manage/improvements", title: "整改", roles: ["admin", "manager", "staff"] },
@@ -49,12 +50,15 @@ export function filterButtons(state, refresh) {
   return setFilter;
 }
 
-export function renderNav(current, role = null) {
+// `who`: the signed-in person ({role, region} as the server answers who-am-I), or a role.
+export function renderNav(current, who = null) {
   const nav = $("console-nav");
   if (!nav) return;
+  const { role = null, region = null } = typeof who === "string" ? { role: who } : (who || {});
   nav.replaceChildren();
   for (const page of CONSOLE_PAGES) {
     if (role && !page.roles.includes(role)) continue;
+    if (page.atWindow && region) continue;
     const link = document.createElement("a");
     link.href = page.path;
     link.textContent = page.title;

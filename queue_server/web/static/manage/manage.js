@@ -107,7 +107,7 @@ async function enter() {
   state.scopes = info.scopes;
   state.today = info.today;
   state.role = info.role;
-  renderNav("/manage", info.role);
+  renderNav("/manage", info);
   $("who").textContent = `${info.name || info.staff_id}（${roleName(info.role)}）`;
   if (!state.scopes.length) {
     showScreen("report");

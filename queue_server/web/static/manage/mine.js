@@ -61,7 +61,7 @@ async function enter() {
   $("who").textContent = info.name || info.staff_id;
   $("scope-title").textContent = hall.name;
   $("to-manage").hidden = info.role === "staff";
-  renderNav("/manage/mine", info.role);
+  renderNav("/manage/mine", info);
   const q = new URLSearchParams(window.location.search);
   const month = period("month", state.today);
   state.from = q.get("from") || month.from;

@@ -60,7 +60,7 @@ async function enter() {
   const wanted = new URLSearchParams(window.location.search).get("hall");
   state.selected = state.halls.some((h) => h.id === wanted) ? wanted : state.halls[0].id;
   $("who").textContent = info.name || info.staff_id;
-  renderNav("/manage/monitor", info.role);
+  renderNav("/manage/monitor", info);
   showScreen("monitor");
   offerSound();
   renderTabs();

@@ -59,7 +59,7 @@ export function boot(path, {
       return;
     }
     page.me = me.data;
-    renderNav(path, page.me.role);
+    renderNav(path, page.me);
     $("who").textContent = page.me.name || page.me.id;
     showScreen("work");
     if (roles && !roles.includes(page.me.role)) {

@@ -55,7 +55,7 @@ async function enter() {
     return;
   }
   state.me = me.data;
-  renderNav("/manage/people", state.me.role);
+  renderNav("/manage/people", state.me);
   $("who").textContent = state.me.name || state.me.id;
   showScreen("work");
   if (!MANAGERS.includes(state.me.role)) {
