@@ -61,8 +61,9 @@ async def _fresh_tokens(hall: Hall) -> dict[str, str]:
     await hall.add_device("D01", role="display")
     await hall.add_device("P01", role="printer", kiosk="K01")
     await hall.add_staff("1001", name="张三")  # signs in through the app: used for login later
+    await hall.add_staff("9001", name="王经理", role="manager")
     return {"kiosk": hall.tokens["K01"], "display": hall.tokens["D01"], "clerk": hall.tokens["1001"],
-            "printer": hall.tokens["P01"]}
+            "printer": hall.tokens["P01"], "manager": hall.tokens["9001"]}
 
 
 async def _sample(hall: Hall, tokens: dict[str, str]) -> dict[str, tuple[int, dict[str, str], Any, float]]:
@@ -104,6 +105,9 @@ async def _sample(hall: Hall, tokens: dict[str, str]) -> dict[str, tuple[int, di
         timed("login", "POST", "/api/v1/auth/login", json={"staff_id": "1001", "password": "secret-pass-1"}),
         timed("me", "GET", "/api/v1/auth/me", headers=bearer("clerk")),
         timed("stats", "GET", "/api/v1/stats?scope=hall:gongshu&by=window", headers=bearer("clerk")),
+        timed("quality", "GET", "/api/v1/stats/quality?scope=hall:gongshu", headers=bearer("manager")),
+        # what a screen asks when its socket will not open: "cannot check", never "pair again"
+        timed("device-check", "GET", "/api/v1/halls/gongshu/device-check", headers=bearer("display")),
         timed("live", "GET", "/t/no-such-ticket-0000/live"),  # the phone's live feed
         screen(),
         printer(),
@@ -123,7 +127,8 @@ async def _assert_all_served(hall: Hall, tokens: dict[str, str]) -> None:
     results = await _sample(hall, tokens)
     statuses = {name: r[0] for name, r in results.items()}
     assert statuses == {"queue": 200, "issue": 201, "window": statuses["window"], "login": 200,
-                        "me": 200, "stats": 200, "live": 404, "screen": 101, "printer": 101}, results
+                        "me": 200, "stats": 200, "quality": 200, "device-check": 200, "live": 404,
+                        "screen": 101, "printer": 101}, results
     assert statuses["window"] in (200, 409), results  # opened now, or already open
     assert results["screen"][2]["type"] == "snapshot"
 
