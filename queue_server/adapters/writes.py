@@ -35,6 +35,15 @@ from .printing import INSERT_JOB
 from .ratings import INSERT_FOLLOW_UP, INSERT_RATING
 from .surveys import ANSWER, DRAW
 
+#: A complaint's own text once its contact is erased: the phone numbers (mobile, with or without
+#: spaces; landline with area code) and ID card numbers a complainant typed into it are
+#: replaced too, so nothing that reaches a person outlives the retention period. (The ledger
+#: never carries the text.)
+_ID_NUMBER = r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z])"
+_PHONE = r"(?<![0-9])(1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}|0[0-9]{2,3}-?[0-9]{7,8})(?![0-9])"
+_MASKED_CONTENT = (f"regexp_replace(regexp_replace(content, '{_ID_NUMBER}', '[证件号已清除]', 'g'),"
+                   f" '{_PHONE}', '[电话已清除]', 'g')")
+
 _FOLLOW_UP_COLUMNS = {"called_back": "called_back_at", "rectified": "rectified_at", "closed": "closed_at"}
 
 
@@ -94,8 +103,8 @@ def statement(w: Write) -> tuple[str, tuple[Any, ...]]:
                 " RETURNING 1) SELECT 1 / count(*)::int FROM done",
                 (w.complaint_id, w.rating, w.rated_at))
     if isinstance(w, ComplaintContactErased):
-        return ("UPDATE complaints SET contact = NULL, contact_erased_at = $2 WHERE id = $1",
-                (w.complaint_id, w.at))
+        return (f"UPDATE complaints SET contact = NULL, contact_erased_at = $2, content = {_MASKED_CONTENT}"
+                " WHERE id = $1", (w.complaint_id, w.at))
     if isinstance(w, SurveyDraw):
         return DRAW, (w.hall, w.ticket_id, w.day)
     if isinstance(w, SurveyCampaignInsert):
