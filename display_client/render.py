@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from wcwidth import wcwidth
@@ -54,6 +54,30 @@ def _recall(call: Mapping[str, Any]) -> str:
     return f"（第 {call['calls']} 次呼叫）" if call.get("calls", 1) > 1 else ""
 
 
+def shown_notices(snapshot: Mapping[str, Any], now: datetime) -> list[str]:
+    """The notices to show at `now`: each item between its start and end (the hall screen's
+    rule); a server without times sends plain `notices`."""
+    items = snapshot.get("notice_items")
+    if not isinstance(items, list):
+        return [str(n) for n in snapshot.get("notices") or []]
+
+    def at(value: Any) -> datetime | None:
+        try:
+            moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+        return moment if moment is not None and moment.tzinfo is not None else None
+
+    shown = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        starts, ends = at(item.get("starts_at")), at(item.get("ends_at"))
+        if (starts is None or starts <= now) and (ends is None or now < ends):
+            shown.append(str(item.get("text", "")))
+    return shown
+
+
 def since_text(last_contact: datetime | None, started: datetime, now: datetime) -> str:
     """"最后联系 14:02:11（3 分钟前）", or "已尝试 40 秒" before any contact (local time)."""
     def ago(seconds: float) -> str:
@@ -91,7 +115,7 @@ class _Paint:
 
 
 def render_hall(board: Board, *, columns: int = 80, colour: bool = False,
-                online: bool = True, since: str = "") -> str:
+                online: bool = True, since: str = "", now: datetime | None = None) -> str:
     """The hall board: latest call, recent calls, waiting per service, notices."""
     paint = _Paint(colour)
     lines = _connection_lines(paint, columns, online=online, connected=board.snapshot is not None,
@@ -130,7 +154,7 @@ def render_hall(board: Board, *, columns: int = 80, colour: bool = False,
                                                 else "")
         lines.append(f"  {fit(service['code'], 2)}{fit(service.get('name', ''), 16)}"
                      f"等候 {fit(str(waiting), 4, '>')} 人  {estimate}")
-    notices = list(snapshot.get("notices") or []) + \
+    notices = shown_notices(snapshot, now or datetime.now(UTC)) + \
         list((snapshot.get("civility") or {}).get("hall") or [])
     if notices:
         lines.append("─" * columns)

@@ -127,9 +127,11 @@ def apply_event(snapshot: Mapping[str, Any], event: Mapping[str, Any]) -> dict[s
         earlier = [c for c in snapshot.get("recent_calls", []) if c["number"] != call["number"]]
         result["recent_calls"] = [call, *earlier][:RECENT_CALLS]
     elif kind == "notice_posted":
-        notices = (event.get("payload") or {}).get("notices")
-        if isinstance(notices, list):
-            result["notices"] = list(notices)
+        payload = event.get("payload") or {}
+        if isinstance(payload.get("notices"), list):
+            result["notices"] = list(payload["notices"])
+        if isinstance(payload.get("notice_items"), list):
+            result["notice_items"] = list(payload["notice_items"])
     return result
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from screens_fakes import TOKEN, FakeHall, ScreenServer
@@ -128,6 +128,22 @@ async def test_a_terminal_screen_revoked_while_it_runs_stops_and_says_to_pair_ag
         assert "被停用（关闭码 4003）" in str(refused.value)
     finally:
         await server.stop()
+
+
+def test_the_terminal_hall_board_shows_each_notice_only_between_its_start_and_end(fake: FakeHall) -> None:
+    snapshot = {**fake.snapshot, "notices": ["午间不休", "系统维护", "旧公告"], "notice_items": [
+        {"text": "午间不休", "starts_at": None, "ends_at": None},
+        {"text": "系统维护", "starts_at": "2026-12-01T12:00:00+08:00", "ends_at": "2026-12-01T13:00:00+08:00"},
+        {"text": "旧公告", "starts_at": None, "ends_at": "2026-12-01T09:00:00+08:00"},
+    ], "civility": {}}
+    board, _ = apply(Board(hall="gongshu"), Snapshot(fake.snapshot["seq"], snapshot))
+    at = lambda hh, mm: datetime(2026, 12, 1, hh, mm, tzinfo=timezone(timedelta(hours=8)))  # noqa: E731
+    assert "午间不休" in render_hall(board, columns=80, now=at(11, 0))
+    assert "系统维护" not in render_hall(board, columns=80, now=at(11, 59))
+    assert "系统维护" in render_hall(board, columns=80, now=at(12, 0))
+    assert "系统维护" not in render_hall(board, columns=80, now=at(13, 0))
+    assert "旧公告" not in render_hall(board, columns=80, now=at(9, 0))
+    assert "旧公告" in render_hall(board, columns=80, now=at(8, 59))
 
 
 def test_the_offline_banner_says_since_when_the_screen_has_not_heard_from_the_server(fake: FakeHall) -> None:
