@@ -34,6 +34,7 @@ import asyncio
 import multiprocessing as mp
 import os
 import platform
+import signal
 import statistics
 import sys
 import tempfile
@@ -267,9 +268,24 @@ async def _backend_pids(dsn: str) -> list[int]:
     return [r["pid"] for r in rows]
 
 
+def _batch_metrics(url: str) -> tuple[float, float]:
+    """(commands, batches) so far from the server's /metrics (loopback may read it)."""
+    import urllib.request
+
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
+        text = r.read().decode()
+    found = {}
+    for line in text.splitlines():
+        for name in ("hallqueue_batch_commands_sum", "hallqueue_batch_commands_count"):
+            if line.startswith(name + " "):
+                found[name] = float(line.split()[1])
+    return found.get("hallqueue_batch_commands_sum", 0.0), found.get("hallqueue_batch_commands_count", 0.0)
+
+
 def run_scenario(base: str, tmp: Path, *, name: str, halls: int, windows: int, issue: bool, seconds: float,
                  servers: int, generators: int, split: bool, redis_url: str | None,
-                 env: dict[str, str] | None) -> dict[str, Any]:
+                 env: dict[str, str] | None, profile_dir: Path | None = None,
+                 yappi: bool = False) -> dict[str, Any]:
     import aiohttp
     from core_bench import Client, fill, fresh_database, make_tokens, open_windows
 
@@ -309,7 +325,33 @@ def run_scenario(base: str, tmp: Path, *, name: str, halls: int, windows: int, i
         # the servers' pools open lazily: a short warm-up lets them reach their working size
         drive(actors, ports, min(1.0, seconds / 4), generators, split, server_pids, [])
         pg_pids = asyncio.run(_backend_pids(dsn))
+        batches0 = [_batch_metrics(p.url) for p in procs]
+        spies = []
+        if profile_dir is not None:
+            # sampled, without pausing the server (--nonblocking); collapsed stacks, one file per server
+            import subprocess
+
+            for pid in server_pids:
+                out = profile_dir / f"{name.split(',')[0].replace(' ', '-')}-{halls}x{windows}-{pid}.txt"
+                spies.append(subprocess.Popen(["py-spy", "record", "--nonblocking", "-r", "250", "-f", "raw",
+                                               "-d", str(int(seconds)), "-p", str(pid), "-o", str(out)],
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            time.sleep(0.5)
+        if yappi:
+            for pid in server_pids:
+                os.kill(pid, signal.SIGUSR1)
         result = drive(actors, ports, seconds, generators, split, server_pids, pg_pids)
+        for spy in spies:
+            spy.wait(30)
+        if yappi:
+            for pid in server_pids:
+                os.kill(pid, signal.SIGUSR2)
+            time.sleep(3)  # written before the servers stop
+        batches1 = [_batch_metrics(p.url) for p in procs]
+        n_batches = sum(b[1] - a[1] for a, b in zip(batches0, batches1, strict=True))
+        batched = sum(b[0] - a[0] for a, b in zip(batches0, batches1, strict=True))
+        result["per_batch"] = batched / max(n_batches, 1)
+        result["batches_per_s"] = n_batches / result["wall"]
     result["name"] = name
     return result
 
@@ -345,14 +387,15 @@ def one_run(args: argparse.Namespace, base: str, tmp: Path, env: dict[str, str] 
         name, halls, windows, issue = SCENARIOS[key]
         r = run_scenario(base, tmp, name=name, halls=halls, windows=windows, issue=issue, seconds=args.seconds,
                          servers=args.servers, generators=args.generators, split=args.split,
-                         redis_url=args.redis_url, env=env)
+                         redis_url=args.redis_url, env=env,
+                         profile_dir=Path(args.profile) if args.profile else None, yappi=bool(args.yappi))
         r["p50"], r["p99"] = pct(r["latencies"], 50), pct(r["latencies"], 99)
         r["ratio1"] = r["rate"] / rows["raw1"]["rate"]
         r["ratio32"] = r["rate"] / rows["raw32"]["rate"]
         del r["latencies"]
         rows[key] = r
         print(f"  {key}: {r['rate']:.0f}/s p50 {r['p50']:.1f} p99 {r['p99']:.1f} server {r['server_us']:.0f} µs/cmd "
-              f"gen {r['gen_us']:.0f} pg {r['pg_us']:.0f} errors {r['errors']} empty {r['empty']}",
+              f"gen {r['gen_us']:.0f} pg {r['pg_us']:.0f} batch {r['per_batch']:.1f} × {r['batches_per_s']:.0f}/s errors {r['errors']} empty {r['empty']}",
               file=sys.stderr, flush=True)
     return rows
 
@@ -379,11 +422,21 @@ def main() -> None:
     p.add_argument("--generators", type=int, default=2)
     p.add_argument("--split", action="store_true", help="each window's commands alternate between the servers")
     p.add_argument("--only", default="issue,call50,call100")
+    p.add_argument("--profile", metavar="DIR", help="py-spy each server during the measured interval "
+                   "(collapsed stacks in DIR; py-spy must be on PATH)")
+    p.add_argument("--yappi", metavar="DIR", help="profile the servers' CPU time with yappi (installed by hand) "
+                   "during the measured interval only; pstats files in DIR")
+    p.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
+                   help="add to the servers' environment (e.g. QUEUE_EVENT_LOOP=asyncio)")
     p.add_argument("--pythonpath", help="run the servers from another checkout (PYTHONPATH)")
     args = p.parse_args()
     if not args.database_url:
         sys.exit("--database-url (or QUEUE_DATABASE_URL) is required")
-    env = {"PYTHONPATH": args.pythonpath} if args.pythonpath else None
+    env = {"PYTHONPATH": args.pythonpath} if args.pythonpath else {}
+    env.update(kv.split("=", 1) for kv in args.server_env)
+    if args.yappi:
+        env["PYTHONPATH"] = str(ROOT / "bench" / "yappi_site")
+        env["YAPPI_OUT"] = str(Path(args.yappi).resolve() / "server")
     runs = []
     loads = []
     with tempfile.TemporaryDirectory() as d:
@@ -412,13 +465,14 @@ def main() -> None:
           f"row; median of {args.runs} run(s); load average (1 min) {min(loads):.1f}–{max(loads):.1f}")
     print()
     print("| scenario | per second | p50 ms | p99 ms | ÷ raw 1 conn | ÷ raw 32 conns | commands/s "
-          "| server CPU µs/cmd | generator CPU µs/cmd | PostgreSQL CPU µs/cmd |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| commands per batch | batches/s | server CPU µs/cmd | generator CPU µs/cmd | PostgreSQL CPU µs/cmd |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     print(f"| raw single-row commits, 1 / 32 connections | {m('raw1', 'rate'):,.0f} / {m('raw32', 'rate'):,.0f} "
-          "| | | 1 | 1 | | | | |")
+          "| | | 1 | 1 | | | | | | |")
     for key in args.only.split(","):
         print(f"| {SCENARIOS[key][0]} | {m(key, 'rate'):,.0f} | {m(key, 'p50'):.1f} | {m(key, 'p99'):.1f} "
               f"| {m(key, 'ratio1'):.2f} | {m(key, 'ratio32'):.3f} | {m(key, 'commands_per_s'):,.0f} "
+              f"| {m(key, 'per_batch'):.1f} | {m(key, 'batches_per_s'):,.0f} "
               f"| {m(key, 'server_us'):.0f} | {m(key, 'gen_us'):.0f} | {m(key, 'pg_us'):.0f} |")
 
 
