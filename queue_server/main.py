@@ -345,12 +345,27 @@ def serve(config: Config, *, host: str | None, port: int | None, ignore_hours: b
 
         # shutdown_timeout: what in-flight requests get to finish after Ctrl-C, before they
         # are cancelled (websockets are closed with 1001 first, see on_shutdown).
+        _fast_event_loop()
         web.run_app(app, sock=listener, print=None, access_log=access_log,
                     shutdown_timeout=SHUTDOWN_TIMEOUT, **handler_args(config.limits))
         if lost:
             print(f"queue-server serve: {lost[0]}", file=sys.stderr)
             return 1
     return 0
+
+
+def _fast_event_loop() -> None:
+    """Serve on uvloop when it is installed (the `fast` extra), unless QUEUE_EVENT_LOOP=asyncio.
+
+    The same aiohttp and asyncpg code on libuv's loop costs less CPU per command (socket reads
+    and writes, callbacks and timers in C): see the README's benchmarks (issue 14)."""
+    if os.environ.get("QUEUE_EVENT_LOOP", "").strip().lower() == "asyncio":
+        return
+    try:
+        import uvloop  # type: ignore[import-not-found,unused-ignore]  # optional: the `fast` extra
+    except ImportError:
+        return
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 #: Seconds a migration (or an admin command) may run one statement.
