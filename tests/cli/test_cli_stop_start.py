@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import psutil
+import pytest
 
 from queue_server.protocol import SUBPROTOCOL
 from tests.cli.cli_support import (
@@ -117,12 +121,22 @@ def test_a_port_in_use_is_one_clear_line_and_exit_2(migrated_db, tmp_path):
     assert "serving on" not in done.stdout
 
 
-def _embedded_config(tmp_path: Path) -> Path:
-    """The sample configuration with its embedded data directory in `tmp_path`."""
+@pytest.fixture
+def pgdata() -> Iterator[Path]:
+    """An embedded data directory outside pytest's tmp_path: under root the server's account
+    must reach it, and every pytest session that starts on the machine (another developer's
+    run) takes o+x off /tmp/pytest-of-root again, which cut the server off its files mid-test."""
+    workdir = Path(tempfile.mkdtemp(prefix="hq-test-pg-"))
+    yield workdir / "pgdata"
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _embedded_config(tmp_path: Path, pgdata: Path) -> Path:
+    """The sample configuration with its embedded data directory in `pgdata`."""
     text = CONFIG.read_text(encoding="utf-8")
     assert 'pgdata = "./var/pgdata"' in text
     config = tmp_path / "config.toml"
-    config.write_text(text.replace('pgdata = "./var/pgdata"', f'pgdata = "{tmp_path / "pgdata"}"'),
+    config.write_text(text.replace('pgdata = "./var/pgdata"', f'pgdata = "{pgdata}"'),
                       encoding="utf-8")
     return config
 
@@ -167,8 +181,8 @@ def _postmaster(pgdata: Path) -> psutil.Process:
     return psutil.Process(int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0]))
 
 
-def test_one_owner_of_an_embedded_data_directory_and_an_owner_whose_database_died_exits(tmp_path):
-    config = _embedded_config(tmp_path)
+def test_one_owner_of_an_embedded_data_directory_and_an_owner_whose_database_died_exits(tmp_path, pgdata):
+    config = _embedded_config(tmp_path, pgdata)
     first = EmbeddedServed(config, tmp_path, "first")
     try:
         _wait(lambda: first.healthz() == 200 or first.proc.poll() is not None, within=120,
@@ -182,20 +196,25 @@ def test_one_owner_of_an_embedded_data_directory_and_an_owner_whose_database_die
         assert second.returncode != 0, second.stdout
         lines = output_lines(second.stderr)
         assert len(lines) == 1, second.stderr
-        assert str(tmp_path / "pgdata") in lines[0] and "another queue-server" in lines[0], lines
+        assert str(pgdata) in lines[0] and "another queue-server" in lines[0], lines
         assert "serving on" not in second.stdout
         assert first.healthz() == 200, "the second server must not disturb the first"
 
         # The embedded PostgreSQL the first server owns dies: the server exits (non-zero, one
         # clear line) rather than answering 503 forever while /healthz says ok.
-        postmaster = _postmaster(tmp_path / "pgdata")
+        postmaster = _postmaster(pgdata)
+        server_processes = postmaster.children()  # checkpointer, walwriter, … exit after it
         postmaster.kill()
         first.proc.wait(30)
         assert first.proc.returncode not in (0, None), first.stderr()
         assert "embedded PostgreSQL" in first.stderr() and "Traceback" not in first.stderr()
     finally:
         first.stop()
-    postmaster.wait(30)  # gone for good (reaped), as PostgreSQL checks before starting again
+    # Gone for good (reaped), and so are its children, which stay attached to the old shared
+    # memory until they notice: PostgreSQL refuses to start while that block is in use.
+    postmaster.wait(30)
+    _, still_running = psutil.wait_procs(server_processes, timeout=30)
+    assert not still_running, still_running
     # The directory is free again: a new server becomes its owner.
     third = EmbeddedServed(config, tmp_path, "third")
     try:
