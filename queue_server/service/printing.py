@@ -11,7 +11,7 @@ from typing import Any
 
 from ..config import Config
 from ..domain import clock as hall_clock
-from ..domain.errors import Forbidden, NotFound, Refused
+from ..domain.errors import Forbidden, NotFound, Refused, Unavailable
 from ..domain.hall import HallState
 from ..domain.model import STATUS_ZH, Actor, Event, TicketNumber, TicketStatus
 from ..protocol.printing import PrinterState
@@ -194,7 +194,9 @@ class PrintService:
                 await self.expire_stale()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the database is away: try again next round
+            except Unavailable as exc:  # the database is away: one line, try again next round
+                log.warning("cannot expire stale print jobs: %s", exc)
+            except Exception:
                 log.warning("cannot expire stale print jobs", exc_info=True)
             await asyncio.sleep(interval)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ..domain.errors import InvalidInput
+from ..domain.errors import InvalidInput, Unavailable
 from ..protocol import CLOSE_REVOKED
 from ..service.commands import ChangeDevice, PairDevice
 from ..service.lifetimes import cancel_and_wait
@@ -97,7 +97,9 @@ class DeviceSockets:
                 if since_seen >= seen_every:
                     since_seen = 0.0
                     await pairing.seen(self.hashes())
-            except Exception:  # the database is away: the next round tries again
+            except Unavailable as exc:  # the database is away: one line, the next round tries again
+                log.warning("cannot check the connected devices: %s", exc)
+            except Exception:
                 log.warning("cannot check the connected devices", exc_info=True)
 
 
