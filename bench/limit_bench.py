@@ -134,7 +134,7 @@ async def _generator(job: dict[str, Any], go: Any, out: Any) -> None:
     for a in actors:
         # one connection per server per actor: `split` actors alternate servers per command
         mine = []
-        for port in (ports if job["split"] else [ports[a["index"] % len(ports)]]):
+        for port in (ports if job["split"] else [ports[a["server"] % len(ports)]]):
             _, proto = await loop.create_connection(_Conn, "127.0.0.1", port)
             mine.append(proto)
         conns.append(mine)
@@ -285,7 +285,7 @@ def _batch_metrics(url: str) -> tuple[float, float]:
 def run_scenario(base: str, tmp: Path, *, name: str, halls: int, windows: int, issue: bool, seconds: float,
                  servers: int, generators: int, split: bool, redis_url: str | None,
                  env: dict[str, str] | None, profile_dir: Path | None = None,
-                 yappi: bool = False) -> dict[str, Any]:
+                 yappi: bool = False, affinity: str = "hall") -> dict[str, Any]:
     import aiohttp
     from core_bench import Client, fill, fresh_database, make_tokens, open_windows
 
@@ -315,10 +315,12 @@ def run_scenario(base: str, tmp: Path, *, name: str, halls: int, windows: int, i
 
         asyncio.run(setup())
         if issue:
-            actors = [{"kind": "issue", "index": i, "hall": hall_ids[0], "token": tokens[(hall_ids[0], 1)]}
+            actors = [{"kind": "issue", "index": i, "hall": hall_ids[0], "token": tokens[(hall_ids[0], 1)], "server": i}
                       for i in range(32)]
         else:
-            actors = [{"kind": "window", "index": i, "hall": h, "window": w, "token": t}
+            # by hall: each hall's windows on one server; by window: a hall's windows spread over all
+            actors = [{"kind": "window", "index": i, "hall": h, "window": w, "token": t,
+                       "server": hall_ids.index(h) if affinity == "hall" else i}
                       for i, ((h, w), t) in enumerate(tokens.items())]
         ports = [p.port for p in procs]
         server_pids = [p.proc.pid for p in procs if p.proc]
@@ -388,7 +390,8 @@ def one_run(args: argparse.Namespace, base: str, tmp: Path, env: dict[str, str] 
         r = run_scenario(base, tmp, name=name, halls=halls, windows=windows, issue=issue, seconds=args.seconds,
                          servers=args.servers, generators=args.generators, split=args.split,
                          redis_url=args.redis_url, env=env,
-                         profile_dir=Path(args.profile) if args.profile else None, yappi=bool(args.yappi))
+                         profile_dir=Path(args.profile) if args.profile else None, yappi=bool(args.yappi),
+                         affinity=args.affinity)
         r["p50"], r["p99"] = pct(r["latencies"], 50), pct(r["latencies"], 99)
         r["ratio1"] = r["rate"] / rows["raw1"]["rate"]
         r["ratio32"] = r["rate"] / rows["raw32"]["rate"]
@@ -420,6 +423,8 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=1)
     p.add_argument("--servers", type=int, default=1)
     p.add_argument("--generators", type=int, default=2)
+    p.add_argument("--affinity", choices=("hall", "window"), default="hall",
+                   help="with several servers: each hall's windows on one server (hall), or spread (window)")
     p.add_argument("--split", action="store_true", help="each window's commands alternate between the servers")
     p.add_argument("--only", default="issue,call50,call100")
     p.add_argument("--profile", metavar="DIR", help="py-spy each server during the measured interval "
@@ -461,7 +466,7 @@ def main() -> None:
 
     print()
     print(f"machine: {machine_line()}; PostgreSQL {asyncio.run(pg_version())}; {args.servers} server process(es)"
-          f"{' (split)' if args.split else ''}, {args.generators} generator process(es); {args.seconds:.0f} s per "
+          f"{' (split: every window alternates servers)' if args.split else f' ({args.affinity} affinity)' if args.servers > 1 else ''}, {args.generators} generator process(es); {args.seconds:.0f} s per "
           f"row; median of {args.runs} run(s); load average (1 min) {min(loads):.1f}–{max(loads):.1f}")
     print()
     print("| scenario | per second | p50 ms | p99 ms | ÷ raw 1 conn | ÷ raw 32 conns | commands/s "

@@ -150,6 +150,8 @@ def _walk(value: Any, path: str, depth: int, max_depth: int) -> Any:
 
 
 def _string(value: str, path: str) -> str:
+    if value.isascii() and value.isprintable():
+        return value  # no control character (ASCII's are exactly the unprintable ones), already NFC
     bad = _bad_character(value, lines=True)
     if bad is not None:
         raise InvalidInput("input.control_character", field=path, char=_describe(bad))
