@@ -143,10 +143,10 @@ def with_database(dsn: str, database: str) -> str:
     return urlunsplit(parts._replace(path=f"/{database}"))
 
 
-async def _execute(dsn: str, statement: str) -> None:
+async def _execute(dsn: str, statement: str, seconds: float = 60) -> None:
     connection = await asyncpg.connect(dsn, timeout=10)
     try:
-        await connection.execute(statement, timeout=60)
+        await connection.execute(statement, timeout=seconds)
     finally:
         await connection.close(timeout=10)
 
@@ -193,6 +193,9 @@ def _drop_statement(name: str) -> str:
 # Background drops sent together (see temporary_database): at most this many test databases
 # (each a few MB) wait to be dropped in each test process.
 DROP_BATCH = 8
+# A drop waits for a checkpoint, which on a machine whose disk other work saturates took over a
+# minute; a background drop keeps no test waiting, and one given up leaves a database behind.
+BACKGROUND_DROP_TIMEOUT = 300.0
 _unsent_drops: list[tuple[str, str]] = []  # (server DSN, database name)
 _pending_drops: list[concurrent.futures.Future[None]] = []
 _drop_pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -207,7 +210,8 @@ def _send_drops() -> None:
 
 async def _drop_all(batch: list[tuple[str, str]]) -> None:
     results = await asyncio.gather(
-        *(_execute(dsn, _drop_statement(name)) for dsn, name in batch), return_exceptions=True
+        *(_execute(dsn, _drop_statement(name), seconds=BACKGROUND_DROP_TIMEOUT) for dsn, name in batch),
+        return_exceptions=True,
     )
     failed = [r for r in results if isinstance(r, BaseException)]
     if failed:
