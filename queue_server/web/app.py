@@ -220,6 +220,7 @@ def create_app(
         present=present,
         devices=app[DEVICE_SOCKETS],
     )
+    app.add_routes(api.hot_routes)  # first: see api.hot_routes
     # Before the API's generic /windows/{window}/{action} route, which would shadow them.
     app.add_routes(ratings_routes)
     app.add_routes(improvement_routes)

@@ -64,14 +64,17 @@ async def test_openapi_documents_only_routes_that_exist(hall):
 
 async def test_openapi_documents_every_api_v1_route(hall):
     doc = await document(hall)
-    documented = {route for route in (await documented_routes(hall, doc)).values() if route}
+    # by method and path pattern: the window actions' hot route (api.hot_routes) and the generic
+    # one behind it, which answers the unknown actions, are one documented pattern
+    documented = {(route.method, route.resource.canonical)
+                  for route in (await documented_routes(hall, doc)).values() if route and route.resource}
     undocumented = [
         f"{route.method} {route.resource.canonical}"
         for route in hall.client.app.router.routes()
         if route.method != "HEAD"
         and route.resource is not None
         and route.resource.canonical.startswith("/api/v1/")
-        and route not in documented
+        and (route.method, route.resource.canonical) not in documented
     ]
     assert undocumented == []
 
