@@ -237,7 +237,12 @@ async def test_right_after_redis_restarts_a_call_reaches_this_process_at_once_an
             await relay_b.wait_subscribed()
         assert hub_b.resync_requested
         await relay_a.announce("gongshu", _events(3))
-        assert [f["seq"] for f in await _frames(there, 1)] == [3]
+        # The other process hears 3 promptly. It hears 2 first when it had resubscribed before
+        # 2 was published (on a loaded machine the restart can take that long); never 1.
+        heard = [f["seq"] for f in await _frames(there, 1)]
+        if heard == [2]:
+            heard += [f["seq"] for f in await _frames(there, 1)]
+        assert heard in ([3], [2, 3]), heard
         assert [f["seq"] for f in await _frames(here, 1)] == [3]
         await asyncio.sleep(0.2)
         assert here.qsize() == 0, "this process's own announcement came back through Redis"
