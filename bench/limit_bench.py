@@ -433,7 +433,8 @@ def main() -> None:
                    "during the measured interval only; pstats files in DIR")
     p.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
                    help="add to the servers' environment (e.g. QUEUE_EVENT_LOOP=asyncio)")
-    p.add_argument("--pythonpath", help="run the servers from another checkout (PYTHONPATH)")
+    p.add_argument("--pythonpath", help="the servers' PYTHONPATH (they import queue_server from the current "
+                   "directory first: to measure another checkout, run this bench from its directory)")
     args = p.parse_args()
     if not args.database_url:
         sys.exit("--database-url (or QUEUE_DATABASE_URL) is required")

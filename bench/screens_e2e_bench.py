@@ -1,7 +1,7 @@
 """End-to-end benchmark of the live screens: call-next HTTP response → the last screen.
 
     .venv/bin/python bench/screens_e2e_bench.py [--database-url URL] [--redis-url URL]
-        [--only 5000] [--repeat 3] [--quick]
+        [--only 5000] [--repeat 3] [--quick] [--sustain 40 --latency-seconds 60]
 
 For each scenario: a fresh database, real `queue-server serve` processes (two of them over
 Redis for the "2 processes" rows), a display token per hall and a clerk session per window
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import platform
@@ -183,6 +184,7 @@ class Outcome:
     sim_cpu_s: float
     closed_early: int
     gc_pauses: list[float]        # ms of each full collection in the servers while measuring
+    latency_achieved: float = 0.0  # calls/s achieved in the latency phase
 
 
 def pct(values: list[float], p: float) -> float:
@@ -463,7 +465,8 @@ async def scenario(plan: Plan, base_dsn: str, redis_url: str, tmp: Path, *,
     return Outcome(plan, connected, rss, values, got / expected if expected else 0.0,
                    pct([c.http_ms for c in latency_step.calls], 50), ramp,
                    latency_step.cpu_per_call_ms, sustained,
-                   sustained_rate, deliveries.cpu_seconds, deliveries.closed_early, pauses)
+                   sustained_rate, deliveries.cpu_seconds, deliveries.closed_early, pauses,
+                   latency_step.achieved)
 
 
 # -- report --------------------------------------------------------------------------------
@@ -504,7 +507,8 @@ def print_table(runs: list[list[Outcome]], max_p99: float) -> None:
             gc = (f"{len(o.gc_pauses)} full GCs, max {max(o.gc_pauses):.0f} ms"
                   if o.gc_pauses else "no full GC")
             print(f"  run {run_index} {o.plan.name}, {o.plan.screens} screens, "
-                  f"{o.plan.servers} proc: latency phase {pct(o.latency, 50):.0f}/"
+                  f"{o.plan.servers} proc: latency phase ({o.latency_achieved:.1f} calls/s, "
+                  f"max {max(o.latency, default=float('nan')):.0f} ms) {pct(o.latency, 50):.0f}/"
                   f"{pct(o.latency, 99):.0f} [{o.cpu_per_call_ms:.0f}]  {steps}   "
                   f"(screens' CPU {o.sim_cpu_s:.1f} s; server {gc}"
                   f"{f'; {o.closed_early} closed early' if o.closed_early else ''})")
@@ -515,6 +519,9 @@ async def main_async(args: argparse.Namespace) -> None:
     chosen = [p for i, p in enumerate(plans(args.quick), 1)
               if (not args.only or str(p.screens) in args.only.split(","))
               and (not args.rows or str(i) in args.rows.split(","))]
+    if args.sustain:
+        # issue 14 point 4: one rate held for --latency-seconds, no ramp
+        chosen = [dataclasses.replace(p, latency_rate=args.sustain, ramp=()) for p in chosen]
     runs: list[list[Outcome]] = []
     began = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
@@ -553,6 +560,9 @@ def main() -> None:
     parser.add_argument("--max-p99", type=float, default=500.0,
                         help="ms: a ramp step with a worse p99 is not sustained")
     parser.add_argument("--quick", action="store_true", help="three ramp steps only")
+    parser.add_argument("--sustain", type=float, metavar="CALLS_PER_S",
+                        help="hold this call rate for --latency-seconds instead of the latency phase "
+                             "and the ramp (e.g. --sustain 40 --latency-seconds 60)")
     parser.add_argument("--http-to-all", action="store_true",
                         help="spread the HTTP commands over every server process too")
     parser.add_argument("--logs", help="keep the server logs and configs in this directory")
