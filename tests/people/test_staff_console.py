@@ -42,6 +42,11 @@ async def waiting_numbers(page) -> list[str]:
     return await page.locator("#waiting tr td.number").all_text_contents()
 
 
+async def settled(page) -> None:
+    """Wait until no console request is in flight (keys pressed meanwhile are ignored)."""
+    await page.wait_for_function("window.hallQueue.state.busy === null")
+
+
 async def pick_reason(page, text: str) -> None:
     await page.click(f"#dialog .chip-option:has-text('{text}')")
 
@@ -188,11 +193,15 @@ async def test_a_paused_window_refuses_to_call_in_plain_chinese_until_resumed(ha
     await confirm_dialog(page)
     await page.wait_for_function("document.getElementById('window-state').textContent === '暂停：午休'")
     assert await page.text_content(".action-pause .action-label") == "恢复"
+    # The screen may hear of the pause before the console's own request settles; a key pressed
+    # while a request is in flight is ignored on purpose (no double actions), so wait for it.
+    await settled(page)
     await page.keyboard.press("1")
     assert await bubble(page) == "窗口暂停中，请先恢复"
     await page.screenshot(path="/tmp/people-console-paused.png")
     await page.keyboard.press("8")  # 恢复
     await page.wait_for_function("document.getElementById('window-state').textContent === '在岗'")
+    await settled(page)
     await page.keyboard.press("1")
     await page.wait_for_function(CURRENT_IS.format("A001"))
     events = await ledger(hall)
