@@ -354,17 +354,35 @@ def run_scenario(base: str, tmp: Path, *, name: str, halls: int, windows: int, i
         batched = sum(b[0] - a[0] for a, b in zip(batches0, batches1, strict=True))
         result["per_batch"] = batched / max(n_batches, 1)
         result["batches_per_s"] = n_batches / result["wall"]
+    drop_database(base, dsn)
     result["name"] = name
     return result
+
+
+def drop_database(base: str, dsn: str) -> None:
+    """Drop a bench database once its servers are gone (each run makes five)."""
+    import asyncpg
+
+    async def go() -> None:
+        conn = await asyncpg.connect(base)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1].split("?")[0]}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
 
 
 def raw_ceiling(base: str, seconds: float, connections: int) -> float:
     from core_bench import fresh_database, raw_commit_rate
 
-    async def go() -> float:
-        return await raw_commit_rate(await fresh_database(base), seconds, connections)
+    async def go() -> tuple[str, float]:
+        dsn = await fresh_database(base)
+        return dsn, await raw_commit_rate(dsn, seconds, connections)
 
-    return asyncio.run(go())
+    dsn, rate = asyncio.run(go())
+    drop_database(base, dsn)
+    return rate
 
 
 SCENARIOS = {
