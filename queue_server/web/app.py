@@ -213,7 +213,7 @@ def create_app(
         events_after=events_after,
         authenticate_display=authenticate_display,
         latest_seq=latest_seq,
-        halls=lambda: known_halls(config),
+        halls=known_halls(config),
         speech=speech,
         clock=lambda: clock().astimezone(config.timezone),
         time_zone=config.timezone.key,

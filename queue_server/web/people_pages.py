@@ -65,9 +65,10 @@ async def staff_page(request: web.Request) -> web.StreamResponse:
 async def evaluate_page(request: web.Request) -> web.StreamResponse:
     config = request.app[CONFIG]
     hall_id = request.match_info["hall"]
-    known = next((h for h in known_halls(config) if h.id == hall_id), None)
+    halls = known_halls(config)
+    known = next((h for h in halls if h.id == hall_id), None)
     if known is None:
-        return hall_missing(request, hall_id, known_halls(config), "/evaluate/{hall}/1", "评价器")
+        return hall_missing(request, hall_id, halls, "/evaluate/{hall}/1", "评价器")
     window = int(request.match_info["window"])
     if window not in known.windows:
         return window_missing(request, known, window, "/evaluate/{hall}/{window}", "评价器")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,7 +94,7 @@ def add_screen_routes(
     events_after: EventsAfter,
     authenticate_display: AuthenticateDisplay,
     latest_seq: LatestSeq,
-    halls: Callable[[], Sequence[KnownHall]],
+    halls: Iterable[KnownHall],
     allowed_origins: Callable[[], set[str]] | None = None,
     speech: SpeechRenderer | None = None,
     clock: Callable[[], datetime] | None = None,
@@ -108,7 +108,7 @@ def add_screen_routes(
     screens = _Screens(
         hub=hub, snapshot=snapshot, events_after=events_after,
         authenticate_display=authenticate_display, latest_seq=latest_seq,
-        halls=halls, allowed_origins=allowed_origins or (lambda: set()),
+        halls={h.id: h for h in halls}, allowed_origins=allowed_origins or (lambda: set()),
         speech=speech, clock=clock or _utc_now, present=present or _absent,
         devices=devices or DeviceSockets())
     heartbeats = Heartbeats(hub, latest_seq, screens.clock, interval=heartbeat_interval)
@@ -175,7 +175,7 @@ class _Screens:
     events_after: EventsAfter
     authenticate_display: AuthenticateDisplay
     latest_seq: LatestSeq
-    halls: Callable[[], Sequence[KnownHall]]
+    halls: dict[str, KnownHall]  # the configuration's, read once: every handshake looks here
     allowed_origins: Callable[[], set[str]]
     speech: SpeechRenderer | None
     clock: Callable[[], datetime]
@@ -301,19 +301,19 @@ class _Screens:
         return self.known(hall) is not None
 
     def known(self, hall: str) -> KnownHall | None:
-        return next((h for h in self.halls() if h.id == hall), None)
+        return self.halls.get(hall)
 
     async def hall_page(self, request: web.Request) -> web.StreamResponse:
         hall = request.match_info["hall"]
         if not self.hall_exists(hall):
-            return hall_missing(request, hall, self.halls(), "/display/hall/{hall}", "大厅屏")
+            return hall_missing(request, hall, list(self.halls.values()), "/display/hall/{hall}", "大厅屏")
         return _page(STATIC_DIR / "hall.html")
 
     async def window_page(self, request: web.Request) -> web.StreamResponse:
         hall = request.match_info["hall"]
         known = self.known(hall)
         if known is None:
-            return hall_missing(request, hall, self.halls(), "/display/window/{hall}/1", "窗口屏")
+            return hall_missing(request, hall, list(self.halls.values()), "/display/window/{hall}/1", "窗口屏")
         window = int(request.match_info["window"])
         if window not in known.windows:
             return window_missing(request, known, window, "/display/window/{hall}/{window}", "窗口屏")

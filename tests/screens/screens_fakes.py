@@ -204,7 +204,7 @@ def screen_app(fake: FakeHall, hub: Hub, **options: Any) -> web.Application:
     app = web.Application()
     add_screen_routes(app, hub=hub, snapshot=fake.get_snapshot, events_after=fake.events_after,
                       authenticate_display=fake.authenticate, latest_seq=fake.latest_seq,
-                      halls=fake.halls, clock=fake.clock, **options)
+                      halls=fake.halls(), clock=fake.clock, **options)
     return app
 
 
