@@ -58,7 +58,7 @@ from .service.pairing import PairingService
 from .service.ports import Announcer, Database
 from .service.printing import PrintService
 from .service.quality import QualityService
-from .service.queue import QueueService
+from .service.queue import LANES, QueueService
 from .service.ratings import RatingService
 from .service.review import ReviewService
 from .service.review_reports import ReviewReportService
@@ -87,10 +87,23 @@ class SchemaOutOfDate(RuntimeError):
 
 def queue_service(
     config: Config, pool: Database, *, clock: Callable[[], datetime] | None = None,
-    announcer: Announcer | None = None, ignore_hours: bool = False,
+    announcer: Announcer | None = None, ignore_hours: bool = False, lanes: int | None = None,
 ) -> QueueService:
+    """The queue service on PostgreSQL. `lanes` (else QUEUE_BATCH_LANES, else 4): batches in
+    flight at once, each on its own pooled connection (see service/queue.py)."""
+    if lanes is None:
+        lanes = _positive_env("QUEUE_BATCH_LANES", LANES)
     return QueueService(config, pool, HALL_STORE, clock=clock or (lambda: datetime.now(UTC)),
-                        announcer=announcer, ignore_hours=ignore_hours)
+                        announcer=announcer, ignore_hours=ignore_hours, lanes=lanes)
+
+
+def _positive_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"{name} must be a whole number ≥ 1, not {raw!r}")
+    return int(raw)
 
 
 def auth_service(

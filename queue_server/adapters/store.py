@@ -33,7 +33,7 @@ from ..domain.model import (
 )
 from ..domain.notices import Notice
 from ..domain.notices import from_stored as notice_from_stored
-from ..service.ports import HallHead
+from ..service.ports import HallHead, HallSave
 from . import stats
 from .printing import device_statuses
 from .writes import apply_writes
@@ -312,13 +312,24 @@ async def ensure_halls(conn: asyncpg.Connection, halls: Iterable[Hall]) -> None:
     )
 
 
-async def lock_hall(conn: asyncpg.Connection, hall: str) -> HallHead:
-    r = await conn.fetchrow(
-        "SELECT seq, head_hash, business_day FROM halls WHERE id = $1 FOR UPDATE", hall
-    )
-    if r is None:
-        raise Unavailable("unavailable.hall_row", hall=hall)
-    return HallHead(hall, r["seq"], r["head_hash"], r["business_day"])
+async def lock_halls(conn: asyncpg.Connection, halls: Sequence[str]) -> dict[str, HallHead]:
+    """Lock the rows of these halls, in the order of their ids (two transactions locking the
+    same halls never wait for each other in a circle), and read their ledger heads."""
+    if len(halls) == 1:
+        rows = await conn.fetch(
+            "SELECT id, seq, head_hash, business_day FROM halls WHERE id = $1 FOR UPDATE", halls[0]
+        )
+    else:
+        rows = await conn.fetch(
+            "SELECT id, seq, head_hash, business_day FROM halls WHERE id = ANY($1::text[])"
+            " ORDER BY id FOR UPDATE",
+            list(halls),
+        )
+    heads = {r["id"]: HallHead(r["id"], r["seq"], r["head_hash"], r["business_day"]) for r in rows}
+    for hall in halls:
+        if hall not in heads:
+            raise Unavailable("unavailable.hall_row", hall=hall)
+    return heads
 
 
 async def read_head(conn: asyncpg.Connection, hall: str) -> HallHead | None:
@@ -418,51 +429,64 @@ WITH t AS (
         WHERE idempotency.created_at < $10
     RETURNING key
 ), h AS (
-    UPDATE halls SET seq = $7, head_hash = $8, business_day = $9 WHERE id = $6
+    UPDATE halls SET seq = u.seq, head_hash = u.head_hash, business_day = u.business_day
+    FROM unnest($6::text[], $7::bigint[], $8::bytea[], $9::date[]) AS u(id, seq, head_hash, business_day)
+    WHERE halls.id = u.id
 ), v AS (""" + stats.visits_upsert(11) + """
 )
 SELECT count(*) FROM i
 """
 
 
-async def save_state(
+async def save_halls(
     conn: asyncpg.Connection,
-    state: HallState,
-    head: HallHead,
-    rows: Sequence[LedgerRow],
-    idempotent: Sequence[tuple[str, str, int, Any]],
+    parts: Sequence[HallSave],
     now: datetime,
     keys_expire_before: datetime,
     tz: ZoneInfo,
     day_starts: day_time,
 ) -> bool:
-    """Write what changed, the new ledger rows and the new chain head, in the caller's transaction.
+    """Write what changed in these halls, their new ledger rows and their new chain heads, in
+    the caller's transaction: one statement however many halls (each keeps its own head).
 
     False when an idempotency key turned out to be taken (a retry raced its original): the
     caller rolls back and runs the batch again, looking the keys up first.
 
-    The performance-review projection of `rows` (adapters/stats.py) goes in the same
+    The performance-review projection of the rows (adapters/stats.py) goes in the same
     statement; `tz` and `day_starts` give a ticket its business day."""
-    hall = state.hall.id
-    if not (state.dirty_tickets or state.dirty_windows or state.dirty_counters or rows
-            or idempotent or head.business_day != state.day):
+    parts = [p for p in parts if p.changes()]
+    if not parts:
         return True
-    projection = review.fold_rows(rows, tz, day_starts)
+    all_rows = [r for p in parts for r in p.rows]
+    projection = review.fold_rows(all_rows, tz, day_starts)
+    tickets = []
+    windows = []
+    counters = []
+    idempotent = []
+    for p in parts:
+        state, seq, hall = p.state, p.head.seq, p.state.hall.id
+        for t in state.dirty_tickets:
+            ticket = state.tickets[t]
+            tickets.append((*_ticket_args(ticket), seq, ticket.holder_secret))
+        windows.extend((*_window_args(hall, state.windows[n]), seq) for n in state.dirty_windows)
+        counters.extend((hall, state.day, s, state.counters[s]) for s in state.dirty_counters)
+        idempotent.extend((hall, key, fp, status, body, now) for key, fp, status, body in p.idempotent)
     stored = await conn.fetchval(
         _SAVE,
-        [(*_ticket_args(state.tickets[t]), head.seq, state.tickets[t].holder_secret)
-         for t in state.dirty_tickets],
-        [(*_window_args(hall, state.windows[n]), head.seq) for n in state.dirty_windows],
-        [(hall, state.day, s, state.counters[s]) for s in state.dirty_counters],
+        tickets,
+        windows,
+        counters,
         [
             (
                 r.hall, r.seq, r.at, r.kind, dict(r.actor), r.ticket_id, r.ticket_number,
                 r.window, dict(r.payload), dict(r.public), r.prev_hash, r.hash,
             )
-            for r in rows
+            for r in all_rows
         ],
-        [(hall, key, fp, status, body, now) for key, fp, status, body in idempotent],
-        hall, head.seq, head.head_hash, state.day, keys_expire_before,
+        idempotent,
+        [p.state.hall.id for p in parts], [p.head.seq for p in parts],
+        [p.head.head_hash for p in parts], [p.state.day for p in parts],
+        keys_expire_before,
         stats.visit_records(projection.visits.values()),
     )
     if projection.follow_ups or projection.window_rows:
@@ -596,12 +620,12 @@ class PostgresHallStore:
 
     failures = DatabaseError
     refused_data = staticmethod(refused_data)
-    lock_hall = staticmethod(lock_hall)
+    lock_halls = staticmethod(lock_halls)
     read_head = staticmethod(read_head)
     load_state = staticmethod(load_state)
     refresh_state = staticmethod(refresh_state)
     load_stale_tickets = staticmethod(load_stale_tickets)
-    save_state = staticmethod(save_state)
+    save_halls = staticmethod(save_halls)
     apply_writes = staticmethod(apply_writes)
     idempotent_results = staticmethod(idempotent_results)
     ledger_rows = staticmethod(ledger_rows)

@@ -67,6 +67,22 @@ class HallHead:
         self.business_day = business_day
 
 
+@dataclass(frozen=True, slots=True)
+class HallSave:
+    """What one hall's part of a batch writes: its state's dirty rows, its new ledger rows
+    (chained from `head`) and the idempotency answers of its keyed commands."""
+
+    state: HallState
+    head: HallHead
+    rows: Sequence[LedgerRow]
+    idempotent: Sequence[tuple[str, str, int, Any]]
+
+    def changes(self) -> bool:
+        s = self.state
+        return bool(s.dirty_tickets or s.dirty_windows or s.dirty_counters or self.rows
+                    or self.idempotent or self.head.business_day != s.day)
+
+
 class HallStore(Protocol):
     """A hall's live state, its ledger and the writes of its command transactions."""
 
@@ -77,15 +93,14 @@ class HallStore(Protocol):
         """Whether the database refused what one command wrote (bad data, a constraint)."""
         ...
 
-    async def lock_hall(self, conn: Connection, hall: str) -> HallHead: ...
+    async def lock_halls(self, conn: Connection, halls: Sequence[str]) -> dict[str, HallHead]: ...
     async def read_head(self, conn: Connection, hall: str) -> HallHead | None: ...
     async def load_state(self, conn: Connection, hall: Hall, day: date) -> HallState: ...
     async def refresh_state(self, conn: Connection, state: HallState, since: int) -> None: ...
     async def load_stale_tickets(self, conn: Connection, hall: str, before: date) -> list[Ticket]: ...
 
-    async def save_state(
-        self, conn: Connection, state: HallState, head: HallHead, rows: Sequence[LedgerRow],
-        idempotent: Sequence[tuple[str, str, int, Any]], now: datetime, keys_expire_before: datetime,
+    async def save_halls(
+        self, conn: Connection, parts: Sequence[HallSave], now: datetime, keys_expire_before: datetime,
         tz: ZoneInfo, day_starts: time,
     ) -> bool: ...
 

@@ -39,7 +39,7 @@ from .commands import CancelTicket, Command, IssueTicket, RestoreTicket
 from .handlers import HANDLERS, Context, handle_window_command, new_job_id, window_actions
 from .ledger_rows import ledger_row
 from .lifetimes import cancel_and_wait
-from .ports import Announcer, Connection, Database, HallHead, HallStore
+from .ports import Announcer, Connection, Database, HallHead, HallSave, HallStore
 from .principal import Principal
 from .results import Outcome, Result, from_stored, stored_kind
 from .writes import Write
@@ -48,7 +48,12 @@ __all__ = ["Outcome", "QueueService", "Result", "new_job_id"]
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 64
+MAX_BATCH = 64  # commands of one hall in one batch
+MAX_HALLS = 16  # halls in one batch
+# Batches in flight at once, each on its own connection: while one waits for its commit, the
+# next is being applied. Commands of halls that arrive while every lane is busy wait and then
+# share one transaction (one commit) — under load, the batches of many halls merge.
+LANES = 4
 IDEMPOTENCY_TTL = timedelta(hours=24)  # a retry comes within seconds; a day is generous
 
 
@@ -90,6 +95,7 @@ class QueueService:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         announcer: Announcer | None = None,
         ignore_hours: bool = False,
+        lanes: int = LANES,
     ) -> None:
         self.config = config
         self.pool = pool
@@ -99,7 +105,11 @@ class QueueService:
         self.ignore_hours = ignore_hours
         self.tz = config.timezone
         self._queues: dict[str, deque[_Pending]] = {}
-        self._workers: dict[str, asyncio.Task[None]] = {}
+        #: halls with commands waiting and in no lane's batch, oldest first (a dict as ordered set)
+        self._ready: dict[str, None] = {}
+        self._busy: set[str] = set()  # halls in a lane's batch now
+        self._lanes: set[asyncio.Task[None]] = set()
+        self.lanes = lanes
         self._cache: dict[str, tuple[int, date, HallState]] = {}
         self._closed = False
         self.batches = 0  # transactions run for batches of commands (tests count them)
@@ -114,9 +124,8 @@ class QueueService:
         A batch in flight is rolled back and its commands answer Unavailable, as do the
         commands still queued; commands that come after are refused the same way."""
         self._closed = True
-        while self._workers:
-            _, worker = self._workers.popitem()
-            await cancel_and_wait(worker)
+        while self._lanes:
+            await cancel_and_wait(self._lanes.pop())
         for queue in self._queues.values():
             _fail(list(queue), Unavailable("unavailable.stopping"))
             queue.clear()
@@ -150,33 +159,90 @@ class QueueService:
             # A key is the client's own: two kiosks may both count 1, 2, 3 … without colliding.
             key = f"{actor.kind}:{actor.id}|{key}"
         pending = _Pending(apply, actor, key, fingerprint, loop.create_future(), prepare)
-        self._queues.setdefault(hall_id, deque()).append(pending)
-        worker = self._workers.get(hall_id)
-        if worker is None or worker.done():
-            self._workers[hall_id] = asyncio.create_task(self._drain(hall_id), name=f"hall-{hall_id}")
+        queue = self._queues.get(hall_id)
+        if queue is None:
+            queue = self._queues[hall_id] = deque()
+        queue.append(pending)
+        if hall_id not in self._busy:
+            self._ready[hall_id] = None
+        if len(self._lanes) < self.lanes:
+            self._lanes.add(asyncio.create_task(self._lane(), name="hall-batches"))
         return await pending.future
 
-    async def _drain(self, hall_id: str) -> None:
-        queue = self._queues[hall_id]
-        while queue:
-            batch = [queue.popleft() for _ in range(min(MAX_BATCH, len(queue)))]
+    async def _lane(self) -> None:
+        """Run batches while halls have commands waiting that no other lane is running.
+
+        A batch takes the waiting commands of up to MAX_HALLS halls (MAX_BATCH each) into one
+        transaction; a hall is in one lane's batch at a time, so its commands stay in order."""
+        try:
+            await self._run_lane()
+        finally:
+            # In the same step as the last look at _ready: a command queued after it starts a lane.
+            me = asyncio.current_task()
+            if me is not None:
+                self._lanes.discard(me)
+
+    async def _run_lane(self) -> None:
+        while self._ready:
+            halls = []
+            for hall_id in self._ready:
+                halls.append(hall_id)
+                if len(halls) == MAX_HALLS:
+                    break
+            groups: list[tuple[str, list[_Pending]]] = []
+            for hall_id in halls:
+                del self._ready[hall_id]
+                self._busy.add(hall_id)
+                queue = self._queues[hall_id]
+                groups.append((hall_id, [queue.popleft() for _ in range(min(MAX_BATCH, len(queue)))]))
             if self.observe_batch is not None:
-                self.observe_batch(len(batch))
-            await self._settle(hall_id, batch)
+                self.observe_batch(sum(len(batch) for _, batch in groups))
+            try:
+                await self._settle_halls(groups)
+            finally:
+                for hall_id, _ in groups:
+                    self._busy.discard(hall_id)
+                    if self._queues[hall_id]:
+                        self._ready[hall_id] = None
+
+    async def _settle_halls(self, groups: list[tuple[str, list[_Pending]]]) -> None:
+        """Run several halls' batches in one transaction, and answer each command.
+
+        If that transaction fails, whatever the cause, each hall's batch runs again on its own
+        (`_settle`), so one hall's fault never fails another hall's command."""
+        if len(groups) == 1:
+            await self._settle(*groups[0])
+            return
+        try:
+            announcements = await self._run_batch(groups, look_up_keys=False)
+        except BaseException as exc:
+            for hall_id, _ in groups:
+                self._cache.pop(hall_id, None)
+            if not isinstance(exc, Exception):
+                for _, batch in groups:
+                    _fail(batch, Unavailable("unavailable.stopping"))
+                raise
+            if not isinstance(exc, _KeyTaken):
+                log.info("a batch of %d halls failed (%s); running each hall on its own", len(groups), exc)
+            for hall_id, batch in groups:
+                await self._settle(hall_id, batch)
+            return
+        await self._announce(announcements)
 
     async def _settle(self, hall_id: str, batch: list[_Pending]) -> None:
-        """Run a batch and answer each of its commands.
+        """Run one hall's batch and answer each of its commands.
 
         A batch never fails a command that would have succeeded alone: when the database refuses
         what the batch wrote (not a lost connection: the data of one command), the halves run
         apart, down to the one command at fault, which alone gets the error."""
+        groups = [(hall_id, batch)]
         try:
             try:
-                announcements = await self._run_batch(hall_id, batch, look_up_keys=False)
+                announcements = await self._run_batch(groups, look_up_keys=False)
             except _KeyTaken:
                 # A retry met its original: run the batch again, answering it from the store.
                 self._cache.pop(hall_id, None)
-                announcements = await self._run_batch(hall_id, batch, look_up_keys=True)
+                announcements = await self._run_batch(groups, look_up_keys=True)
         except QueueError as exc:
             self._cache.pop(hall_id, None)
             _fail(batch, exc)
@@ -209,16 +275,22 @@ class QueueService:
             self._cache.pop(hall_id, None)
             _fail(batch, Unavailable("unavailable.stopping"))
             raise
-        if announcements:
+        await self._announce(announcements)
+
+    async def _announce(self, announcements: dict[str, list[dict[str, Any]]]) -> None:
+        for hall_id, events in announcements.items():
             try:
-                await self.announcer.announce(hall_id, announcements)
+                await self.announcer.announce(hall_id, events)
             except Exception:  # screens resynchronise from the ledger; the commit stands
-                log.exception("hall %s: announcing %d events failed", hall_id, len(announcements))
+                log.exception("hall %s: announcing %d events failed", hall_id, len(events))
 
     async def _run_batch(
-        self, hall_id: str, batch: list[_Pending], *, look_up_keys: bool
-    ) -> list[dict[str, Any]]:
-        """One transaction for a batch of one hall's commands.
+        self, groups: list[tuple[str, list[_Pending]]], *, look_up_keys: bool
+    ) -> dict[str, list[dict[str, Any]]]:
+        """One transaction for batches of one or more halls' commands.
+
+        Each hall keeps its own row lock (taken in the order of the hall ids), its own state and
+        its own ledger chain; only the transaction, its round trips and its commit are shared.
 
         Idempotency keys are not looked up first (a round trip each batch for what is almost
         never there). A refused keyed command may be the retry of a success, so its key alone
@@ -226,69 +298,24 @@ class QueueService:
         run of the batch. Only when the save finds a key of a success already taken (a retry
         that raced its original and succeeded again) is the batch rolled back and run again
         with `look_up_keys`."""
-        hall = self.config.halls[hall_id]
         self.batches += 1
         results: list[tuple[_Pending, Result | QueueError]] = []
-        rows: list[LedgerRow] = []
-        idem_rows: list[tuple[str, str, int, Any]] = []
+        parts: list[HallSave] = []
         writes: list[Write] = []
         async with self.pool.acquire() as conn, conn.transaction():
             now = self.clock()
             day = self.today(now)
-            head = await self.store.lock_hall(conn, hall_id)
-            state = await self._state(conn, hall, head, day)
-            state.dirty_tickets.clear()
-            state.dirty_windows.clear()
-            state.dirty_counters.clear()
-            if head.business_day is not None and head.business_day < day:
-                await self._roll_over(conn, state, head, day, now, rows)
-            keys = [p.key for p in batch if p.key]
-            stored = (
-                await self.store.idempotent_results(conn, hall_id, keys, now - IDEMPOTENCY_TTL)
-                if look_up_keys else {}
-            )
-            fresh: dict[str, tuple[str, Result | QueueError]] = {}
-            for p in batch:
-                if p.key:
-                    seen = stored.get(p.key)
-                    if seen is not None:
-                        results.append((p, self._replay(p, seen[0], from_stored(seen[1], seen[2]))))
-                        continue
-                    if p.key in fresh:
-                        fp, res = fresh[p.key]
-                        results.append((p, self._replay(p, fp, res)))
-                        continue
-                try:
-                    if p.prepare is not None:
-                        await p.prepare(conn, now)
-                    outcome = p.apply(state, now)
-                except QueueError as exc:
-                    if p.key and not look_up_keys:
-                        # A refusal may be the retry of a success: answer from the store if so.
-                        found = await self.store.idempotent_results(conn, hall_id, [p.key], now - IDEMPOTENCY_TTL)
-                        seen = found.get(p.key)
-                        if seen is not None:
-                            stored[p.key] = seen
-                            results.append((p, self._replay(p, seen[0], from_stored(seen[1], seen[2]))))
-                            continue
-                    results.append((p, exc))
-                    if p.key:
-                        fresh[p.key] = (p.fingerprint, exc)
-                    continue
-                writes.extend(outcome.writes)
-                for event, ticket in outcome.events:
-                    rows.append(self._ledger_row(state, head, now, p.actor, event, ticket))
-                res = Result(outcome.created, outcome.body)
-                if p.key:
-                    fresh[p.key] = (p.fingerprint, res)
-                    idem_rows.append((p.key, p.fingerprint, stored_kind(res), outcome.body))
-                results.append((p, res))
-            if not await self.store.save_state(conn, state, head, rows, idem_rows, now, now - IDEMPOTENCY_TTL,
+            heads = await self.store.lock_halls(conn, sorted(hall_id for hall_id, _ in groups))
+            for hall_id, batch in groups:
+                parts.append(await self._apply_batch(
+                    conn, hall_id, batch, heads[hall_id], now, day, look_up_keys, results, writes))
+            if not await self.store.save_halls(conn, parts, now, now - IDEMPOTENCY_TTL,
                                                self.tz, self.config.business_day_starts):
                 raise _KeyTaken()
-            if writes:  # after: they may refer to what save_state wrote
+            if writes:  # after: they may refer to what save_halls wrote
                 await self.store.apply_writes(conn, writes)
-        self._cache[hall_id] = (head.seq, day, state)
+        for part in parts:
+            self._cache[part.state.hall.id] = (part.head.seq, day, part.state)
         for p, res in results:
             if p.future.done():
                 continue
@@ -296,7 +323,65 @@ class QueueService:
                 p.future.set_exception(res)
             else:
                 p.future.set_result(res)
-        return [dict(r.public) for r in rows]
+        return {part.state.hall.id: [dict(r.public) for r in part.rows] for part in parts if part.rows}
+
+    async def _apply_batch(
+        self, conn: Connection, hall_id: str, batch: list[_Pending], head: HallHead, now: datetime,
+        day: date, look_up_keys: bool, results: list[tuple[_Pending, Result | QueueError]],
+        writes: list[Write],
+    ) -> HallSave:
+        """Apply one hall's commands in order to its state, under its lock; what they write."""
+        hall = self.config.halls[hall_id]
+        rows: list[LedgerRow] = []
+        idem_rows: list[tuple[str, str, int, Any]] = []
+        state = await self._state(conn, hall, head, day)
+        state.dirty_tickets.clear()
+        state.dirty_windows.clear()
+        state.dirty_counters.clear()
+        if head.business_day is not None and head.business_day < day:
+            await self._roll_over(conn, state, head, day, now, rows)
+        keys = [p.key for p in batch if p.key]
+        stored = (
+            await self.store.idempotent_results(conn, hall_id, keys, now - IDEMPOTENCY_TTL)
+            if look_up_keys else {}
+        )
+        fresh: dict[str, tuple[str, Result | QueueError]] = {}
+        for p in batch:
+            if p.key:
+                seen = stored.get(p.key)
+                if seen is not None:
+                    results.append((p, self._replay(p, seen[0], from_stored(seen[1], seen[2]))))
+                    continue
+                if p.key in fresh:
+                    fp, res = fresh[p.key]
+                    results.append((p, self._replay(p, fp, res)))
+                    continue
+            try:
+                if p.prepare is not None:
+                    await p.prepare(conn, now)
+                outcome = p.apply(state, now)
+            except QueueError as exc:
+                if p.key and not look_up_keys:
+                    # A refusal may be the retry of a success: answer from the store if so.
+                    found = await self.store.idempotent_results(conn, hall_id, [p.key], now - IDEMPOTENCY_TTL)
+                    seen = found.get(p.key)
+                    if seen is not None:
+                        stored[p.key] = seen
+                        results.append((p, self._replay(p, seen[0], from_stored(seen[1], seen[2]))))
+                        continue
+                results.append((p, exc))
+                if p.key:
+                    fresh[p.key] = (p.fingerprint, exc)
+                continue
+            writes.extend(outcome.writes)
+            for event, ticket in outcome.events:
+                rows.append(self._ledger_row(state, head, now, p.actor, event, ticket))
+            res = Result(outcome.created, outcome.body)
+            if p.key:
+                fresh[p.key] = (p.fingerprint, res)
+                idem_rows.append((p.key, p.fingerprint, stored_kind(res), outcome.body))
+            results.append((p, res))
+        return HallSave(state, head, rows, idem_rows)
 
     async def _state(self, conn: Connection, hall: Hall, head: HallHead, day: date) -> HallState:
         """The hall's live state: this process's copy when current, brought up to date with
