@@ -14,6 +14,10 @@ import re
 from collections.abc import Iterable
 
 MASK = "***"
+#: A record attribute: the message is made only of values that cannot hold a secret (the
+#: request log line: a route pattern, a checked request id), so it is not scanned.
+#: Its arguments and any traceback would still be: such a record has neither.
+SAFE = "hallqueue_safe"
 _PATTERNS = (
     # ?token=… / &access_token=… in a URL or request line; a pairing device's ?secret=…
     # (GET /api/v1/pairing/wait), from which its token is made
@@ -45,7 +49,10 @@ class RedactingFormatter(logging.Formatter):
         self.secrets = tuple(s for s in secrets if s)
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(self.inner.format(record), self.secrets)
+        line = self.inner.format(record)
+        if getattr(record, SAFE, False) and not record.args and record.exc_info is None and not record.stack_info:
+            return line
+        return redact(line, self.secrets)
 
 
 def install(secrets: Iterable[str] = ()) -> None:

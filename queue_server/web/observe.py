@@ -41,13 +41,21 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from ..domain.errors import QueueError
+from ..logsafe import SAFE
+from ..service.commands import WINDOW_ACTIONS
 from .keys import AUTH, CONFIG, MONITOR, QUEUE
 from .proxies import forwarded
+
+SAFE_EXTRA = {SAFE: True}
 
 log = logging.getLogger("queue_server.requests")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 REQUEST_ID_HEADER = "X-Request-Id"
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Methods counted by name; any other token a client sends is counted as OTHER (a label per
+# invented method would grow /metrics without end).
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_ACTIONS = frozenset(WINDOW_ACTIONS) | {"restore", "cancel"}
 _OUTCOMES = {400: "invalid", 401: "denied", 403: "denied", 404: "not_found", 409: "refused", 413: "invalid",
              415: "invalid", 422: "invalid", 429: "limited"}
 
@@ -72,6 +80,26 @@ class Metrics:
                              registry=r)
         self.alerts = Gauge("hallqueue_alerts_open", "Alerts raised and not cleared", ["hall", "kind", "severity"],
                             registry=r)
+        # Each request's metric children by (method, route, status, kind): `labels()` checks and
+        # joins its arguments under a lock on every call, a few µs per request.
+        self._children: dict[tuple[str, str, int, str | None], tuple[Any, Any, Any]] = {}
+
+    def observe_request(self, method: str, route: str, status: int, kind: str | None, seconds: float) -> None:
+        """Count one answered request (its kind only for a state-changing one) and its latency."""
+        key = (method, route, status, kind)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+                None if kind is None else self.commands.labels(kind, _outcome(status)),
+            )
+            self._children[key] = children
+        requests, latency, commands = children
+        requests.inc()
+        latency.observe(seconds)
+        if commands is not None:
+            commands.inc()
 
 
 METRICS = web.AppKey("metrics", Metrics)
@@ -87,7 +115,8 @@ def route_of(request: web.Request) -> str:
 
 def command_kind(request: web.Request, route: str) -> str:
     action = request.match_info.get("action")
-    return route.replace("{action}", action) if action and action.isascii() and len(action) < 40 else route
+    # Only actions that exist: a label made of whatever a client typed would grow /metrics without end.
+    return route.replace("{action}", action) if action in _ACTIONS else route
 
 
 def _outcome(status: int) -> str:
@@ -116,15 +145,17 @@ async def observe_middleware(request: web.Request, handler: Callable[[web.Reques
     finally:
         elapsed = time.perf_counter() - started
         route = route_of(request)
+        method = request.method if request.method in _METHODS else "OTHER"
         metrics = request.app.get(METRICS)
         if metrics is not None:
-            metrics.requests.labels(request.method, route, str(status)).inc()
-            metrics.latency.labels(request.method, route).observe(elapsed)
-            if request.method in _WRITES:
-                metrics.commands.labels(command_kind(request, route), _outcome(status)).inc()
+            kind = command_kind(request, route) if method in _WRITES else None
+            metrics.observe_request(method, route, status, kind, elapsed)
         if log.isEnabledFor(logging.INFO):
-            log.info(orjson.dumps({"request_id": request_id, "method": request.method, "route": route,
-                                   "status": status, "ms": round(elapsed * 1000, 1)}).decode())
+            # Nothing in it can be a secret (a route pattern, a checked request id), so the
+            # redacting formatter may pass it as it is (logsafe.SAFE).
+            log.info(orjson.dumps({"request_id": request_id, "method": method, "route": route,
+                                   "status": status, "ms": round(elapsed * 1000, 1)}).decode(),
+                     extra=SAFE_EXTRA)
 
 
 def _loopback(request: web.Request) -> bool:

@@ -97,3 +97,19 @@ async def test_every_answer_has_a_request_id_and_the_log_line_holds_no_secret(ha
     assert by_id[made]["status"] == 404
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert secret not in logged and hall.tokens["9001"] not in logged
+
+
+async def test_invented_methods_and_unknown_window_actions_add_no_new_metric_series(hall):
+    await hall.act(1, "open")
+    for i, method in enumerate(("PROPFIND", "MKCOL", "LOCK", "PURGE", "SEARCH")):  # llhttp knows these
+        await hall.client.request(method, "/api/v1/halls/gongshu/queue")
+        resp = await hall.client.post(f"/api/v1/halls/gongshu/windows/1/fly-{i}",
+                                      headers={"Authorization": f"Bearer {hall.tokens['1001']}"})
+        assert resp.status == 404
+    text = await (await hall.client.get("/metrics")).text()
+    assert "PROPFIND" not in text and "PURGE" not in text and "fly-" not in text
+    m = _samples(text)
+    assert sum(v for k, v in m.items() if k.startswith('hallqueue_requests_total{method="OTHER"')) == 5
+    unknown = '{kind="/api/v1/halls/{hall}/windows/{window}/{action}",outcome="not_found"}'
+    assert m[f"hallqueue_commands_total{unknown}"] == 5
+    assert m['hallqueue_commands_total{kind="/api/v1/halls/{hall}/windows/{window}/open",outcome="ok"}'] == 1

@@ -84,3 +84,21 @@ def test_redaction_masks_query_tokens_bearer_credentials_and_named_secrets():
     assert logsafe.redact(frame) == '{"status_url":"http://h/t/***","x":"/api/v1/tickets/***/qr.svg?paper=58"}'
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "url %s", ("/p?token=zzz",), None)
     assert logsafe.RedactingFormatter(logging.Formatter("%(message)s")).format(record) == "url /p?token=***"
+
+
+def test_a_record_marked_safe_is_passed_unscanned_unless_it_carries_arguments_or_a_traceback():
+    fmt = logsafe.RedactingFormatter(logging.Formatter("%(message)s"))
+    plain = logging.LogRecord("x", logging.INFO, __file__, 1, '{"route":"/t/{secret}?token=1"}', None, None)
+    setattr(plain, logsafe.SAFE, True)
+    assert fmt.format(plain) == '{"route":"/t/{secret}?token=1"}', "a safe line is written as it is"
+    with_args = logging.LogRecord("x", logging.INFO, __file__, 1, "url %s", ("/p?token=zzz",), None)
+    setattr(with_args, logsafe.SAFE, True)
+    assert fmt.format(with_args) == "url /p?token=***"
+    try:
+        raise ValueError("Bearer s3cr-et")
+    except ValueError:
+        import sys
+
+        failed = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    setattr(failed, logsafe.SAFE, True)
+    assert "s3cr-et" not in fmt.format(failed) and "Bearer ***" in fmt.format(failed)
