@@ -11,6 +11,11 @@ Each run measures, on fresh databases of the same PostgreSQL:
 - call-next, 50 windows in 1 hall, each call followed by start + finish;
 - call-next, 100 windows over 20 halls (5 per hall), same loop.
 
+The call-next rows are a closed loop: each window calls again as soon as it is answered, so
+with N windows in flight the latency is N ÷ commands per second (Little's law) — a measure of
+throughput. `--pace 200,400` adds each call-next scenario at those offered loads (calls/s over
+all its windows, each window on a fixed interval): the latency a clerk sees below saturation.
+
 The server is `queue-server serve` (one process, or `--servers N` sharing the work: with N > 1 a
 Redis URL is needed for screens, and `--split` sends each window's commands through every server
 in turn, so one hall's commands arrive through all of them). The load generator is `--generators`
@@ -177,7 +182,16 @@ async def _generator(job: dict[str, Any], go: Any, out: Any) -> None:
         base = f"/api/v1/halls/{a['hall']}/windows/{a['window']}/"
         tok = a["token"]
         n = 0
+        interval = job.get("interval")  # paced: one call each `interval` s, windows spread over it
+        # windows' phases spread evenly over the interval (golden-ratio sequence), never in step
+        next_at = perf() + (a["index"] * 0.6180339887) % 1 * interval if interval else 0.0
         while perf() < deadline:
+            if interval:
+                wait = next_at - perf()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                # behind schedule (the server is saturated): carry on at once, never in a burst
+                next_at = max(next_at + interval, perf())
             c = cs[n % len(cs)]
             n += 1
             t0 = perf()
@@ -224,14 +238,17 @@ def _generator_main(job: dict[str, Any], go: Any, out: Any) -> None:
 
 
 def drive(actors: list[dict[str, Any]], ports: list[int], seconds: float, generators: int, split: bool,
-          measured: list[int], pg_pids: list[int]) -> dict[str, Any]:
-    """Run the actors spread over `generators` processes; return throughput, latencies and CPU."""
+          measured: list[int], pg_pids: list[int], interval: float | None = None) -> dict[str, Any]:
+    """Run the actors spread over `generators` processes; return throughput, latencies and CPU.
+    With `interval`, each window starts a call every `interval` seconds (an offered load)
+    instead of as soon as its last one was answered."""
     ctx = mp.get_context("spawn")
     go = ctx.Event()
     out = ctx.Queue()
     procs = []
     for g in range(generators):
-        job = {"actors": actors[g::generators], "ports": ports, "seconds": seconds, "split": split}
+        job = {"actors": actors[g::generators], "ports": ports, "seconds": seconds, "split": split,
+               "interval": interval}
         p = ctx.Process(target=_generator_main, args=(job, go, out), daemon=True)
         p.start()
         procs.append(p)
@@ -285,7 +302,7 @@ def _batch_metrics(url: str) -> tuple[float, float]:
 def run_scenario(base: str, tmp: Path, *, name: str, halls: int, windows: int, issue: bool, seconds: float,
                  servers: int, generators: int, split: bool, redis_url: str | None,
                  env: dict[str, str] | None, profile_dir: Path | None = None,
-                 yappi: bool = False, affinity: str = "hall") -> dict[str, Any]:
+                 yappi: bool = False, affinity: str = "hall", pace: float | None = None) -> dict[str, Any]:
     import aiohttp
     from core_bench import Client, fill, fresh_database, make_tokens, open_windows
 
@@ -342,7 +359,8 @@ def run_scenario(base: str, tmp: Path, *, name: str, halls: int, windows: int, i
         if yappi:
             for pid in server_pids:
                 os.kill(pid, signal.SIGUSR1)
-        result = drive(actors, ports, seconds, generators, split, server_pids, pg_pids)
+        interval = len(actors) / pace if pace and not issue else None
+        result = drive(actors, ports, seconds, generators, split, server_pids, pg_pids, interval)
         for spy in spies:
             spy.wait(30)
         if yappi:
@@ -403,13 +421,14 @@ def one_run(args: argparse.Namespace, base: str, tmp: Path, env: dict[str, str] 
     rows: dict[str, dict[str, Any]] = {}
     for conns in (1, 32):
         rows[f"raw{conns}"] = {"rate": raw_ceiling(base, args.seconds / 2, conns)}
-    for key in args.only.split(","):
-        name, halls, windows, issue = SCENARIOS[key]
+    for key in scenario_keys(args):
+        scenario, _, pace = key.partition("@")
+        name, halls, windows, issue = SCENARIOS[scenario]
         r = run_scenario(base, tmp, name=name, halls=halls, windows=windows, issue=issue, seconds=args.seconds,
                          servers=args.servers, generators=args.generators, split=args.split,
                          redis_url=args.redis_url, env=env,
                          profile_dir=Path(args.profile) if args.profile else None, yappi=bool(args.yappi),
-                         affinity=args.affinity)
+                         affinity=args.affinity, pace=float(pace) if pace else None)
         r["p50"], r["p99"] = pct(r["latencies"], 50), pct(r["latencies"], 99)
         r["ratio1"] = r["rate"] / rows["raw1"]["rate"]
         r["ratio32"] = r["rate"] / rows["raw32"]["rate"]
@@ -419,6 +438,13 @@ def one_run(args: argparse.Namespace, base: str, tmp: Path, env: dict[str, str] 
               f"gen {r['gen_us']:.0f} pg {r['pg_us']:.0f} batch {r['per_batch']:.1f} × {r['batches_per_s']:.0f}/s errors {r['errors']} empty {r['empty']}",
               file=sys.stderr, flush=True)
     return rows
+
+
+def scenario_keys(args: argparse.Namespace) -> list[str]:
+    """The rows to run: each of --only, then each window scenario of --only at each --pace."""
+    keys = args.only.split(",")
+    paces = [p for p in (args.pace or "").split(",") if p]
+    return keys + [f"{k}@{p}" for p in paces for k in keys if not SCENARIOS[k][3]]
 
 
 def machine_line() -> str:
@@ -445,6 +471,9 @@ def main() -> None:
                    help="with several servers: each hall's windows on one server (hall), or spread (window)")
     p.add_argument("--split", action="store_true", help="each window's commands alternate between the servers")
     p.add_argument("--only", default="issue,call50,call100")
+    p.add_argument("--pace", metavar="CALLS_PER_S[,…]", help="also run each call-next scenario at these offered "
+                   "loads: every window starts a call at a fixed interval (calls/s over all its windows) "
+                   "instead of as soon as its last one was answered")
     p.add_argument("--profile", metavar="DIR", help="py-spy each server during the measured interval "
                    "(collapsed stacks in DIR; py-spy must be on PATH)")
     p.add_argument("--yappi", metavar="DIR", help="profile the servers' CPU time with yappi (installed by hand) "
@@ -493,8 +522,10 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     print(f"| raw single-row commits, 1 / 32 connections | {m('raw1', 'rate'):,.0f} / {m('raw32', 'rate'):,.0f} "
           "| | | 1 | 1 | | | | | | |")
-    for key in args.only.split(","):
-        print(f"| {SCENARIOS[key][0]} | {m(key, 'rate'):,.0f} | {m(key, 'p50'):.1f} | {m(key, 'p99'):.1f} "
+    for key in scenario_keys(args):
+        scenario, _, pace = key.partition("@")
+        name = SCENARIOS[scenario][0] + (f", {float(pace):,.0f} calls/s offered" if pace else "")
+        print(f"| {name} | {m(key, 'rate'):,.0f} | {m(key, 'p50'):.1f} | {m(key, 'p99'):.1f} "
               f"| {m(key, 'ratio1'):.2f} | {m(key, 'ratio32'):.3f} | {m(key, 'commands_per_s'):,.0f} "
               f"| {m(key, 'per_batch'):.1f} | {m(key, 'batches_per_s'):,.0f} "
               f"| {m(key, 'server_us'):.0f} | {m(key, 'gen_us'):.0f} | {m(key, 'pg_us'):.0f} |")
