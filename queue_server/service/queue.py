@@ -6,6 +6,12 @@ what changed and the ledger rows, and commits once. Across processes the row loc
 serialises the batches, so a hall's state and its ledger are always a single sequence.
 A refused command changes nothing (the domain validates before it mutates) and is simply
 not part of what the batch writes.
+
+A few lanes (LANES) run batches at once. Halls whose commands wait while every lane is busy
+share the next transaction: each keeps its own row lock (the locks are taken in the order of
+the hall ids, so two processes never wait on each other in a circle), its own state and its
+own ledger chain; only the round trips and the commit are shared. A shared transaction that
+fails is run again hall by hall, so one hall's fault never fails another's command.
 """
 
 from __future__ import annotations

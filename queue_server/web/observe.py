@@ -8,7 +8,7 @@ Metrics (a registry per app, never the process-global one: tests run many apps i
                                                   outcome (ok, invalid, denied, not_found, refused,
                                                   limited, error)
   hallqueue_request_seconds{method,route}         latency histogram
-  hallqueue_batch_commands                        commands per hall transaction (group commit)
+  hallqueue_batch_commands                        commands per transaction (group commit, one or more halls)
   hallqueue_screens_connected{hall}               websocket screens on this process
   hallqueue_printers_connected{hall}              printers on this process
   hallqueue_queue_length{hall,service}            tickets waiting (read when scraped)
@@ -69,7 +69,7 @@ class Metrics:
                                 ["kind", "outcome"], registry=r)
         self.latency = Histogram("hallqueue_request_seconds", "Request latency", ["method", "route"], registry=r,
                                  buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-        self.batch = Histogram("hallqueue_batch_commands", "Commands per hall transaction (group commit)",
+        self.batch = Histogram("hallqueue_batch_commands", "Commands per transaction (group commit; one or more halls)",
                                registry=r, buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
         self.screens = Gauge("hallqueue_screens_connected", "Websocket screens connected to this process",
                              ["hall"], registry=r)
