@@ -73,6 +73,15 @@ def _pinned_snippet(tmp: Path, upstream: str) -> Path:
     return path
 
 
+def _hall_affinity() -> tuple[str, str]:
+    """The shipped site's map of a request to its hall, and its upstream's hash on it."""
+    site = SITE.read_text()
+    found = re.search(r"^map \$uri \$hall_queue_hall \{.*?^\}", site, re.S | re.M)
+    hashed = re.search(r"^\s*(hash \$hall_queue_hall consistent;)", site, re.M)
+    assert found and hashed, "the site routes each hall to one process"
+    return found.group(0), hashed.group(1)
+
+
 @dataclass
 class Nginx:
     proc: subprocess.Popen[bytes]
@@ -154,10 +163,12 @@ def nginx_front(pg_dsn: str, tmp: Path) -> Iterator[Front]:
             a, b = servers
             ports = [free_port() for _ in range(3)]
             snippet_a, snippet_b = _pinned_snippet(tmp, "hall_queue_a"), _pinned_snippet(tmp, "hall_queue_b")
+            hall_map, hall_hash = _hall_affinity()
             http_block = f"""
+    {hall_map}
     upstream hall_queue_a {{ server 127.0.0.1:{a.port}; }}
     upstream hall_queue_b {{ server 127.0.0.1:{b.port}; }}
-    upstream hall_queue {{ server 127.0.0.1:{a.port}; server 127.0.0.1:{b.port}; keepalive 8; }}
+    upstream hall_queue {{ {hall_hash} server 127.0.0.1:{a.port}; server 127.0.0.1:{b.port}; keepalive 8; }}
     server {{ listen 127.0.0.1:{ports[0]}; include {snippet_a}; }}
     server {{ listen 127.0.0.1:{ports[1]}; include {snippet_b}; }}
     server {{ listen 127.0.0.1:{ports[2]}; include {PROXY_SNIPPET}; }}
@@ -216,13 +227,24 @@ async def test_a_call_through_nginx_to_one_process_reaches_a_screen_attached_thr
     finally:
         await screen.close()
 
-    # The production upstream spreads requests over both processes.
+    # The production upstream spreads requests without a hall over both processes, and sends
+    # each hall's requests to one of them (hall affinity).
     for _ in range(4):
         async with http.get(f"{front.via_both}/healthz") as r:
             assert r.status == 200
-    used = {m.group(1) for line in front.nginx.access() if "/healthz" in line
-            for m in [re.search(r"upstream=(\S+)", line)] if m}
-    assert used == {f"127.0.0.1:{front.a.port}", f"127.0.0.1:{front.b.port}"}, front.nginx.access()
+
+    def upstreams(path: str) -> list[str]:
+        return [m.group(1) for line in front.nginx.access() if f" {path} " in line
+                for m in [re.search(r"upstream=(\S+)", line)] if m]
+
+    assert set(upstreams("/healthz")) == {f"127.0.0.1:{front.a.port}", f"127.0.0.1:{front.b.port}"}, \
+        front.nginx.access()
+    for hall in ("gongshu", "hushu"):
+        for _ in range(6):
+            async with http.get(f"{front.via_both}/api/v1/halls/{hall}/queue") as r:
+                assert r.status == 200, await r.text()
+        used = upstreams(f"/api/v1/halls/{hall}/queue")
+        assert len(used) == 6 and len(set(used)) == 1, front.nginx.access()
 
     # /metrics: the process answers this machine directly; nginx refuses it, and the server
     # itself would not count a forwarded request as local.
@@ -240,6 +262,15 @@ async def test_a_call_through_nginx_to_one_process_reaches_a_screen_attached_thr
     async with http.post(f"{front.via_a}/api/v1/halls/gongshu/tickets", data=b"x" * (65 * 1024),
                          headers={"Content-Type": "application/json"}) as r:
         assert r.status == 413
+
+    # A hall's process stops: nginx sends that hall's requests to the other one.
+    first = upstreams("/api/v1/halls/gongshu/queue")[0]
+    down, other = (front.a, front.b) if first.endswith(f":{front.a.port}") else (front.b, front.a)
+    down.stop()
+    async with http.get(f"{front.via_both}/api/v1/halls/gongshu/queue") as r:
+        assert r.status == 200, await r.text()
+    last = [line for line in front.nginx.access() if " /api/v1/halls/gongshu/queue " in line][-1]
+    assert f"127.0.0.1:{other.port}" in last.split("upstream=", 1)[1], front.nginx.access()
 
 
 def _directives(block: str, name: str) -> list[str]:
