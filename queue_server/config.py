@@ -104,6 +104,7 @@ class Limits(rules.Table):
     complaint_per_minute: rules.PositiveInt = 20  # complaints and their status pages, per address
     pairing_per_minute: rules.PositiveInt = 10  # POST /api/v1/pairing: new device codes, per address
     pairing_wait_per_minute: rules.PositiveInt = 60  # GET /api/v1/pairing/wait (a long poll), per address
+    device_check_per_minute: rules.PositiveInt = 60  # GET …/device-check (a screen that cannot connect)
     login_failures_per_address: rules.PositiveInt = 20  # past this many failures in 10 min: slowly
     login_failure_delay_seconds: rules.PositiveNumber = 1.0  # how slowly
 

@@ -43,12 +43,14 @@ _PUBLIC_ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(r"/api/v1/complaints/[^/]+"), "complaint_status"),
     ("POST", re.compile(r"/api/v1/pairing"), "pairing"),
     ("GET", re.compile(r"/api/v1/pairing/wait"), "pairing_wait"),
+    # answered without a token too, and an unknown token is looked up in the database
+    ("GET", re.compile(r"/api/v1/halls/[^/]+/device-check"), "device_check"),
 )
 
 _GROUP_NAMES = {
     "ticket_status": "取号状态查询", "live_feed": "手机实时页面", "login": "登录", "rating": "评价",
     "complaint": "投诉与建议", "complaint_status": "投诉进度查询",
-    "pairing": "设备配对码", "pairing_wait": "设备配对等待",
+    "pairing": "设备配对码", "pairing_wait": "设备配对等待", "device_check": "设备连接自检",
 }
 
 
@@ -95,6 +97,7 @@ class RateLimits:
             "complaint_status": TokenBuckets(limits.ticket_status_per_minute, clock=clock),
             "pairing": TokenBuckets(limits.pairing_per_minute, clock=clock),
             "pairing_wait": TokenBuckets(limits.pairing_wait_per_minute, clock=clock),
+            "device_check": TokenBuckets(limits.device_check_per_minute, clock=clock),
         }
 
     @staticmethod

@@ -102,3 +102,15 @@ async def test_an_unknown_window_screen_reads_in_chinese_in_the_browser(hall: Ha
     links = await page.eval_on_selector_all("a", "links => links.map(a => a.textContent)")
     assert links[:2] == ["1 号窗口", "2 号窗口"]
     await page.screenshot(path="/tmp/device-window-missing.png")
+
+
+async def test_device_checks_are_rate_limited_per_address_and_the_page_keeps_retrying(hall: Hall) -> None:
+    """Anyone may ask device-check, and an unknown token costs a database look-up: one address
+    gets [limits] device_check_per_minute of them (60), then 429 with Retry-After."""
+    check = "/api/v1/halls/gongshu/device-check"
+    statuses = [(await _check(hall, check, f"guess-{i}"))[0] for i in range(61)]
+    assert statuses[:60] == [401] * 60
+    resp = await hall.client.get(check, headers={"Authorization": f"Bearer {hall.tokens['D01']}"})
+    problem = await resp.json()
+    assert statuses[60] == 429 and resp.status == 429 and problem["code"] == "rate.limited", problem
+    assert int(resp.headers["Retry-After"]) >= 1 and "设备连接自检" in problem["detail"]
