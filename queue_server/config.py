@@ -138,6 +138,7 @@ class Config:
     trusted_proxies: tuple[rules.Network, ...] = ()
     complaints: Complaints = Complaints()
     surveys: dict[str, survey_rules.Questionnaire] = field(default_factory=dict)  # [[surveys]] by id
+    redis_channel: str = "hall-queue"  # [redis] channel: the relay publishes on "<channel>:events"
 
     def work_calendar(self, hall: str) -> WorkCalendar:
         """The hall's working days: its weekdays, less [calendar] holidays, plus make-up days."""
@@ -169,6 +170,10 @@ class _Anchors(rules.Table):
 
 class _Redis(rules.Table):
     url: Annotated[str, rules.url(*REDIS_SCHEMES)] | None = None
+    # The relay's channel is "<channel>:events": deployments sharing one Redis (a training
+    # server beside the live one) need different names, or one's calls reach the other's screens.
+    channel: Annotated[str, rules.matching(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}",
+                                           "a name of letters, digits, '.', '_' or '-'")] = "hall-queue"
 
 
 class _Auth(rules.Table):
@@ -556,6 +561,7 @@ def _build(f: _File, source: str, base_dir: Path, env: dict[str, str]) -> Config
         anchor_key=local(f.anchors.key_file),
         anchor_log=local(f.anchors.log_file),
         redis_url=env.get("QUEUE_REDIS_URL", f.redis.url),
+        redis_channel=f.redis.channel,
         token_ttl_minutes=f.auth.token_ttl_minutes,
         source=source,
         printing=f.printing,

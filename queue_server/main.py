@@ -214,7 +214,8 @@ def create_app(
                     )
                 await store.ensure_halls(conn, config.halls.values())
             relay: LocalAnnouncer | RedisRelay = (
-                RedisRelay(redis_url, hub, on_resync=hub.request_resync) if redis_url else LocalAnnouncer(hub))
+                RedisRelay(redis_url, hub, config.redis_channel, on_resync=hub.request_resync)
+                if redis_url else LocalAnnouncer(hub))
             await relay.start()
             try:
                 services = build_services(config, pool, relay, clock=clock, ignore_hours=ignore_hours,

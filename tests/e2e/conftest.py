@@ -1,7 +1,8 @@
 """Fixtures of the full-stack screen tests: real `queue-server serve` processes, Chromium,
 an HTTP session. PostgreSQL (`fresh_db`) and Redis (`restartable_redis`) come from
-tests/conftest.py; Redis is always a server of the test's own, since the relay's channel
-("hall-queue:events") is fixed and would mix halls of tests running at the same time."""
+tests/conftest.py; Redis is always a server of the test's own, since the processes use the
+sample configuration's relay channel ("hall-queue:events"), which would mix halls of tests
+running at the same time."""
 
 from __future__ import annotations
 

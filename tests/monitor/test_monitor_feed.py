@@ -4,6 +4,7 @@ another server process), who may watch, and a page that never reads."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import Any
 
 import pytest
@@ -121,8 +122,9 @@ async def test_only_managers_of_the_hall_or_its_region_and_admins_may_watch(hall
 
 async def test_an_event_committed_by_another_server_process_reaches_the_page(fresh_db: str, redis_url: str):
     clock = FakeClock()
-    async for one in start_hall(fresh_db, clock=clock, redis_url=redis_url):
-        async for two in start_hall(fresh_db, clock=clock, redis_url=redis_url):
+    channel = f"test-{secrets.token_hex(6)}"  # the Redis server is shared by tests running at once
+    async for one in start_hall(fresh_db, clock=clock, redis_url=redis_url, redis_channel=channel):
+        async for two in start_hall(fresh_db, clock=clock, redis_url=redis_url, redis_channel=channel):
             await one.add_device("K01", role="kiosk")
             await one.add_staff("9001", name="王经理", role="manager")
             two.tokens.update(one.tokens)
@@ -173,3 +175,29 @@ async def test_a_manager_who_signs_out_stops_watching_within_the_recheck(hall: H
                 assert msg.json()["status"] == 401
                 break
     assert (await ws.receive()).type in (WSMsgType.CLOSE, WSMsgType.CLOSED)
+
+
+async def test_the_relay_publishes_on_the_configured_channel(fresh_db: str, redis_url: str):
+    """[redis] channel: a training server beside the live one on the same Redis must not reach
+    the live screens; each publishes on "<channel>:events" (a channel only this test uses)."""
+    import redis.asyncio as aioredis
+
+    channel = f"test-{secrets.token_hex(6)}"
+    client = aioredis.from_url(redis_url)
+    pubsub = client.pubsub()
+    await pubsub.subscribe(f"{channel}:events")
+    try:
+        async for hall in start_hall(fresh_db, redis_url=redis_url, redis_channel=channel):
+            await hall.add_device("K01", role="kiosk")
+            await hall.issue("A")
+            got = []
+            for _ in range(6):  # ≈ 3 s at most
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+                if message is not None:
+                    got.append(message["data"])
+                    if b"ticket_issued" in message["data"]:
+                        break
+            assert any(b"ticket_issued" in data and b"A001" in data for data in got), got
+    finally:
+        await pubsub.aclose()
+        await client.aclose()

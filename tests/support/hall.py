@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -155,8 +156,11 @@ async def start_hall(
     ignore_hours: bool = False,
     clock: FakeClock | None = None,
     redis_url: str | None = None,
+    redis_channel: str | None = None,
 ) -> AsyncIterator[Hall]:
     config = sample_config()
+    if redis_channel is not None:  # tests sharing one Redis server keep to their own channel
+        config = dataclasses.replace(config, redis_channel=redis_channel)
     await prepare_database(dsn, config)
     clock = clock or FakeClock()
     app = create_app(

@@ -663,6 +663,17 @@ def test_server_port_and_urls_are_checked(problems_of: Any) -> None:
     ]
 
 
+def test_the_redis_channel_is_a_plain_name_and_defaults_to_hall_queue(problems_of: Any) -> None:
+    assert load_config(SAMPLE, env={}).redis_channel == "hall-queue"
+
+    def mutate(data: Data) -> None:
+        data["redis"]["channel"] = "train ing:*"
+
+    assert problems_of(mutate) == [
+        "config.toml: redis.channel: expected a name of letters, digits, '.', '_' or '-', got 'train ing:*'",
+    ]
+
+
 def test_several_problems_are_all_reported_at_once(problems_of: Any) -> None:
     def mutate(data: Data) -> None:
         data["time"]["timezone"] = "Mars/Olympus"
