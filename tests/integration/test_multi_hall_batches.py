@@ -13,7 +13,7 @@ import pytest
 
 from queue_server.adapters import store
 from queue_server.config import load_config
-from queue_server.domain.errors import InvalidInput
+from queue_server.domain.errors import InvalidInput, Unavailable
 from queue_server.domain.ledger import verify_chain
 from queue_server.domain.model import SYSTEM, Event
 from queue_server.main import queue_service
@@ -156,3 +156,44 @@ async def test_two_processes_merging_the_same_halls_in_different_batches_neither
             await s.close()
         for p in pools:
             await p.close()
+
+
+async def test_a_database_cut_during_a_shared_batch_fails_every_hall_cleanly_and_nothing_half_written(
+    fresh_db, config,
+):
+    from tests.support.tcp_proxy import TcpProxy
+
+    proxy = TcpProxy.for_dsn(fresh_db)
+    await proxy.start()
+    pool = await store.create_pool(proxy.dsn_through(fresh_db), min_size=1, max_size=4, command_timeout=1.0)
+    svc = queue_service(config, pool, clock=FakeClock(), ignore_hours=True, lanes=1)
+    reader = await store.create_pool(fresh_db, min_size=1, max_size=1)  # around the proxy
+    try:
+        await asyncio.gather(*[_issue(svc, hall) for hall in HALLS])  # every hall's state cached
+
+        async def cut_now(conn, now):  # the batch holding the lane: the network goes here
+            proxy.cut()
+
+        def note(state, now):
+            return Outcome({}, [(Event("note_recorded", None, None, {"text": "备注"}), None)])
+
+        blocker = svc.execute("h00", note, SYSTEM, prepare=cut_now)
+        merged = [_issue(svc, hall) for hall in HALLS]  # wait for the lane, then go together
+        started = asyncio.get_running_loop().time()
+        results = await asyncio.gather(blocker, *merged, return_exceptions=True)
+        assert all(isinstance(r, Unavailable) for r in results), results
+        assert asyncio.get_running_loop().time() - started < 15, "a cut database failed them slowly"
+        ledgers = await _ledgers(reader)
+        assert {hall: len(rows) for hall, rows in ledgers.items()} == {hall: 1 for hall in HALLS}
+        proxy.restore()
+        again = await asyncio.gather(*[_issue(svc, hall) for hall in HALLS])
+        assert [r.body["number"] for r in again] == ["A002"] * len(HALLS), "a number was used by the cut batch"
+        ledgers = await _ledgers(reader)
+        _assert_each_chain_whole(ledgers)
+        assert {hall: len(rows) for hall, rows in ledgers.items()} == {hall: 2 for hall in HALLS}
+    finally:
+        proxy.restore()
+        await svc.close()
+        await pool.close()
+        await reader.close()
+        await proxy.close()
