@@ -8,8 +8,11 @@ see is decided there, the pages only show it (a clerk on /manage is sent on to /
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from string import Template
 
 from aiohttp import web
 
@@ -45,8 +48,42 @@ _VENDOR_HEADERS = {
 }
 
 
-def _page(name: str) -> web.FileResponse:
-    return web.FileResponse(STATIC / "manage" / name, headers=_PAGE_HEADERS)
+#: The bar, banner and sign-in form every console page shares (static/manage/shell.html). A page
+#: holds it as two lines, with the lines of its own bar buttons between them if it has any:
+#:   <!--#shell app="投诉管理" login="现场管理 · 登录" hint="…"-->
+#:   <!--#/shell-->
+_SHELL = Template((STATIC / "manage" / "shell.html").read_text(encoding="utf-8"))
+_SHELL_BLOCK = re.compile(r'^  <!--#shell((?: [a-z]+="[^"]*")*)-->\n(.*?)^  <!--#/shell-->\n', re.M | re.S)
+_ATTRIBUTE = re.compile(r' ([a-z]+)="([^"]*)"')
+
+
+def render_console_page(text: str) -> str:
+    """A console page's file with its shell block written out (what the browser gets)."""
+
+    def shell(match: re.Match[str]) -> str:
+        given = dict(_ATTRIBUTE.findall(match.group(1)))
+        unknown = set(given) - {"app", "login", "hint"}
+        if unknown or "app" not in given or "login" not in given:
+            raise ValueError(f"a console page's shell needs app and login (and may have hint), got {sorted(given)}")
+        hint = f'      <p class="hint">{given["hint"]}</p>\n' if "hint" in given else ""
+        return _SHELL.substitute(app=given["app"], login=given["login"], hint=hint, bar=match.group(2))
+
+    return _SHELL_BLOCK.sub(shell, text)
+
+
+class _Rendered:
+    """A console page as sent: rendered once, with an ETag for the browsers' revalidation
+    (the pages are `no-cache`: asked again each time, answered 304 when unchanged)."""
+
+    def __init__(self, name: str) -> None:
+        self.body = render_console_page((STATIC / "manage" / name).read_text(encoding="utf-8")).encode()
+        self.etag = '"' + hashlib.sha256(self.body).hexdigest()[:20] + '"'
+
+    def response(self, request: web.Request) -> web.Response:
+        headers = {**_PAGE_HEADERS, "ETag": self.etag}
+        if self.etag in request.headers.get("If-None-Match", ""):
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=self.body, content_type="text/html", charset="utf-8", headers=headers)
 
 
 #: The manager's console (现场管理): URL path -> its page under static/manage/. Every page
@@ -68,8 +105,10 @@ CONSOLE_PAGES: dict[str, str] = {
 
 
 def _console_page(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    page = _Rendered(name)  # at start-up: a page that does not render stops the server there
+
     async def handler(request: web.Request) -> web.StreamResponse:
-        return _page(name)
+        return page.response(request)
 
     return handler
 
