@@ -48,11 +48,11 @@ _VENDOR_HEADERS = {
 }
 
 
-#: The bar, banner and sign-in form every console page shares (static/manage/shell.html). A page
+#: The bar, banner and sign-in form every console page shares (templates/console-shell.html). A page
 #: holds it as two lines, with the lines of its own bar buttons between them if it has any:
 #:   <!--#shell app="投诉管理" login="现场管理 · 登录" hint="…"-->
 #:   <!--#/shell-->
-_SHELL = Template((STATIC / "manage" / "shell.html").read_text(encoding="utf-8"))
+_SHELL = Template((Path(__file__).parent / "templates" / "console-shell.html").read_text(encoding="utf-8"))
 _SHELL_BLOCK = re.compile(r'^  <!--#shell((?: [a-z]+="[^"]*")*)-->\n(.*?)^  <!--#/shell-->\n', re.M | re.S)
 _ATTRIBUTE = re.compile(r' ([a-z]+)="([^"]*)"')
 

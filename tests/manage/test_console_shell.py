@@ -1,4 +1,4 @@
-"""Every console page's bar, banner and sign-in form come from one file (static/manage/shell.html):
+"""Every console page's bar, banner and sign-in form come from one file (web/templates/console-shell.html):
 each page is served with it written out, the same ids on every page, an ETag, and 304 when the
 browser already has it."""
 

@@ -360,6 +360,9 @@ async def test_sign_off_closes_the_window_and_signs_out_at_the_end_of_the_day(ha
     # The screen can show A001 (from the live feed) before the call's own answer is in; until
     # then the console takes no click (one action at a time), so a click then would be lost.
     await page.wait_for_function("!document.querySelector('button.busy')")
+    # The refusal is shown from the actions the server listed after the call; while they are
+    # being read again (the call's event came first), the console lets the server decide.
+    await page.wait_for_function("window.hallQueue.state.actionsFresh && !window.hallQueue.state.busy")
     await page.click("#sign-off")
     assert await bubble(page) == "当前号码 A001 尚未办结，请先办结、挂起或转移"
     await page.keyboard.press("3")
