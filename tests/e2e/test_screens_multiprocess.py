@@ -147,8 +147,11 @@ async def test_a_call_through_process_a_reaches_a_screen_on_process_b_within_a_s
         # Every event came live, in order: no resync was ever needed, and the board folded
         # from them is the server's snapshot (read through either process).
         assert screen.sent == []
-        seqs = [h.message.seq for h in screen.events()]
-        assert seqs == list(range(first.seq + 1, first.seq + 1 + len(seqs)))
+        # An event the snapshot already covers may still come (it reached this process through
+        # Redis after the snapshot was read); the screen ignores it, as screens.py says.
+        applied = [h.message.seq for h in screen.events() if h.message.seq > first.seq]
+        assert applied == list(range(first.seq + 1, first.seq + 1 + len(applied)))
+        assert len(applied) >= 4  # issued, issued, opened, called: all after the snapshot
         snapshots = [await api.queue() for api in (api_a, api_b)]
         for snapshot in snapshots:
             assert snapshot["seq"] == screen.board.seq
