@@ -237,13 +237,23 @@ async def test_a_call_through_nginx_to_one_process_reaches_a_screen_attached_thr
         return [m.group(1) for line in front.nginx.access() if f" {path} " in line
                 for m in [re.search(r"upstream=(\S+)", line)] if m]
 
-    assert set(upstreams("/healthz")) == {f"127.0.0.1:{front.a.port}", f"127.0.0.1:{front.b.port}"}, \
+    async def logged(path: str, count: int) -> list[str]:
+        """The upstreams of `path`, once nginx has logged `count` of them (it writes a
+        request's line after its answer has gone out)."""
+        for _ in range(100):
+            used = upstreams(path)
+            if len(used) >= count:
+                return used
+            await asyncio.sleep(0.05)
+        return upstreams(path)
+
+    assert set(await logged("/healthz", 4)) == {f"127.0.0.1:{front.a.port}", f"127.0.0.1:{front.b.port}"}, \
         front.nginx.access()
     for hall in ("gongshu", "hushu"):
         for _ in range(6):
             async with http.get(f"{front.via_both}/api/v1/halls/{hall}/queue") as r:
                 assert r.status == 200, await r.text()
-        used = upstreams(f"/api/v1/halls/{hall}/queue")
+        used = await logged(f"/api/v1/halls/{hall}/queue", 6)
         assert len(used) == 6 and len(set(used)) == 1, front.nginx.access()
 
     # /metrics: the process answers this machine directly; nginx refuses it, and the server
@@ -269,6 +279,7 @@ async def test_a_call_through_nginx_to_one_process_reaches_a_screen_attached_thr
     down.stop()
     async with http.get(f"{front.via_both}/api/v1/halls/gongshu/queue") as r:
         assert r.status == 200, await r.text()
+    await logged("/api/v1/halls/gongshu/queue", 7)
     last = [line for line in front.nginx.access() if " /api/v1/halls/gongshu/queue " in line][-1]
     assert f"127.0.0.1:{other.port}" in last.split("upstream=", 1)[1], front.nginx.access()
 
