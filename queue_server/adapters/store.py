@@ -315,16 +315,10 @@ async def ensure_halls(conn: asyncpg.Connection, halls: Iterable[Hall]) -> None:
 async def lock_halls(conn: asyncpg.Connection, halls: Sequence[str]) -> dict[str, HallHead]:
     """Lock the rows of these halls, in the order of their ids (two transactions locking the
     same halls never wait for each other in a circle), and read their ledger heads."""
-    if len(halls) == 1:
-        rows = await conn.fetch(
-            "SELECT id, seq, head_hash, business_day FROM halls WHERE id = $1 FOR UPDATE", halls[0]
-        )
-    else:
-        rows = await conn.fetch(
-            "SELECT id, seq, head_hash, business_day FROM halls WHERE id = ANY($1::text[])"
-            " ORDER BY id FOR UPDATE",
-            list(halls),
-        )
+    rows = await conn.fetch(
+        "SELECT id, seq, head_hash, business_day FROM halls WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
+        list(halls),
+    )
     heads = {r["id"]: HallHead(r["id"], r["seq"], r["head_hash"], r["business_day"]) for r in rows}
     for hall in halls:
         if hall not in heads:

@@ -126,7 +126,10 @@ async def vendor_file(request: web.Request) -> web.StreamResponse:
 
 
 def add_manage_pages(app: web.Application) -> None:
+    handlers: dict[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] = {}
     for path, name in CONSOLE_PAGES.items():
-        app.router.add_get(path, _console_page(name))
+        if name not in handlers:  # /manage and /manage/ are one page, rendered once
+            handlers[name] = _console_page(name)
+        app.router.add_get(path, handlers[name])
     app.router.add_static("/manage/static/", STATIC / "manage")
     app.router.add_get("/vendor/{package}/{name}", vendor_file)
